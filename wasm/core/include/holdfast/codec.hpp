@@ -1,0 +1,43 @@
+// The generic msgpack codec: encodes and decodes every frame of frames.hpp from its Boost.Describe
+// description, with strict validation. Layer: portable core. Decoding never throws: msgpack-c's
+// exceptions are caught inside and become errc values carrying the offending field's name.
+#pragma once
+#include "holdfast/frames.hpp"
+#include "holdfast/result.hpp"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace holdfast::proto {
+
+/// Bounds applied before and while decoding, so hostile input is rejected before allocating.
+struct decode_limits {
+    std::size_t max_frame_bytes = 1u << 20;   // 1 MiB
+    std::size_t max_depth = 32;
+    std::size_t max_array_items = 10'000;
+    std::size_t max_map_entries = 1'000;
+    std::size_t max_string_bytes = 1u << 20;
+};
+
+/// Encodes a frame as a msgpack map: "type" first, then the described members.
+template <class Frame>
+std::string encode(const Frame& f);
+std::string encode(const frame& f);
+
+/// Decodes exactly one frame occupying all of `bytes`.
+result<frame> decode(std::string_view bytes, const decode_limits& limits = {});
+
+/// Name of the frame's type ("attach", "events", ...), for logs and metrics.
+std::string_view type_name(const frame& f) noexcept;
+
+/// Encodes a single event (no frame envelope), e.g. for storage.
+std::string encode_event(const event& e);
+result<event> decode_event(std::string_view bytes, const decode_limits& limits = {});
+
+/// A debug rendering of a frame as JSON-like text (payloads rendered as JSON).
+std::string describe(const frame& f);
+
+} // namespace holdfast::proto
+
+#include "holdfast/detail/codec_impl.hpp"

@@ -1,0 +1,174 @@
+// The Holdfast wire protocol: every frame as a plain aggregate described with Boost.Describe.
+// Layer: portable core, shared by the WASM client and the native relay. The generic codec
+// (codec.hpp) derives encoding, decoding and validation from these descriptions, so adding a field
+// here is the whole change. On the wire each frame is a msgpack map whose first key is "type".
+#pragma once
+#include <boost/describe.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace holdfast::proto {
+
+inline constexpr std::uint32_t protocol_version = 1;
+
+/// One msgpack-encoded value carried opaquely (an event payload). The relay stores and forwards
+/// it without looking inside; only the client's Conversation reads it. Empty bytes mean nil.
+struct raw_value {
+    std::string bytes;
+    friend bool operator==(const raw_value&, const raw_value&) = default;
+};
+
+// ---- client -> relay -------------------------------------------------------------------------
+
+struct hello {
+    static constexpr std::string_view frame_type = "hello";
+    std::uint32_t version = protocol_version;
+    std::string token;
+    std::string client_id;
+    std::string agent;  // non-empty for agents: stamped on events this connection publishes
+    friend bool operator==(const hello&, const hello&) = default;
+};
+BOOST_DESCRIBE_STRUCT(hello, (), (version, token, client_id, agent))
+
+/// Follow a session: the relay replays every event with serial > from_serial, then goes live.
+/// epoch is the incarnation the client holds (0: none); a different one makes the client reset.
+struct attach {
+    static constexpr std::string_view frame_type = "attach";
+    std::string session;
+    std::uint64_t from_serial = 0;
+    std::uint64_t epoch = 0;
+    friend bool operator==(const attach&, const attach&) = default;
+};
+BOOST_DESCRIBE_STRUCT(attach, (), (session, from_serial, epoch))
+
+struct detach {
+    static constexpr std::string_view frame_type = "detach";
+    std::string session;
+    friend bool operator==(const detach&, const detach&) = default;
+};
+BOOST_DESCRIBE_STRUCT(detach, (), (session))
+
+/// Append one event. (producer_id, producer_seq) makes it idempotent: a retry gets the serial
+/// already assigned instead of a second event.
+struct publish {
+    static constexpr std::string_view frame_type = "publish";
+    std::string session;
+    std::string producer_id;
+    std::uint64_t producer_seq = 0;
+    std::string kind;
+    std::string msg_id;
+    raw_value payload;
+    friend bool operator==(const publish&, const publish&) = default;
+};
+BOOST_DESCRIBE_STRUCT(publish, (), (session, producer_id, producer_seq, kind, msg_id, payload))
+
+/// A user's control (cancel, steer, interrupt) aimed at a run or message; appended to the log as
+/// event kind "control.<action>" so every surface sees it.
+struct control {
+    static constexpr std::string_view frame_type = "control";
+    std::string session;
+    std::string producer_id;
+    std::uint64_t producer_seq = 0;
+    std::string action;
+    std::string target;
+    raw_value payload;
+    friend bool operator==(const control&, const control&) = default;
+};
+BOOST_DESCRIBE_STRUCT(control, (), (session, producer_id, producer_seq, action, target, payload))
+
+struct ping {
+    static constexpr std::string_view frame_type = "ping";
+    std::uint64_t nonce = 0;
+    friend bool operator==(const ping&, const ping&) = default;
+};
+BOOST_DESCRIBE_STRUCT(ping, (), (nonce))
+
+// ---- relay -> client -------------------------------------------------------------------------
+
+struct limits {
+    std::uint32_t max_frame_bytes = 0;
+    std::uint32_t max_batch_events = 0;
+    friend bool operator==(const limits&, const limits&) = default;
+};
+BOOST_DESCRIBE_STRUCT(limits, (), (max_frame_bytes, max_batch_events))
+
+struct welcome {
+    static constexpr std::string_view frame_type = "welcome";
+    std::string connection_id;
+    std::uint32_t version = protocol_version;
+    proto::limits limits;
+    friend bool operator==(const welcome&, const welcome&) = default;
+};
+BOOST_DESCRIBE_STRUCT(welcome, (), (connection_id, version, limits))
+
+/// Sent before the replay: head_serial is the newest serial at attach time, so the client knows
+/// when it has caught up.
+struct attached {
+    static constexpr std::string_view frame_type = "attached";
+    std::string session;
+    std::uint64_t epoch = 0;
+    std::uint64_t head_serial = 0;
+    friend bool operator==(const attached&, const attached&) = default;
+};
+BOOST_DESCRIBE_STRUCT(attached, (), (session, epoch, head_serial))
+
+struct event {
+    std::uint64_t serial = 0;
+    std::uint64_t ts = 0;  // relay's wall clock at append, ms since the Unix epoch
+    std::string producer_id;
+    std::string kind;
+    std::string msg_id;
+    std::string agent;
+    raw_value payload;
+    friend bool operator==(const event&, const event&) = default;
+};
+BOOST_DESCRIBE_STRUCT(event, (), (serial, ts, producer_id, kind, msg_id, agent, payload))
+
+/// A batch of consecutive events of one session, in serial order (replay or live).
+struct event_batch {
+    static constexpr std::string_view frame_type = "events";
+    std::string session;
+    std::vector<event> events;
+    friend bool operator==(const event_batch&, const event_batch&) = default;
+};
+BOOST_DESCRIBE_STRUCT(event_batch, (), (session, events))
+
+struct ack {
+    static constexpr std::string_view frame_type = "ack";
+    std::string session;
+    std::string producer_id;
+    std::uint64_t producer_seq = 0;
+    std::uint64_t serial = 0;
+    friend bool operator==(const ack&, const ack&) = default;
+};
+BOOST_DESCRIBE_STRUCT(ack, (), (session, producer_id, producer_seq, serial))
+
+/// A typed failure. session/producer_seq are set when the error answers a publish or control,
+/// so the client can reject exactly that request.
+struct error_frame {
+    static constexpr std::string_view frame_type = "error";
+    std::uint32_t code = 0;
+    std::string message;
+    std::optional<std::string> session;
+    std::optional<std::uint64_t> producer_seq;
+    friend bool operator==(const error_frame&, const error_frame&) = default;
+};
+BOOST_DESCRIBE_STRUCT(error_frame, (), (code, message, session, producer_seq))
+
+struct pong {
+    static constexpr std::string_view frame_type = "pong";
+    std::uint64_t nonce = 0;
+    friend bool operator==(const pong&, const pong&) = default;
+};
+BOOST_DESCRIBE_STRUCT(pong, (), (nonce))
+
+/// Every frame type; the codec dispatches on each alternative's frame_type.
+using frame = std::variant<hello, attach, detach, publish, control, ping,
+                           welcome, attached, event_batch, ack, error_frame, pong>;
+
+} // namespace holdfast::proto

@@ -1,0 +1,34 @@
+// JSON <-> msgpack for event payloads. Layer: portable core. Payloads travel as msgpack; the JS API
+// and the relay's HTTP API speak JSON. One converter on both sides keeps them in agreement.
+#pragma once
+#include "holdfast/result.hpp"
+
+#include <msgpack.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+
+namespace holdfast::json {
+
+struct parse_limits {
+    std::size_t max_depth = 32;
+    std::size_t max_bytes = 1u << 20;
+};
+
+/// Parses strict JSON (RFC 8259) into one msgpack value. Integers that fit stay integers;
+/// other numbers become float64. Errors: errc::invalid_payload / errc::limit_exceeded.
+result<std::string> to_msgpack(std::string_view json_text, const parse_limits& limits = {});
+
+/// Renders one msgpack value as JSON, appended to `out`. Non-string map keys are rendered as
+/// their JSON text in a string; bin as a string of its bytes; NaN/Inf and ext as null.
+void append_json(const msgpack::object& value, std::string& out);
+
+/// Renders msgpack bytes (one value; empty means null) as JSON.
+result<std::string> from_msgpack(std::string_view msgpack_bytes);
+
+/// Appends `text` as a JSON string literal (quotes and escapes). Invalid UTF-8 becomes U+FFFD.
+void append_string(std::string_view text, std::string& out);
+
+} // namespace holdfast::json

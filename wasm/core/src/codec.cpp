@@ -1,0 +1,103 @@
+// Frame decoding and the non-template parts of the codec. Layer: portable core.
+// All of msgpack-c's exceptions stop here and become errc values.
+#include "holdfast/codec.hpp"
+#include "holdfast/json.hpp"
+
+#include <boost/mp11/algorithm.hpp>
+
+namespace holdfast::proto {
+namespace {
+
+using detail::field_error;
+
+msgpack::unpack_limit to_unpack_limit(const decode_limits& limits) {
+    return msgpack::unpack_limit(limits.max_array_items, limits.max_map_entries, limits.max_string_bytes,
+                                 limits.max_string_bytes, limits.max_string_bytes, limits.max_depth);
+}
+
+/// Parses exactly one msgpack value spanning all of `bytes`; the handle owns the zone.
+result<msgpack::object_handle> unpack_one(std::string_view bytes, const decode_limits& limits) {
+    if (bytes.size() > limits.max_frame_bytes) {
+        return make_error(errc::frame_too_large, std::to_string(bytes.size()) + " bytes exceeds " +
+                                                     std::to_string(limits.max_frame_bytes));
+    }
+    if (bytes.empty()) return make_error(errc::malformed_frame, "empty frame");
+    try {
+        std::size_t offset = 0;
+        auto handle = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, to_unpack_limit(limits));
+        if (offset != bytes.size()) return make_error(errc::malformed_frame, "trailing bytes after the frame");
+        return handle;
+    } catch (const msgpack::depth_size_overflow&) {
+        return make_error(errc::limit_exceeded, "nesting deeper than " + std::to_string(limits.max_depth));
+    } catch (const msgpack::size_overflow& e) {
+        return make_error(errc::limit_exceeded, e.what());
+    } catch (const msgpack::insufficient_bytes&) {
+        return make_error(errc::malformed_frame, "truncated frame");
+    } catch (const msgpack::unpack_error& e) {
+        return make_error(errc::malformed_frame, e.what());
+    } catch (const std::bad_alloc&) {
+        return make_error(errc::limit_exceeded, "frame too large to decode");
+    }
+}
+
+template <class T>
+result<T> convert_struct(const msgpack::object& source) {
+    try {
+        T value{};
+        detail::convert_members(source, value);
+        return value;
+    } catch (const field_error& e) {
+        return make_error(e.code, e.field);
+    }
+}
+
+} // namespace
+
+result<frame> decode(std::string_view bytes, const decode_limits& limits) {
+    auto handle = unpack_one(bytes, limits);
+    if (!handle) return handle.err();
+    const msgpack::object& root = handle->get();
+    if (root.type != msgpack::type::MAP) return make_error(errc::malformed_frame, "a frame must be a map");
+    const msgpack::object* type = detail::find_key(root, "type");
+    if (!type) return make_error(errc::missing_field, "type");
+    if (type->type != msgpack::type::STR) return make_error(errc::wrong_type, "type");
+    const std::string_view name(type->via.str.ptr, type->via.str.size);
+
+    std::optional<result<frame>> decoded;
+    boost::mp11::mp_for_each<boost::mp11::mp_iota_c<std::variant_size_v<frame>>>([&](auto index) {
+        using alternative = std::variant_alternative_t<decltype(index)::value, frame>;
+        if (decoded || alternative::frame_type != name) return;
+        auto value = convert_struct<alternative>(root);
+        decoded = value ? result<frame>(frame(std::move(value).value())) : result<frame>(value.err());
+    });
+    if (!decoded) return make_error(errc::unknown_frame_type, std::string(name));
+    return std::move(*decoded);
+}
+
+std::string encode(const frame& f) {
+    return std::visit([](const auto& alternative) { return encode(alternative); }, f);
+}
+
+std::string_view type_name(const frame& f) noexcept {
+    return std::visit([](const auto& alternative) { return std::remove_cvref_t<decltype(alternative)>::frame_type; }, f);
+}
+
+std::string encode_event(const event& e) {
+    std::string out;
+    detail::string_writer writer{out};
+    msgpack::pack(writer, e);
+    return out;
+}
+
+result<event> decode_event(std::string_view bytes, const decode_limits& limits) {
+    auto handle = unpack_one(bytes, limits);
+    if (!handle) return handle.err();
+    return convert_struct<event>(handle->get());
+}
+
+std::string describe(const frame& f) {
+    auto text = json::from_msgpack(encode(f));
+    return text ? std::move(text).value() : std::string("<unprintable frame>");
+}
+
+} // namespace holdfast::proto

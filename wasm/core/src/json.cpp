@@ -1,0 +1,346 @@
+// JSON <-> msgpack conversion for payloads. Layer: portable core.
+// A recursive-descent parser bounded by depth and size; it writes msgpack directly, buffering
+// only each container's children so their count can precede them.
+#include "holdfast/json.hpp"
+
+#include "holdfast/detail/codec_impl.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+namespace holdfast::json {
+namespace {
+
+using writer_t = proto::detail::string_writer;
+
+class parser {
+public:
+    parser(std::string_view text, const parse_limits& limits) : text_(text), limits_(limits) {}
+
+    result<std::string> run() {
+        std::string out;
+        if (!value(out, 0)) return make_error(error_code_, error_ + " at offset " + std::to_string(pos_));
+        skip_space();
+        if (pos_ != text_.size()) return make_error(errc::invalid_payload, "trailing characters at offset " + std::to_string(pos_));
+        return out;
+    }
+
+private:
+    bool fail(std::string what, errc code = errc::invalid_payload) {
+        if (error_.empty()) { error_ = std::move(what); error_code_ = code; }
+        return false;
+    }
+    void skip_space() {
+        while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r')) ++pos_;
+    }
+    bool literal(std::string_view word) {
+        if (text_.substr(pos_, word.size()) != word) return fail("invalid literal");
+        pos_ += word.size();
+        return true;
+    }
+
+    bool value(std::string& out, std::size_t depth) {
+        if (depth > limits_.max_depth) return fail("nesting deeper than " + std::to_string(limits_.max_depth), errc::limit_exceeded);
+        skip_space();
+        if (pos_ >= text_.size()) return fail("unexpected end of JSON");
+        writer_t writer{out};
+        msgpack::packer<writer_t> pack(writer);
+        switch (text_[pos_]) {
+        case 'n': if (!literal("null")) return false; pack.pack_nil(); return true;
+        case 't': if (!literal("true")) return false; pack.pack_true(); return true;
+        case 'f': if (!literal("false")) return false; pack.pack_false(); return true;
+        case '"': {
+            std::string text;
+            if (!string_literal(text)) return false;
+            pack.pack_str(static_cast<std::uint32_t>(text.size()));
+            pack.pack_str_body(text.data(), static_cast<std::uint32_t>(text.size()));
+            return true;
+        }
+        case '[': return array(out, depth);
+        case '{': return object(out, depth);
+        default: return number(pack);
+        }
+    }
+
+    bool array(std::string& out, std::size_t depth) {
+        ++pos_;
+        std::string items;
+        std::uint32_t count = 0;
+        skip_space();
+        if (pos_ < text_.size() && text_[pos_] == ']') { ++pos_; }
+        else {
+            for (;;) {
+                if (!value(items, depth + 1)) return false;
+                ++count;
+                skip_space();
+                if (pos_ >= text_.size()) return fail("unterminated array");
+                if (text_[pos_] == ',') { ++pos_; continue; }
+                if (text_[pos_] == ']') { ++pos_; break; }
+                return fail("expected ',' or ']'");
+            }
+        }
+        writer_t writer{out};
+        msgpack::packer<writer_t>(writer).pack_array(count);
+        out += items;
+        return true;
+    }
+
+    bool object(std::string& out, std::size_t depth) {
+        ++pos_;
+        std::string entries;
+        std::uint32_t count = 0;
+        skip_space();
+        if (pos_ < text_.size() && text_[pos_] == '}') { ++pos_; }
+        else {
+            for (;;) {
+                skip_space();
+                if (pos_ >= text_.size() || text_[pos_] != '"') return fail("expected a string key");
+                std::string key;
+                if (!string_literal(key)) return false;
+                writer_t writer{entries};
+                msgpack::packer<writer_t> pack(writer);
+                pack.pack_str(static_cast<std::uint32_t>(key.size()));
+                pack.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
+                skip_space();
+                if (pos_ >= text_.size() || text_[pos_] != ':') return fail("expected ':'");
+                ++pos_;
+                if (!value(entries, depth + 1)) return false;
+                ++count;
+                skip_space();
+                if (pos_ >= text_.size()) return fail("unterminated object");
+                if (text_[pos_] == ',') { ++pos_; continue; }
+                if (text_[pos_] == '}') { ++pos_; break; }
+                return fail("expected ',' or '}'");
+            }
+        }
+        writer_t writer{out};
+        msgpack::packer<writer_t>(writer).pack_map(count);
+        out += entries;
+        return true;
+    }
+
+    static void append_utf8(std::uint32_t cp, std::string& out) {
+        if (cp < 0x80) out += static_cast<char>(cp);
+        else if (cp < 0x800) { out += static_cast<char>(0xC0 | (cp >> 6)); out += static_cast<char>(0x80 | (cp & 0x3F)); }
+        else if (cp < 0x10000) { out += static_cast<char>(0xE0 | (cp >> 12)); out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)); out += static_cast<char>(0x80 | (cp & 0x3F)); }
+        else { out += static_cast<char>(0xF0 | (cp >> 18)); out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F)); out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)); out += static_cast<char>(0x80 | (cp & 0x3F)); }
+    }
+
+    bool hex4(std::uint32_t& cp) {
+        if (pos_ + 4 > text_.size()) return fail("truncated \\u escape");
+        cp = 0;
+        for (int i = 0; i < 4; ++i) {
+            const char c = text_[pos_++];
+            cp <<= 4;
+            if (c >= '0' && c <= '9') cp |= static_cast<std::uint32_t>(c - '0');
+            else if (c >= 'a' && c <= 'f') cp |= static_cast<std::uint32_t>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F') cp |= static_cast<std::uint32_t>(c - 'A' + 10);
+            else return fail("bad hex digit in \\u escape");
+        }
+        return true;
+    }
+
+    bool string_literal(std::string& out) {
+        ++pos_;  // opening quote
+        while (pos_ < text_.size()) {
+            const char c = text_[pos_++];
+            if (c == '"') return true;
+            if (static_cast<unsigned char>(c) < 0x20) return fail("control character in string");
+            if (c != '\\') { out += c; continue; }
+            if (pos_ >= text_.size()) break;
+            const char escape = text_[pos_++];
+            switch (escape) {
+            case '"': out += '"'; break;
+            case '\\': out += '\\'; break;
+            case '/': out += '/'; break;
+            case 'b': out += '\b'; break;
+            case 'f': out += '\f'; break;
+            case 'n': out += '\n'; break;
+            case 'r': out += '\r'; break;
+            case 't': out += '\t'; break;
+            case 'u': {
+                std::uint32_t cp = 0;
+                if (!hex4(cp)) return false;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    std::uint32_t low = 0;
+                    if (text_.substr(pos_, 2) != "\\u") return fail("unpaired surrogate");
+                    pos_ += 2;
+                    if (!hex4(low)) return false;
+                    if (low < 0xDC00 || low > 0xDFFF) return fail("unpaired surrogate");
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                    return fail("unpaired surrogate");
+                }
+                append_utf8(cp, out);
+                break;
+            }
+            default: return fail("bad escape");
+            }
+        }
+        return fail("unterminated string");
+    }
+
+    bool number(msgpack::packer<writer_t>& pack) {
+        const std::size_t start = pos_;
+        if (pos_ < text_.size() && text_[pos_] == '-') ++pos_;
+        const std::size_t int_start = pos_;
+        while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
+        if (pos_ == int_start) return fail("unexpected character");
+        if (text_[int_start] == '0' && pos_ - int_start > 1) return fail("leading zero in number");
+        bool integral = true;
+        if (pos_ < text_.size() && text_[pos_] == '.') {
+            integral = false;
+            const std::size_t frac = ++pos_;
+            while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
+            if (pos_ == frac) return fail("digits expected after '.'");
+        }
+        if (pos_ < text_.size() && (text_[pos_] == 'e' || text_[pos_] == 'E')) {
+            integral = false;
+            ++pos_;
+            if (pos_ < text_.size() && (text_[pos_] == '+' || text_[pos_] == '-')) ++pos_;
+            const std::size_t exp = pos_;
+            while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
+            if (pos_ == exp) return fail("digits expected in exponent");
+        }
+        const char* first = text_.data() + start;
+        const char* last = text_.data() + pos_;
+        if (integral) {
+            if (*first == '-') {
+                std::int64_t v = 0;
+                if (std::from_chars(first, last, v).ec == std::errc{}) { pack.pack_int64(v); return true; }
+            } else {
+                std::uint64_t v = 0;
+                if (std::from_chars(first, last, v).ec == std::errc{}) { pack.pack_uint64(v); return true; }
+            }
+        }
+        // strtod needs a terminated buffer; numbers are short.
+        const std::string copy(first, last);
+        pack.pack_double(std::strtod(copy.c_str(), nullptr));
+        return true;
+    }
+
+    std::string_view text_;
+    const parse_limits& limits_;
+    std::size_t pos_ = 0;
+    std::string error_;
+    errc error_code_ = errc::invalid_payload;
+};
+
+/// Length of the valid UTF-8 sequence starting at text[i], or 0 if it is not one.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+    const auto b0 = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    std::uint32_t min = 0;
+    if (b0 < 0x80) return 1;
+    if ((b0 & 0xE0) == 0xC0) { length = 2; min = 0x80; }
+    else if ((b0 & 0xF0) == 0xE0) { length = 3; min = 0x800; }
+    else if ((b0 & 0xF8) == 0xF0) { length = 4; min = 0x10000; }
+    else return 0;
+    if (i + length > text.size()) return 0;
+    std::uint32_t cp = b0 & (0x7F >> length);
+    for (std::size_t k = 1; k < length; ++k) {
+        const auto b = static_cast<unsigned char>(text[i + k]);
+        if ((b & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (b & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return length;
+}
+
+} // namespace
+
+result<std::string> to_msgpack(std::string_view json_text, const parse_limits& limits) {
+    if (json_text.size() > limits.max_bytes) {
+        return make_error(errc::limit_exceeded, "payload of " + std::to_string(json_text.size()) + " bytes exceeds " + std::to_string(limits.max_bytes));
+    }
+    return parser(json_text, limits).run();
+}
+
+void append_string(std::string_view text, std::string& out) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (std::size_t i = 0; i < text.size();) {
+        const char c = text[i];
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x80) {
+            const std::size_t length = utf8_sequence_length(text, i);
+            if (length == 0) { out += "\xEF\xBF\xBD"; ++i; }
+            else { out.append(text.substr(i, length)); i += length; }
+            continue;
+        }
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+            if (u < 0x20) { out += "\\u00"; out += hex[u >> 4]; out += hex[u & 0xF]; }
+            else out += c;
+        }
+        ++i;
+    }
+    out += '"';
+}
+
+void append_json(const msgpack::object& value, std::string& out) {
+    switch (value.type) {
+    case msgpack::type::NIL: out += "null"; return;
+    case msgpack::type::BOOLEAN: out += value.via.boolean ? "true" : "false"; return;
+    case msgpack::type::POSITIVE_INTEGER: out += std::to_string(value.via.u64); return;
+    case msgpack::type::NEGATIVE_INTEGER: out += std::to_string(value.via.i64); return;
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64: {
+        const double d = value.via.f64;
+        if (!std::isfinite(d)) { out += "null"; return; }
+        char buffer[32];
+        // Shortest text that round-trips (0.1 stays "0.1"), as JSON.stringify does.
+        const auto end = std::to_chars(buffer, buffer + sizeof buffer, d).ptr;
+        out.append(buffer, end);
+        return;
+    }
+    case msgpack::type::STR: append_string(std::string_view(value.via.str.ptr, value.via.str.size), out); return;
+    case msgpack::type::BIN: append_string(std::string_view(value.via.bin.ptr, value.via.bin.size), out); return;
+    case msgpack::type::ARRAY:
+        out += '[';
+        for (std::uint32_t i = 0; i < value.via.array.size; ++i) {
+            if (i) out += ',';
+            append_json(value.via.array.ptr[i], out);
+        }
+        out += ']';
+        return;
+    case msgpack::type::MAP:
+        out += '{';
+        for (std::uint32_t i = 0; i < value.via.map.size; ++i) {
+            if (i) out += ',';
+            const auto& entry = value.via.map.ptr[i];
+            if (entry.key.type == msgpack::type::STR) append_json(entry.key, out);
+            else { std::string key; append_json(entry.key, key); append_string(key, out); }
+            out += ':';
+            append_json(entry.val, out);
+        }
+        out += '}';
+        return;
+    case msgpack::type::EXT: out += "null"; return;
+    }
+    out += "null";
+}
+
+result<std::string> from_msgpack(std::string_view msgpack_bytes) {
+    if (msgpack_bytes.empty()) return std::string("null");
+    try {
+        std::size_t offset = 0;
+        auto handle = msgpack::unpack(msgpack_bytes.data(), msgpack_bytes.size(), offset);
+        if (offset != msgpack_bytes.size()) return make_error(errc::invalid_payload, "trailing bytes after the value");
+        std::string out;
+        append_json(handle.get(), out);
+        return out;
+    } catch (const std::exception& e) {
+        return make_error(errc::invalid_payload, e.what());
+    }
+}
+
+} // namespace holdfast::json
