@@ -1,0 +1,51 @@
+// Conversation: the materialized view of a session — messages assembled from user.prompt and
+// message.start / message.delta / message.end events, with status and authoring agent.
+// Layer: portable core.
+#pragma once
+#include "holdfast/frames.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace holdfast::client {
+
+enum class message_status { streaming, complete, cancelled, error };
+std::string_view to_string(message_status status) noexcept;
+
+struct message {
+    std::string id;
+    std::string role;   // "user" for prompts, else the start payload's role or "assistant"
+    std::string agent;
+    std::string text;
+    message_status status = message_status::streaming;
+    std::string reason;  // why it ended, when an end payload says so (e.g. "agent_lost")
+    std::uint64_t first_serial = 0;
+    std::uint64_t last_serial = 0;
+};
+
+class conversation {
+public:
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+    /// Applies one event in serial order; returns the index of the message it changed, or npos
+    /// when the event does not touch a message (status, tool calls, unknown kinds).
+    std::size_t apply(const proto::event& e);
+
+    const std::vector<message>& messages() const noexcept { return messages_; }
+    void clear();
+
+private:
+    std::size_t find_or_create(const proto::event& e, std::string_view id, std::string_view role);
+
+    std::vector<message> messages_;
+    std::unordered_map<std::string, std::size_t> index_by_id_;
+};
+
+/// Appends a message as JSON {index, id, role, agent, text, status, reason, firstSerial, lastSerial}.
+void append_message_json(const message& m, std::size_t index, std::string& out);
+
+} // namespace holdfast::client
