@@ -1,0 +1,290 @@
+// client_core: connection-level client logic. Layer: portable core, sans-I/O.
+// Frames go out in protocol order on each (re)connect: hello, one attach per followed session
+// (each resuming from its own last serial), then the outbox in producer-sequence order. The
+// relay deduplicates by (producer_id, producer_seq), so resending the outbox is always safe.
+#include "holdfast/client.hpp"
+
+#include "holdfast/codec.hpp"
+#include "holdfast/event_json.hpp"
+#include "holdfast/json.hpp"
+
+#include <algorithm>
+
+namespace holdfast::client {
+
+struct client_core::followed {
+    explicit followed(std::string id) : log(std::move(id)) {}
+    session log;
+    conversation conv;
+    std::vector<proto::event> events_out;
+    std::vector<std::size_t> changed_out;  // message indices, deduplicated when rendered
+    bool reset_out = false;
+    bool state_reported = false;
+    session_state reported_state = session_state::connecting;
+
+    bool has_updates() const {
+        return !events_out.empty() || !changed_out.empty() || reset_out || !state_reported ||
+               reported_state != log.state();
+    }
+};
+
+namespace {
+
+void append_error_fields(const error& err, std::string& out) {
+    out += "\"code\":";
+    out += std::to_string(static_cast<unsigned>(err.code));
+    out += ",\"name\":";
+    json::append_string(to_string(err.code), out);
+    out += ",\"message\":";
+    json::append_string(err.detail, out);
+}
+
+result<std::string> payload_to_msgpack(std::string_view payload_json) {
+    if (payload_json.empty()) return std::string{};
+    return json::to_msgpack(payload_json);
+}
+
+} // namespace
+
+client_core::client_core(client_config config)
+    : config_(std::move(config)), backoff_(config_.backoff, config_.random_seed) {}
+
+client_core::~client_core() = default;
+
+client_core::followed* client_core::find(std::string_view id) {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+const session* client_core::find_session(std::string_view id) const {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : &it->second->log;
+}
+
+const conversation* client_core::find_conversation(std::string_view id) const {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : &it->second->conv;
+}
+
+void client_core::send(std::string frame) { frames_out_.push_back(std::move(frame)); }
+
+result<ok_t> client_core::open_session(std::string_view session_id) {
+    if (!is_valid_session_id(session_id)) return make_error(errc::invalid_session_id, std::string(session_id));
+    if (find(session_id)) return ok_t{};
+    auto entry = std::make_unique<followed>(std::string(session_id));
+    if (connected_) send(proto::encode(entry->log.make_attach()));
+    sessions_.emplace(std::string(session_id), std::move(entry));
+    return ok_t{};
+}
+
+void client_core::close_session(std::string_view session_id) {
+    auto it = sessions_.find(session_id);
+    if (it == sessions_.end()) return;
+    if (connected_) send(proto::encode(proto::detach{std::string(session_id)}));
+    sessions_.erase(it);
+}
+
+result<std::uint64_t> client_core::enqueue(std::string session_id, std::string frame, std::uint64_t seq) {
+    if (connected_) send(frame);
+    outbox_.emplace(seq, pending_publish{std::move(session_id), std::move(frame)});
+    return seq;
+}
+
+result<std::uint64_t> client_core::publish(std::string_view session_id, std::string_view kind,
+                                           std::string_view msg_id, std::string_view payload_json) {
+    if (!is_valid_session_id(session_id)) return make_error(errc::invalid_session_id, std::string(session_id));
+    if (is_reserved_session_id(session_id)) return make_error(errc::forbidden, "reserved session " + std::string(session_id));
+    if (kind.empty()) return make_error(errc::missing_field, "kind");
+    auto payload = payload_to_msgpack(payload_json);
+    if (!payload) return payload.err();
+    const std::uint64_t seq = next_producer_seq_++;
+    proto::publish frame{std::string(session_id), config_.client_id, seq, std::string(kind), std::string(msg_id),
+                         proto::raw_value{std::move(payload).value()}};
+    return enqueue(frame.session, proto::encode(frame), seq);
+}
+
+result<std::uint64_t> client_core::control(std::string_view session_id, std::string_view action,
+                                           std::string_view target, std::string_view payload_json) {
+    if (!is_valid_session_id(session_id)) return make_error(errc::invalid_session_id, std::string(session_id));
+    if (is_reserved_session_id(session_id)) return make_error(errc::forbidden, "reserved session " + std::string(session_id));
+    if (action.empty()) return make_error(errc::missing_field, "action");
+    auto payload = payload_to_msgpack(payload_json);
+    if (!payload) return payload.err();
+    const std::uint64_t seq = next_producer_seq_++;
+    proto::control frame{std::string(session_id), config_.client_id, seq, std::string(action), std::string(target),
+                         proto::raw_value{std::move(payload).value()}};
+    return enqueue(frame.session, proto::encode(frame), seq);
+}
+
+void client_core::on_transport_open() {
+    connected_ = true;
+    retry_pending_ = false;
+    send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent}));
+    for (auto& [id, entry] : sessions_) send(proto::encode(entry->log.make_attach()));
+    for (const auto& [seq, pending] : outbox_) send(pending.frame);
+}
+
+void client_core::on_transport_closed() {
+    // A second report of the same loss before the host took the retry must not schedule two
+    // reconnects. (Hosts report a WebSocket's loss from its close event only.)
+    if (!connected_ && retry_pending_) return;
+    connected_ = false;
+    frames_out_.clear();  // unsent frames belong to the dead link; the outbox keeps publishes
+    for (auto& [id, entry] : sessions_) entry->log.on_transport_lost();
+    retry_delay_ms_ = backoff_.next_delay_ms();
+    retry_pending_ = true;
+}
+
+void client_core::on_frame(std::string_view bytes) {
+    auto decoded = proto::decode(bytes);
+    if (!decoded) {
+        report(decoded.err());
+        return;
+    }
+    handle(decoded.value());
+}
+
+void client_core::handle(const proto::frame& f) {
+    std::visit(
+        [&](const auto& frame) {
+            using T = std::decay_t<decltype(frame)>;
+            if constexpr (std::is_same_v<T, proto::welcome>) {
+                backoff_.reset();
+            } else if constexpr (std::is_same_v<T, proto::attached>) {
+                on_attached(frame);
+            } else if constexpr (std::is_same_v<T, proto::event_batch>) {
+                on_event_batch(proto::event_batch(frame));
+            } else if constexpr (std::is_same_v<T, proto::ack>) {
+                on_ack(frame);
+            } else if constexpr (std::is_same_v<T, proto::error_frame>) {
+                on_error(frame);
+            } else if constexpr (std::is_same_v<T, proto::pong>) {
+                // Liveness is tracked by the heartbeat logic; nothing else to do.
+            } else {
+                report(make_error(errc::protocol_violation, "unexpected frame from relay: " + std::string(T::frame_type)));
+            }
+        },
+        f);
+}
+
+void client_core::on_attached(const proto::attached& f) {
+    followed* entry = find(f.session);
+    if (!entry) return;  // closed meanwhile
+    if (entry->log.on_attached(f) == session::attach_outcome::reset) {
+        entry->conv.clear();
+        entry->events_out.clear();
+        entry->changed_out.clear();
+        entry->reset_out = true;
+    }
+}
+
+void client_core::on_event_batch(proto::event_batch&& f) {
+    followed* entry = find(f.session);
+    if (!entry) return;
+    auto outcome = entry->log.on_events(std::move(f.events));
+    for (auto& e : outcome.deliver) {
+        const std::size_t index = entry->conv.apply(e);
+        if (index != conversation::npos) entry->changed_out.push_back(index);
+        entry->events_out.push_back(std::move(e));
+    }
+    if (outcome.gap && connected_) {
+        // Repair by re-attaching from the last serial held: the relay replays the hole in order.
+        send(proto::encode(proto::detach{entry->log.id()}));
+        send(proto::encode(entry->log.make_attach()));
+    }
+}
+
+void client_core::on_ack(const proto::ack& f) {
+    if (f.producer_id != config_.client_id) return;
+    if (outbox_.erase(f.producer_seq) == 0) return;  // a duplicate ack for a resent publish
+    acks_out_.emplace_back(f.producer_seq, f.serial);
+}
+
+void client_core::on_error(const proto::error_frame& f) {
+    error err{static_cast<errc>(f.code), f.message};
+    if (f.producer_seq && outbox_.erase(*f.producer_seq) > 0) {
+        rejects_out_.push_back(reject{*f.producer_seq, std::move(err)});
+        return;
+    }
+    report(std::move(err));
+}
+
+void client_core::report(error err) { errors_out_.push_back(std::move(err)); }
+
+std::vector<std::string> client_core::take_frames() { return std::exchange(frames_out_, {}); }
+
+std::string client_core::take_updates_json() {
+    const bool any_session = std::any_of(sessions_.begin(), sessions_.end(),
+                                         [](const auto& entry) { return entry.second->has_updates(); });
+    if (!any_session && acks_out_.empty() && rejects_out_.empty() && errors_out_.empty() && !retry_pending_) {
+        return {};
+    }
+    std::string out = "{\"sessions\":[";
+    bool first_session = true;
+    for (auto& [id, entry] : sessions_) {
+        if (!entry->has_updates()) continue;
+        if (!first_session) out += ',';
+        first_session = false;
+        out += "{\"id\":";
+        json::append_string(id, out);
+        out += ",\"state\":\"";
+        out += to_string(entry->log.state());
+        out += "\",\"lastSerial\":";
+        out += std::to_string(entry->log.last_serial());
+        out += ",\"epoch\":";
+        out += std::to_string(entry->log.epoch());
+        out += ",\"reset\":";
+        out += entry->reset_out ? "true" : "false";
+        out += ",\"events\":[";
+        for (std::size_t i = 0; i < entry->events_out.size(); ++i) {
+            if (i) out += ',';
+            append_event_json(entry->events_out[i], out);
+        }
+        out += "],\"messages\":[";
+        auto& changed = entry->changed_out;
+        std::sort(changed.begin(), changed.end());
+        changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+        const auto& messages = entry->conv.messages();
+        for (std::size_t i = 0; i < changed.size(); ++i) {
+            if (i) out += ',';
+            append_message_json(messages[changed[i]], changed[i], out);
+        }
+        out += "]}";
+        entry->events_out.clear();
+        entry->changed_out.clear();
+        entry->reset_out = false;
+        entry->state_reported = true;
+        entry->reported_state = entry->log.state();
+    }
+    out += "],\"acks\":[";
+    for (std::size_t i = 0; i < acks_out_.size(); ++i) {
+        if (i) out += ',';
+        out += "{\"request\":" + std::to_string(acks_out_[i].first) + ",\"serial\":" + std::to_string(acks_out_[i].second) + '}';
+    }
+    out += "],\"rejects\":[";
+    for (std::size_t i = 0; i < rejects_out_.size(); ++i) {
+        if (i) out += ',';
+        out += "{\"request\":" + std::to_string(rejects_out_[i].request) + ',';
+        append_error_fields(rejects_out_[i].err, out);
+        out += '}';
+    }
+    out += "],\"errors\":[";
+    for (std::size_t i = 0; i < errors_out_.size(); ++i) {
+        if (i) out += ',';
+        out += '{';
+        append_error_fields(errors_out_[i], out);
+        out += '}';
+    }
+    out += ']';
+    if (retry_pending_) {
+        out += ",\"retry\":{\"attempt\":" + std::to_string(backoff_.attempt()) + ",\"delayMs\":" + std::to_string(retry_delay_ms_) + '}';
+    }
+    out += '}';
+    acks_out_.clear();
+    rejects_out_.clear();
+    errors_out_.clear();
+    retry_pending_ = false;  // reported once; the host now owns the timer
+    return out;
+}
+
+} // namespace holdfast::client

@@ -1,0 +1,129 @@
+// Message assembly from the event stream. Layer: portable core.
+// Tolerant by design: a delta or end for a message whose start was never seen (compacted away,
+// or written by a misbehaving agent) still yields a message rather than being lost.
+#include "holdfast/conversation.hpp"
+
+#include "holdfast/json.hpp"
+
+#include <msgpack.hpp>
+
+namespace holdfast::client {
+namespace {
+
+/// Reads a string field of a map payload; a payload that is itself a string counts as "text".
+std::string payload_string(const proto::raw_value& payload, std::string_view key) {
+    if (payload.bytes.empty()) return {};
+    try {
+        std::size_t offset = 0;
+        auto handle = msgpack::unpack(payload.bytes.data(), payload.bytes.size(), offset);
+        const msgpack::object& root = handle.get();
+        if (root.type == msgpack::type::STR) {
+            return key == "text" ? std::string(root.via.str.ptr, root.via.str.size) : std::string{};
+        }
+        if (root.type != msgpack::type::MAP) return {};
+        for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
+            const auto& entry = root.via.map.ptr[i];
+            if (entry.key.type == msgpack::type::STR && entry.val.type == msgpack::type::STR &&
+                std::string_view(entry.key.via.str.ptr, entry.key.via.str.size) == key) {
+                return std::string(entry.val.via.str.ptr, entry.val.via.str.size);
+            }
+        }
+    } catch (const std::exception&) {
+        // A payload that is not msgpack cannot come from the codec; treat it as empty.
+    }
+    return {};
+}
+
+message_status parse_status(std::string_view text) {
+    if (text == "cancelled") return message_status::cancelled;
+    if (text == "error") return message_status::error;
+    return message_status::complete;
+}
+
+} // namespace
+
+std::string_view to_string(message_status status) noexcept {
+    switch (status) {
+    case message_status::streaming: return "streaming";
+    case message_status::complete: return "complete";
+    case message_status::cancelled: return "cancelled";
+    case message_status::error: return "error";
+    }
+    return "streaming";
+}
+
+std::size_t conversation::find_or_create(const proto::event& e, std::string_view id, std::string_view role) {
+    if (auto it = index_by_id_.find(std::string(id)); it != index_by_id_.end()) return it->second;
+    message m;
+    m.id = std::string(id);
+    m.role = std::string(role);
+    m.agent = e.agent;
+    m.first_serial = e.serial;
+    messages_.push_back(std::move(m));
+    index_by_id_.emplace(std::string(id), messages_.size() - 1);
+    return messages_.size() - 1;
+}
+
+std::size_t conversation::apply(const proto::event& e) {
+    std::size_t index = npos;
+    if (e.kind == "user.prompt") {
+        const std::string id = e.msg_id.empty() ? "prompt-" + std::to_string(e.serial) : e.msg_id;
+        index = find_or_create(e, id, "user");
+        auto& m = messages_[index];
+        m.text = payload_string(e.payload, "text");
+        m.status = message_status::complete;
+    } else if (e.kind == "message.start") {
+        if (e.msg_id.empty()) return npos;
+        std::string role = payload_string(e.payload, "role");
+        index = find_or_create(e, e.msg_id, role.empty() ? "assistant" : role);
+        auto& m = messages_[index];
+        m.text += payload_string(e.payload, "text");
+    } else if (e.kind == "message.delta") {
+        if (e.msg_id.empty()) return npos;
+        index = find_or_create(e, e.msg_id, "assistant");
+        auto& m = messages_[index];
+        // A delta after the end (an agent that ignored a cancel) must not change a finished answer.
+        if (m.status != message_status::streaming) return npos;
+        m.text += payload_string(e.payload, "text");
+    } else if (e.kind == "message.end") {
+        if (e.msg_id.empty()) return npos;
+        index = find_or_create(e, e.msg_id, "assistant");
+        auto& m = messages_[index];
+        if (m.status != message_status::streaming) return npos;  // ended once; later ends are noise
+        m.status = parse_status(payload_string(e.payload, "status"));
+        m.reason = payload_string(e.payload, "reason");
+    } else {
+        return npos;
+    }
+    messages_[index].last_serial = e.serial;
+    return index;
+}
+
+void conversation::clear() {
+    messages_.clear();
+    index_by_id_.clear();
+}
+
+void append_message_json(const message& m, std::size_t index, std::string& out) {
+    out += "{\"index\":";
+    out += std::to_string(index);
+    out += ",\"id\":";
+    json::append_string(m.id, out);
+    out += ",\"role\":";
+    json::append_string(m.role, out);
+    out += ",\"agent\":";
+    json::append_string(m.agent, out);
+    out += ",\"text\":";
+    json::append_string(m.text, out);
+    out += ",\"status\":\"";
+    out += to_string(m.status);
+    out += "\",\"reason\":";
+    json::append_string(m.reason, out);
+    out += ",\"firstSerial\":";
+    out += std::to_string(m.first_serial);
+    out += ",\"lastSerial\":";
+    out += std::to_string(m.last_serial);
+    out += '}';
+}
+
+} // namespace holdfast::client

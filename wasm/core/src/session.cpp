@@ -1,0 +1,81 @@
+// Serial bookkeeping for one followed session. Layer: portable core.
+// The rules: deliver serial last+1 only; drop anything <= last (a duplicate from a replay that
+// overlaps live traffic); on a jump, stop and ask for a repair instead of skipping silently.
+#include "holdfast/session.hpp"
+
+namespace holdfast::client {
+
+std::string_view to_string(session_state state) noexcept {
+    switch (state) {
+    case session_state::connecting: return "connecting";
+    case session_state::live: return "live";
+    case session_state::offline: return "offline";
+    case session_state::resuming: return "resuming";
+    }
+    return "connecting";
+}
+
+proto::attach session::make_attach() {
+    attached_ = false;
+    repairing_ = false;
+    update_state();
+    return proto::attach{id_, last_serial_, epoch_};
+}
+
+session::attach_outcome session::on_attached(const proto::attached& frame) {
+    attach_outcome outcome = attach_outcome::continued;
+    if (epoch_ != 0 && frame.epoch != epoch_) {
+        // The relay's log was recreated: our serials mean nothing there any more.
+        last_serial_ = 0;
+        outcome = attach_outcome::reset;
+    }
+    epoch_ = frame.epoch;
+    head_at_attach_ = frame.head_serial;
+    attached_ = true;
+    repairing_ = false;
+    update_state();
+    return outcome;
+}
+
+session::batch_outcome session::on_events(std::vector<proto::event>&& events) {
+    batch_outcome outcome;
+    if (!attached_ || repairing_) {
+        // Frames already in flight before our (re-)attach was processed: the replay after
+        // the coming `attached` covers them, so taking them now could only reorder.
+        outcome.duplicates = events.size();
+        return outcome;
+    }
+    outcome.deliver.reserve(events.size());
+    for (auto& e : events) {
+        if (e.serial <= last_serial_) {
+            ++outcome.duplicates;
+            continue;
+        }
+        if (e.serial != last_serial_ + 1) {
+            outcome.gap = true;
+            repairing_ = true;
+            break;
+        }
+        last_serial_ = e.serial;
+        outcome.deliver.push_back(std::move(e));
+    }
+    update_state();
+    return outcome;
+}
+
+void session::on_transport_lost() noexcept {
+    attached_ = false;
+    repairing_ = false;
+    state_ = session_state::offline;
+}
+
+void session::update_state() noexcept {
+    if (attached_ && !repairing_ && last_serial_ >= head_at_attach_) {
+        state_ = session_state::live;
+        was_live_ = true;
+    } else {
+        state_ = (was_live_ || last_serial_ > 0) ? session_state::resuming : session_state::connecting;
+    }
+}
+
+} // namespace holdfast::client
