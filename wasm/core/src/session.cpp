@@ -17,6 +17,7 @@ std::string_view to_string(session_state state) noexcept {
 
 proto::attach session::make_attach() {
     attached_ = false;
+    resuming_ = was_live_ || last_serial_ > 0;
     repairing_ = false;
     update_state();
     return proto::attach{id_, last_serial_, epoch_};
@@ -27,6 +28,7 @@ session::attach_outcome session::on_attached(const proto::attached& frame) {
     if (epoch_ != 0 && frame.epoch != epoch_) {
         // The relay's log was recreated: our serials mean nothing there any more.
         last_serial_ = 0;
+        resuming_ = false;  // rebuilding from nothing is a fresh load, not a resume
         outcome = attach_outcome::reset;
     }
     epoch_ = frame.epoch;
@@ -74,7 +76,7 @@ void session::update_state() noexcept {
         state_ = session_state::live;
         was_live_ = true;
     } else {
-        state_ = (was_live_ || last_serial_ > 0) ? session_state::resuming : session_state::connecting;
+        state_ = (resuming_ || was_live_) ? session_state::resuming : session_state::connecting;
     }
 }
 

@@ -49,7 +49,8 @@ private:
     std::uint64_t head_at_attach_ = 0;
     bool attached_ = false;
     bool repairing_ = false;      // a gap was seen; later events wait for the repair's replay
-    bool was_live_ = false;       // distinguishes resuming from a first connect
+    bool was_live_ = false;
+    bool resuming_ = false;       // this attach continues from a position held before it
     session_state state_ = session_state::connecting;
 };
 

@@ -1,0 +1,142 @@
+// client_core driven as the JS glue drives it: link events in, frames and JSON updates out.
+#include "holdfast/client.hpp"
+#include "holdfast/codec.hpp"
+#include "holdfast/json.hpp"
+
+#include <gtest/gtest.h>
+
+namespace holdfast::client {
+namespace {
+
+std::vector<proto::frame> decode_all(const std::vector<std::string>& frames) {
+    std::vector<proto::frame> out;
+    for (const auto& f : frames) out.push_back(proto::decode(f).value());
+    return out;
+}
+
+proto::event ev(std::uint64_t serial, std::string kind, std::string msg_id, std::string payload_json) {
+    return proto::event{serial, 5, "agent-p", std::move(kind), std::move(msg_id), "demo-agent",
+                        proto::raw_value{json::to_msgpack(payload_json).value()}};
+}
+
+client_config config() {
+    client_config c;
+    c.client_id = "client-a";
+    c.backoff = {100, 1000, 10};
+    return c;
+}
+
+TEST(client_core, connect_sends_hello_then_attach_then_pending_publishes) {
+    client_core c(config());
+    ASSERT_TRUE(c.open_session("chat-1"));
+    auto seq = c.publish("chat-1", "user.prompt", "p-1", R"({"text":"hi"})");
+    ASSERT_TRUE(seq);
+    EXPECT_TRUE(c.take_frames().empty()) << "nothing is sent before the link is up";
+    c.on_transport_open();
+    const auto frames = decode_all(c.take_frames());
+    ASSERT_EQ(frames.size(), 3u);
+    EXPECT_EQ(std::get<proto::hello>(frames[0]).client_id, "client-a");
+    EXPECT_EQ(std::get<proto::attach>(frames[1]).session, "chat-1");
+    const auto& pub = std::get<proto::publish>(frames[2]);
+    EXPECT_EQ(pub.producer_id, "client-a");
+    EXPECT_EQ(pub.producer_seq, seq.value());
+    EXPECT_EQ(json::from_msgpack(pub.payload.bytes).value(), R"({"text":"hi"})");
+}
+
+TEST(client_core, events_become_one_json_batch_with_messages_and_acks) {
+    client_core c(config());
+    (void)c.open_session("chat-1");
+    c.on_transport_open();
+    (void)c.take_frames();
+    auto seq = c.publish("chat-1", "user.prompt", "p-1", R"({"text":"hi"})");
+    c.on_frame(proto::encode(proto::attached{"chat-1", 11, 0}));
+    c.on_frame(proto::encode(proto::ack{"chat-1", "client-a", seq.value(), 1}));
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(1, "user.prompt", "p-1", R"({"text":"hi"})"),
+                                                           ev(2, "message.start", "r-1", "{}"),
+                                                           ev(3, "message.delta", "r-1", R"({"text":"Yo"})")}}));
+    const std::string updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("state":"live","lastSerial":3,"epoch":11,"reset":false)"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("serial":3,"ts":5,"kind":"message.delta","msgId":"r-1")"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"({"index":1,"id":"r-1","role":"assistant","agent":"demo-agent","text":"Yo","status":"streaming")"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("acks":[{"request":1,"serial":1}])"), std::string::npos) << updates;
+    EXPECT_EQ(c.pending_publishes(), 0u);
+    EXPECT_EQ(c.take_updates_json(), "") << "a drained core has nothing more to say";
+}
+
+TEST(client_core, a_lost_link_reports_one_retry_and_resends_unacked_publishes) {
+    client_core c(config());
+    (void)c.open_session("chat-1");
+    c.on_transport_open();
+    c.on_frame(proto::encode(proto::attached{"chat-1", 11, 0}));
+    (void)c.take_updates_json();
+    auto seq = c.publish("chat-1", "note", "", "1");
+    (void)c.take_frames();
+    c.on_transport_closed();
+    c.on_transport_closed();  // error + close for one socket
+    const std::string updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("state":"offline")"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("retry":{"attempt":1,"delayMs":)"), std::string::npos) << updates;
+    EXPECT_EQ(c.take_updates_json(), "");
+    c.on_transport_open();
+    const auto frames = decode_all(c.take_frames());
+    ASSERT_EQ(frames.size(), 3u);
+    EXPECT_EQ(std::get<proto::attach>(frames[1]).from_serial, 0u);
+    EXPECT_EQ(std::get<proto::attach>(frames[1]).epoch, 11u);
+    EXPECT_EQ(std::get<proto::publish>(frames[2]).producer_seq, seq.value()) << "same sequence: the relay dedups";
+}
+
+TEST(client_core, a_gap_triggers_a_repair_attach_and_no_skip) {
+    client_core c(config());
+    (void)c.open_session("s");
+    c.on_transport_open();
+    (void)c.take_frames();
+    c.on_frame(proto::encode(proto::attached{"s", 1, 0}));
+    c.on_frame(proto::encode(proto::event_batch{"s", {ev(1, "x", "", "1")}}));
+    c.on_frame(proto::encode(proto::event_batch{"s", {ev(3, "x", "", "3")}}));
+    const auto frames = decode_all(c.take_frames());
+    ASSERT_EQ(frames.size(), 2u);
+    EXPECT_TRUE(std::holds_alternative<proto::detach>(frames[0]));
+    EXPECT_EQ(std::get<proto::attach>(frames[1]).from_serial, 1u);
+    EXPECT_EQ(c.find_session("s")->last_serial(), 1u);
+}
+
+TEST(client_core, rejected_publish_and_bad_frames_are_reported_not_thrown) {
+    client_core c(config());
+    c.on_transport_open();
+    auto seq = c.publish("chat-1", "k", "", "{}");
+    c.on_frame(proto::encode(proto::error_frame{static_cast<std::uint32_t>(errc::forbidden), "no", std::string("chat-1"), seq.value()}));
+    c.on_frame("\xC1garbage");
+    const std::string updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("rejects":[{"request":1,"code":14,"name":"forbidden","message":"no"}])"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("errors":[{"code":1,"name":"malformed_frame")"), std::string::npos) << updates;
+}
+
+TEST(client_core, invalid_calls_fail_fast_with_codes) {
+    client_core c(config());
+    EXPECT_EQ(c.publish("bad id!", "k", "", "{}").err().code, errc::invalid_session_id);
+    EXPECT_EQ(c.publish("$sessions", "k", "", "{}").err().code, errc::forbidden);
+    EXPECT_EQ(c.publish("s", "", "", "{}").err().code, errc::missing_field);
+    EXPECT_EQ(c.publish("s", "k", "", "{oops").err().code, errc::invalid_payload);
+    EXPECT_EQ(c.open_session("").err().code, errc::invalid_session_id);
+    EXPECT_EQ(c.pending_publishes(), 0u);
+}
+
+TEST(client_core, a_new_epoch_resets_the_conversation) {
+    client_core c(config());
+    (void)c.open_session("s");
+    c.on_transport_open();
+    c.on_frame(proto::encode(proto::attached{"s", 1, 1}));
+    c.on_frame(proto::encode(proto::event_batch{"s", {ev(1, "user.prompt", "p", R"({"text":"old"})")}}));
+    (void)c.take_updates_json();
+    c.on_transport_closed();
+    c.on_transport_open();
+    c.on_frame(proto::encode(proto::attached{"s", 2, 1}));
+    c.on_frame(proto::encode(proto::event_batch{"s", {ev(1, "user.prompt", "q", R"({"text":"new"})")}}));
+    const std::string updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("reset":true)"), std::string::npos) << updates;
+    ASSERT_EQ(c.find_conversation("s")->messages().size(), 1u);
+    EXPECT_EQ(c.find_conversation("s")->messages()[0].text, "new");
+}
+
+} // namespace
+} // namespace holdfast::client

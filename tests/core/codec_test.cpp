@@ -1,0 +1,217 @@
+// Codec: typed round-trip of every frame type, golden bytes, and strict rejection of bad input.
+#include "holdfast/codec.hpp"
+#include "sample_frames.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+namespace holdfast {
+namespace {
+
+using test::for_each_frame_type;
+
+std::string pack_value(const auto& build) {
+    std::string out;
+    proto::detail::string_writer writer{out};
+    msgpack::packer<proto::detail::string_writer> packer(writer);
+    build(packer);
+    return out;
+}
+
+TEST(codec, every_frame_type_round_trips_to_an_equal_value) {
+    int count = 0;
+    for_each_frame_type([&](const auto& original) {
+        using T = std::decay_t<decltype(original)>;
+        const std::string bytes = proto::encode(original);
+        auto decoded = proto::decode(bytes);
+        ASSERT_TRUE(decoded) << T::frame_type << ": " << decoded.err().detail;
+        ASSERT_TRUE(std::holds_alternative<T>(decoded.value())) << T::frame_type;
+        EXPECT_EQ(std::get<T>(decoded.value()), original) << T::frame_type;
+        EXPECT_EQ(proto::type_name(decoded.value()), T::frame_type);
+        EXPECT_EQ(proto::encode(decoded.value()), bytes) << "re-encoding must be byte-identical";
+        ++count;
+    });
+    EXPECT_EQ(count, static_cast<int>(std::variant_size_v<proto::frame>));
+}
+
+TEST(codec, encoded_frames_match_the_golden_fixtures) {
+    const std::filesystem::path dir = HOLDFAST_FIXTURES_DIR;
+    const bool update = std::getenv("HOLDFAST_UPDATE_GOLDEN") != nullptr;
+    for_each_frame_type([&](const auto& original) {
+        using T = std::decay_t<decltype(original)>;
+        const auto path = dir / (std::string(T::frame_type) + ".msgpack");
+        const std::string bytes = proto::encode(original);
+        if (update) std::ofstream(path, std::ios::binary) << bytes;
+        std::ifstream in(path, std::ios::binary);
+        ASSERT_TRUE(in) << "missing fixture " << path << " (run with HOLDFAST_UPDATE_GOLDEN=1)";
+        const std::string golden{std::istreambuf_iterator<char>(in), {}};
+        EXPECT_EQ(bytes, golden) << T::frame_type << " changed its wire form";
+    });
+}
+
+TEST(codec, frame_starts_with_its_type_key) {
+    const std::string bytes = proto::encode(test::sample<proto::attach>());
+    // fixmap(4), then fixstr "type", then fixstr "attach"
+    ASSERT_GE(bytes.size(), 13u);
+    EXPECT_EQ(static_cast<unsigned char>(bytes[0]), 0x84);
+    EXPECT_EQ(bytes.substr(1, 5), "\xA4type");
+    EXPECT_EQ(bytes.substr(6, 7), "\xA6" "attach");
+}
+
+TEST(codec, unknown_keys_are_ignored_and_absent_optionals_stay_empty) {
+    const std::string bytes = pack_value([](auto& p) {
+        p.pack_map(4);
+        p.pack(std::string("type")); p.pack(std::string("error"));
+        p.pack(std::string("code")); p.pack(7);
+        p.pack(std::string("message")); p.pack(std::string("bad"));
+        p.pack(std::string("added_in_v2")); p.pack(std::string("whatever"));
+    });
+    auto decoded = proto::decode(bytes);
+    ASSERT_TRUE(decoded) << decoded.err().detail;
+    const auto& err = std::get<proto::error_frame>(decoded.value());
+    EXPECT_EQ(err.code, 7u);
+    EXPECT_FALSE(err.session.has_value());
+    EXPECT_FALSE(err.producer_seq.has_value());
+}
+
+struct bad_case {
+    const char* name;
+    std::string bytes;
+    errc expected;
+    const char* detail_contains;
+};
+
+std::vector<bad_case> bad_cases() {
+    const std::string good = proto::encode(test::sample<proto::publish>());
+    return {
+        {"empty", "", errc::malformed_frame, "empty"},
+        {"not msgpack", "\xC1", errc::malformed_frame, ""},
+        {"truncated", good.substr(0, good.size() - 3), errc::malformed_frame, "truncated"},
+        {"trailing bytes", good + "\x01", errc::malformed_frame, "trailing"},
+        {"not a map", pack_value([](auto& p) { p.pack_array(1); p.pack(1); }), errc::malformed_frame, "map"},
+        {"no type", pack_value([](auto& p) { p.pack_map(1); p.pack(std::string("session")); p.pack(std::string("x")); }),
+         errc::missing_field, "type"},
+        {"type not a string", pack_value([](auto& p) { p.pack_map(1); p.pack(std::string("type")); p.pack(3); }),
+         errc::wrong_type, "type"},
+        {"unknown type", pack_value([](auto& p) { p.pack_map(1); p.pack(std::string("type")); p.pack(std::string("teleport")); }),
+         errc::unknown_frame_type, "teleport"},
+        {"missing field", pack_value([](auto& p) {
+             p.pack_map(2); p.pack(std::string("type")); p.pack(std::string("attach"));
+             p.pack(std::string("session")); p.pack(std::string("s"));
+         }), errc::missing_field, "from_serial"},
+        {"string where integer", pack_value([](auto& p) {
+             p.pack_map(4); p.pack(std::string("type")); p.pack(std::string("attach"));
+             p.pack(std::string("session")); p.pack(std::string("s"));
+             p.pack(std::string("from_serial")); p.pack(std::string("12"));
+             p.pack(std::string("epoch")); p.pack(1);
+         }), errc::wrong_type, "from_serial"},
+        {"negative serial", pack_value([](auto& p) {
+             p.pack_map(4); p.pack(std::string("type")); p.pack(std::string("attach"));
+             p.pack(std::string("session")); p.pack(std::string("s"));
+             p.pack(std::string("from_serial")); p.pack(-1);
+             p.pack(std::string("epoch")); p.pack(1);
+         }), errc::wrong_type, "from_serial"},
+        {"integer where string", pack_value([](auto& p) {
+             p.pack_map(2); p.pack(std::string("type")); p.pack(std::string("detach"));
+             p.pack(std::string("session")); p.pack(5);
+         }), errc::wrong_type, "session"},
+        {"u32 overflow", pack_value([](auto& p) {
+             p.pack_map(5); p.pack(std::string("type")); p.pack(std::string("hello"));
+             p.pack(std::string("version")); p.pack(std::uint64_t{1} << 40);
+             p.pack(std::string("token")); p.pack(std::string(""));
+             p.pack(std::string("client_id")); p.pack(std::string(""));
+             p.pack(std::string("agent")); p.pack(std::string(""));
+         }), errc::wrong_type, "version"},
+        {"nested struct wrong type", pack_value([](auto& p) {
+             p.pack_map(4); p.pack(std::string("type")); p.pack(std::string("welcome"));
+             p.pack(std::string("connection_id")); p.pack(std::string("c"));
+             p.pack(std::string("version")); p.pack(1);
+             p.pack(std::string("limits")); p.pack_map(2);
+             p.pack(std::string("max_frame_bytes")); p.pack(std::string("big"));
+             p.pack(std::string("max_batch_events")); p.pack(1);
+         }), errc::wrong_type, "limits.max_frame_bytes"},
+        {"events not an array", pack_value([](auto& p) {
+             p.pack_map(3); p.pack(std::string("type")); p.pack(std::string("events"));
+             p.pack(std::string("session")); p.pack(std::string("s"));
+             p.pack(std::string("events")); p.pack(std::string("nope"));
+         }), errc::wrong_type, "events"},
+    };
+}
+
+TEST(codec, malformed_input_is_rejected_with_the_right_error) {
+    for (const auto& c : bad_cases()) {
+        auto decoded = proto::decode(c.bytes);
+        ASSERT_FALSE(decoded) << c.name;
+        EXPECT_EQ(decoded.err().code, c.expected) << c.name << ": " << decoded.err().detail;
+        EXPECT_NE(decoded.err().detail.find(c.detail_contains), std::string::npos)
+            << c.name << ": detail was '" << decoded.err().detail << "'";
+    }
+}
+
+TEST(codec, every_truncation_of_every_frame_is_rejected_without_crashing) {
+    for_each_frame_type([&](const auto& original) {
+        const std::string bytes = proto::encode(original);
+        for (std::size_t length = 0; length < bytes.size(); ++length) {
+            auto decoded = proto::decode(std::string_view(bytes).substr(0, length));
+            EXPECT_FALSE(decoded) << "prefix of " << length << " bytes accepted";
+        }
+    });
+}
+
+TEST(codec, oversized_frame_is_rejected_before_parsing) {
+    proto::decode_limits limits;
+    limits.max_frame_bytes = 64;
+    const std::string big = proto::encode(proto::publish{"s", "p", 1, "k", "m", test::payload("\"" + std::string(100, 'x') + "\"")});
+    auto decoded = proto::decode(big, limits);
+    ASSERT_FALSE(decoded);
+    EXPECT_EQ(decoded.err().code, errc::frame_too_large);
+}
+
+TEST(codec, declared_lengths_and_depth_beyond_limits_are_rejected) {
+    proto::decode_limits limits;
+    // array32 header claiming 2^32-1 items in a 6-byte frame: refused, not allocated.
+    const std::string array_bomb = "\x81\xA4type\xDD\xFF\xFF\xFF\xFF";
+    EXPECT_EQ(proto::decode(array_bomb, limits).err().code, errc::limit_exceeded);
+    // str32 claiming 4 GiB.
+    const std::string str_bomb = "\x81\xA4type\xDB\xFF\xFF\xFF\xF0";
+    EXPECT_FALSE(proto::decode(str_bomb, limits));
+    // 100 nested arrays inside a payload.
+    std::string deep = "\x82\xA4type\xA4ping\xA5nonce";
+    deep += std::string(100, '\x91');
+    deep += '\x01';
+    auto decoded = proto::decode(deep, limits);
+    ASSERT_FALSE(decoded);
+    EXPECT_EQ(decoded.err().code, errc::limit_exceeded);
+}
+
+TEST(codec, single_events_round_trip_for_storage) {
+    const auto batch = test::sample<proto::event_batch>();
+    for (const auto& e : batch.events) {
+        auto decoded = proto::decode_event(proto::encode_event(e));
+        ASSERT_TRUE(decoded);
+        EXPECT_EQ(decoded.value(), e);
+    }
+    EXPECT_FALSE(proto::decode_event("\x93\x01\x02\x03"));
+}
+
+TEST(codec, describe_renders_frames_as_json) {
+    const std::string text = proto::describe(proto::frame(test::sample<proto::publish>()));
+    EXPECT_NE(text.find("\"type\":\"publish\""), std::string::npos) << text;
+    EXPECT_NE(text.find("\"payload\":{\"text\":\"hello"), std::string::npos) << text;
+}
+
+TEST(errc, every_code_has_a_distinct_name) {
+    std::set<std::string_view> names;
+    for (unsigned code = 0; code <= static_cast<unsigned>(last_errc); ++code) {
+        const auto name = to_string(static_cast<errc>(code));
+        EXPECT_NE(name, "unknown") << code;
+        EXPECT_TRUE(names.insert(name).second) << name;
+    }
+}
+
+} // namespace
+} // namespace holdfast

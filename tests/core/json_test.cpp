@@ -1,0 +1,71 @@
+// JSON <-> msgpack payload bridge: round-trips, strictness, limits.
+#include "holdfast/json.hpp"
+
+#include <gtest/gtest.h>
+
+namespace holdfast {
+namespace {
+
+std::string round_trip(std::string_view text) {
+    auto packed = json::to_msgpack(text);
+    EXPECT_TRUE(packed) << text << ": " << (packed ? "" : packed.err().detail);
+    if (!packed) return {};
+    auto back = json::from_msgpack(packed.value());
+    EXPECT_TRUE(back);
+    return back ? back.value() : std::string{};
+}
+
+TEST(json, values_round_trip_in_canonical_form) {
+    EXPECT_EQ(round_trip("null"), "null");
+    EXPECT_EQ(round_trip(" true "), "true");
+    EXPECT_EQ(round_trip("false"), "false");
+    EXPECT_EQ(round_trip("0"), "0");
+    EXPECT_EQ(round_trip("-17"), "-17");
+    EXPECT_EQ(round_trip("18446744073709551615"), "18446744073709551615");
+    EXPECT_EQ(round_trip("0.1"), "0.1");
+    EXPECT_EQ(round_trip("1e3"), "1000");
+    EXPECT_EQ(round_trip("-2.5E-3"), "-0.0025");
+    EXPECT_EQ(round_trip(R"("a\"b\\c\n\t\u0001")"), R"("a\"b\\c\n\t\u0001")");
+    EXPECT_EQ(round_trip(R"("\u00e9\ud83d\ude00")"), "\"\xC3\xA9\xF0\x9F\x98\x80\"");
+    EXPECT_EQ(round_trip(R"({"a":[1,{"b":null}],"c":{}})"), R"({"a":[1,{"b":null}],"c":{}})");
+    EXPECT_EQ(round_trip("[]"), "[]");
+}
+
+TEST(json, integers_stay_integers_in_msgpack) {
+    auto packed = json::to_msgpack("42");
+    ASSERT_TRUE(packed);
+    EXPECT_EQ(packed.value(), std::string("\x2A"));
+}
+
+TEST(json, invalid_text_is_rejected_with_invalid_payload) {
+    for (const char* bad : {"", "{", "[1,]", "{\"a\" 1}", "01", "1.", "tru", "\"abc", "\"\\x\"", "{1:2}",
+                            "[1] 2", "\"\\ud800\"", "\"a\nb\"", "-", "NaN"}) {
+        auto packed = json::to_msgpack(bad);
+        ASSERT_FALSE(packed) << "accepted: " << bad;
+        EXPECT_EQ(packed.err().code, errc::invalid_payload) << bad;
+    }
+}
+
+TEST(json, depth_and_size_limits_are_enforced) {
+    const std::string deep = std::string(40, '[') + std::string(40, ']');
+    auto packed = json::to_msgpack(deep);
+    ASSERT_FALSE(packed);
+    EXPECT_EQ(packed.err().code, errc::limit_exceeded);
+    json::parse_limits small;
+    small.max_bytes = 4;
+    EXPECT_EQ(json::to_msgpack("\"hello\"", small).err().code, errc::limit_exceeded);
+}
+
+TEST(json, invalid_utf8_in_msgpack_strings_renders_as_replacement) {
+    std::string out;
+    json::append_string("ok\xFF!", out);
+    EXPECT_EQ(out, "\"ok\xEF\xBF\xBD!\"");
+}
+
+TEST(json, empty_msgpack_means_null) {
+    EXPECT_EQ(json::from_msgpack("").value(), "null");
+    EXPECT_FALSE(json::from_msgpack("\xC1"));
+}
+
+} // namespace
+} // namespace holdfast
