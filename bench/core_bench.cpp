@@ -1,0 +1,105 @@
+// Core micro-benchmarks: codec encode/decode of token-sized events and Conversation apply.
+// Run: build/native/bench/holdfast_core_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include "holdfast/codec.hpp"
+#include "holdfast/client.hpp"
+#include "holdfast/conversation.hpp"
+#include "holdfast/json.hpp"
+
+#include <benchmark/benchmark.h>
+
+namespace {
+
+using namespace holdfast;
+
+proto::event token_event(std::uint64_t serial) {
+    return proto::event{serial, 1700000000000 + serial, "agent-1", "message.delta", "reply-1", "demo-agent",
+                        proto::raw_value{json::to_msgpack(R"({"text":"token "})").value()}};
+}
+
+void encode_token_event_frame(benchmark::State& state) {
+    const proto::event_batch batch{"chat-1", {token_event(42)}};
+    std::size_t bytes = 0;
+    for (auto _ : state) {
+        auto out = proto::encode(batch);
+        bytes += out.size();
+        benchmark::DoNotOptimize(out);
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(encode_token_event_frame);
+
+void decode_token_event_frame(benchmark::State& state) {
+    const std::string bytes = proto::encode(proto::event_batch{"chat-1", {token_event(42)}});
+    for (auto _ : state) {
+        auto decoded = proto::decode(bytes);
+        benchmark::DoNotOptimize(decoded);
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes.size() * state.iterations()));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(decode_token_event_frame);
+
+void decode_batch_of_256_events(benchmark::State& state) {
+    proto::event_batch batch{"chat-1", {}};
+    for (std::uint64_t i = 1; i <= 256; ++i) batch.events.push_back(token_event(i));
+    const std::string bytes = proto::encode(batch);
+    for (auto _ : state) {
+        auto decoded = proto::decode(bytes);
+        benchmark::DoNotOptimize(decoded);
+    }
+    state.SetItemsProcessed(state.iterations() * 256);
+}
+BENCHMARK(decode_batch_of_256_events);
+
+void conversation_apply_delta(benchmark::State& state) {
+    client::conversation c;
+    std::uint64_t serial = 1;
+    c.apply(proto::event{serial++, 0, "a", "message.start", "reply-1", "demo-agent", {}});
+    const auto delta = token_event(0);
+    for (auto _ : state) {
+        auto e = delta;
+        e.serial = serial++;
+        benchmark::DoNotOptimize(c.apply(e));
+        if (serial % 2000 == 0) {  // keep the answer at a realistic length
+            state.PauseTiming();
+            c.clear();
+            c.apply(proto::event{serial++, 0, "a", "message.start", "reply-1", "demo-agent", {}});
+            state.ResumeTiming();
+        }
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(conversation_apply_delta);
+
+/// The whole receive path of one live token in the client: decode, serial check, assemble, JSON.
+void client_receive_token_frame(benchmark::State& state) {
+    client::client_core core(client::client_config{"c", "", "", 1, {}});
+    (void)core.open_session("chat-1");
+    core.on_transport_open();
+    core.on_frame(proto::encode(proto::attached{"chat-1", 1, 0}));
+    core.on_frame(proto::encode(proto::event_batch{"chat-1", {proto::event{1, 0, "a", "message.start", "reply-1", "demo-agent", {}}}}));
+    (void)core.take_updates_json();
+    std::uint64_t serial = 2;
+    for (auto _ : state) {
+        state.PauseTiming();
+        const std::string frame = proto::encode(proto::event_batch{"chat-1", {token_event(serial++)}});
+        state.ResumeTiming();
+        core.on_frame(frame);
+        benchmark::DoNotOptimize(core.take_updates_json());
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+// 2,000 iterations = one long answer: the message JSON grows with it, as in real use.
+BENCHMARK(client_receive_token_frame)->Iterations(2000);
+
+void json_payload_to_msgpack(benchmark::State& state) {
+    const std::string text = R"({"seq":12345,"t":1234567.891,"tok":"hello world token"})";
+    for (auto _ : state) benchmark::DoNotOptimize(json::to_msgpack(text));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(json_payload_to_msgpack);
+
+} // namespace
+
+BENCHMARK_MAIN();
