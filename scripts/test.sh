@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every Holdfast test from a fresh Debian 12 machine: installs what is missing, builds both
+# trees, then the native GoogleTest suites (also under ASan/UBSan), the WASM module in Node, and
+# Playwright in Debian's Chromium. Ends with one line "tests: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+bash scripts/build.sh all || exit 1
+
+passed=0; failed=0; status=0
+count() { passed=$((passed + ${1:-0})); failed=$((failed + ${2:-0})); }
+log_dir=build/test-logs; mkdir -p "$log_dir"
+
+echo "== native tests (ctest)"
+ctest --test-dir build/native --output-on-failure -j 2 2>&1 | tee "$log_dir/ctest.log" || status=1
+total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$log_dir/ctest.log" | tail -1)
+if [ -n "$total" ]; then set -- $total; count $(($2 - $1)) "$1"; else count 0 1; status=1; fi
+
+echo "== native tests under ASan/UBSan"
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHOLDFAST_SANITIZE=ON -DHOLDFAST_BUILD_BENCH=OFF >/dev/null \
+  && ninja -C build/asan -j "$(nproc)" >/dev/null || { echo "asan build failed"; count 0 1; status=1; }
+if [ -d build/asan ]; then
+  ctest --test-dir build/asan --output-on-failure -j 2 2>&1 | tee "$log_dir/ctest-asan.log" | tail -3 || status=1
+  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$log_dir/ctest-asan.log" | tail -1)
+  if [ -n "$total" ]; then set -- $total; count $(($2 - $1)) "$1"; else count 0 1; status=1; fi
+fi
+
+echo "== WASM module and JS SDK in Node"
+node --test tests/wasm/ 2>&1 | tee "$log_dir/node.log" || status=1
+p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log_dir/node.log" | tail -1); f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log_dir/node.log" | tail -1)
+if [ -n "$p" ]; then count "$p" "${f:-0}"; else count 0 1; status=1; fi
+
+echo "== browser tests (Playwright, Debian Chromium)"
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test -c e2e/playwright.config.mjs --reporter=list 2>&1 | tee "$log_dir/e2e.log" || status=1
+p=$(grep -Eo '^ *[0-9]+ passed' "$log_dir/e2e.log" | tail -1 | tr -dc 0-9); f=$(grep -Eo '^ *[0-9]+ failed' "$log_dir/e2e.log" | tail -1 | tr -dc 0-9)
+if [ -n "$p$f" ]; then count "${p:-0}" "${f:-0}"; else count 0 1; status=1; fi
+
+[ "$failed" -eq 0 ] || status=1
+echo "tests: $passed passed, $failed failed"
+exit $status
