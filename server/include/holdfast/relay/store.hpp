@@ -1,0 +1,68 @@
+// The relay's storage interface: per-session epoch, head serial, the event log and the producer
+// dedup lookup. Layer: relay (server/), no I/O policy of its own. The relay core decides serials
+// and dedup; a store persists what it is told and enforces the invariants (no holes, one serial per
+// (session, producer_id, producer_seq)) so a bug in the caller fails loudly instead of corrupting a
+// log. Implementations: memory_store (tests, simulator) and sqlite_store (default).
+#pragma once
+#include "holdfast/frames.hpp"
+#include "holdfast/result.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace holdfast::relay {
+
+/// Identity and length of one session's log.
+struct session_info {
+    std::uint64_t epoch = 0;        // nonzero, < 2^53 so JavaScript numbers hold it exactly
+    std::uint64_t head_serial = 0;  // newest serial; 0 for an empty log
+    friend bool operator==(const session_info&, const session_info&) = default;
+};
+
+/// One event as stored: the wire event plus the producer sequence used for dedup.
+struct stored_event {
+    proto::event event;
+    std::uint64_t producer_seq = 0;
+};
+
+/// Produces epochs for new sessions. Injected so a simulator can be deterministic.
+using epoch_source = std::function<std::uint64_t()>;
+
+/// A random epoch in [1, 2^53).
+std::uint64_t random_epoch();
+
+class store {
+public:
+    virtual ~store() = default;
+
+    /// The session's epoch and head, or nullopt if it was never created. Never creates.
+    virtual result<std::optional<session_info>> load(std::string_view session) = 0;
+
+    /// Creates the session with a fresh epoch and an empty log if absent; returns its info.
+    virtual result<session_info> create(std::string_view session) = 0;
+
+    /// The serial already assigned to (session, producer_id, producer_seq), if any.
+    /// producer_id must be non-empty (an empty id means "no dedup").
+    virtual result<std::optional<std::uint64_t>> find_producer(std::string_view session,
+                                                               std::string_view producer_id,
+                                                               std::uint64_t producer_seq) = 0;
+
+    /// Durably appends one event to an existing session. e.event.serial must be head + 1 and a
+    /// non-empty producer_id must not repeat; otherwise nothing is written and store_failure is
+    /// returned. When this returns, the event survives a crash (per the store's durability).
+    virtual result<ok_t> append(std::string_view session, const stored_event& e) = 0;
+
+    /// Events with serial > after_serial, in serial order, at most `limit` of them.
+    virtual result<std::vector<proto::event>> read(std::string_view session, std::uint64_t after_serial,
+                                                   std::size_t limit) = 0;
+};
+
+/// Opens a store from a URL: "memory:" or "sqlite:PATH". Errors: store_failure with a detail.
+result<std::unique_ptr<store>> open_store(std::string_view url, epoch_source epochs = random_epoch);
+
+} // namespace holdfast::relay

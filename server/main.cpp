@@ -1,0 +1,129 @@
+// holdfast-relay: command-line flags, store opening and the run loop around relay_server.
+// Layer: relay executable. See docs/operations.md for every flag.
+#include "holdfast/relay/relay_server.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fs = std::filesystem;
+using namespace holdfast::relay;
+
+namespace {
+
+constexpr const char* usage = R"(usage: holdfast-relay [options]
+
+  --listen HOST:PORT       address to listen on (default 127.0.0.1:8080; [::1]:8080 for IPv6;
+                           port 0 picks a free port)
+  --store URL              sqlite:PATH (default sqlite:holdfast.db) or memory:
+  --static-dir DIR         files served at / (default <repo>/demo/web)
+  --sdk-dir DIR            files served at /sdk/ (default <repo>/build/sdk)
+  --max-frame-bytes N      largest WebSocket message and HTTP body (default 1048576)
+  --max-batch-events N     events per replay frame (default 256)
+  --help                   show this help
+)";
+
+/// The repository root: the nearest ancestor of the executable holding demo/ or server/, else
+/// the working directory if it looks like the repository, else the source tree it was built from.
+fs::path repo_root() {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        for (fs::path dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+            if (fs::exists(dir / "CMakeLists.txt", ec) && fs::is_directory(dir / "server", ec)) return dir;
+        }
+    }
+    const fs::path cwd = fs::current_path(ec);
+    if (!ec && fs::is_directory(cwd / "demo", ec)) return cwd;
+    return fs::path(HOLDFAST_SOURCE_DIR);
+}
+
+std::optional<std::uint64_t> parse_number(std::string_view text) {
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return value;
+}
+
+bool parse_listen(std::string_view text, server_config& config) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    std::string_view host = text.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    const auto port = parse_number(text.substr(colon + 1));
+    if (!port || *port > 65535) return false;
+    config.host = std::string(host);
+    config.port = static_cast<std::uint16_t>(*port);
+    return true;
+}
+
+int fail(const std::string& message) {
+    std::cerr << "holdfast-relay: " << message << "\n(--help lists the options)\n";
+    return 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    server_config config;
+    config.handle_signals = true;
+    std::string store_url = "sqlite:holdfast.db";
+    std::optional<fs::path> static_dir, sdk_dir;
+
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        std::string_view value;
+        bool has_value = false;
+        if (const auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+            has_value = true;
+        }
+        auto take = [&]() -> std::optional<std::string_view> {
+            if (has_value) return value;
+            if (i + 1 >= argc) return std::nullopt;
+            return std::string_view(argv[++i]);
+        };
+        if (arg == "--help" || arg == "-h") {
+            std::cout << usage;
+            return 0;
+        }
+        auto v = take();
+        if (!v) return fail("missing value for " + std::string(arg));
+        if (arg == "--listen") {
+            if (!parse_listen(*v, config)) return fail("bad --listen '" + std::string(*v) + "' (want HOST:PORT)");
+        } else if (arg == "--store") {
+            store_url = std::string(*v);
+        } else if (arg == "--static-dir") {
+            static_dir = fs::path(*v);
+        } else if (arg == "--sdk-dir") {
+            sdk_dir = fs::path(*v);
+        } else if (arg == "--max-frame-bytes" || arg == "--max-batch-events") {
+            const auto n = parse_number(*v);
+            if (!n || *n == 0 || *n > 0xFFFFFFFFu) return fail("bad " + std::string(arg) + " '" + std::string(*v) + "'");
+            (arg == "--max-frame-bytes" ? config.relay.max_frame_bytes : config.relay.max_batch_events) =
+                static_cast<std::uint32_t>(*n);
+        } else {
+            return fail("unknown option " + std::string(arg));
+        }
+    }
+    const fs::path root = repo_root();
+    config.static_dir = static_dir.value_or(root / "demo" / "web");
+    config.sdk_dir = sdk_dir.value_or(root / "build" / "sdk");
+
+    auto store = open_store(store_url);
+    if (!store) return fail("store: " + store.err().detail);
+    relay_server server(config, std::move(store).value());
+    auto port = server.start();
+    if (!port) return fail(port.err().detail);
+    std::cerr << "holdfast-relay: listening on " << config.host << ':' << port.value() << " (ws /v1/ws), store "
+              << store_url << ", static " << config.static_dir.string() << ", sdk " << config.sdk_dir.string()
+              << std::endl;
+    server.run();
+    std::cerr << "holdfast-relay: stopped" << std::endl;
+    return EXIT_SUCCESS;
+}

@@ -1,0 +1,62 @@
+// memory_store: hash map of sessions, each a vector indexed by serial - 1. Layer: relay.
+#include "holdfast/relay/memory_store.hpp"
+
+#include <algorithm>
+
+namespace holdfast::relay {
+
+memory_store::memory_store(epoch_source epochs) : epochs_(std::move(epochs)) {}
+
+memory_store::session_log* memory_store::find(std::string_view session) {
+    auto it = sessions_.find(std::string(session));
+    return it == sessions_.end() ? nullptr : &it->second;
+}
+
+result<std::optional<session_info>> memory_store::load(std::string_view session) {
+    const session_log* log = find(session);
+    if (!log) return std::optional<session_info>{};
+    return std::optional<session_info>{session_info{log->epoch, log->events.size()}};
+}
+
+result<session_info> memory_store::create(std::string_view session) {
+    auto [it, inserted] = sessions_.try_emplace(std::string(session));
+    if (inserted) it->second.epoch = epochs_();
+    return session_info{it->second.epoch, it->second.events.size()};
+}
+
+result<std::optional<std::uint64_t>> memory_store::find_producer(std::string_view session,
+                                                                 std::string_view producer_id,
+                                                                 std::uint64_t producer_seq) {
+    const session_log* log = find(session);
+    if (!log || producer_id.empty()) return std::optional<std::uint64_t>{};
+    auto it = log->producers.find({std::string(producer_id), producer_seq});
+    if (it == log->producers.end()) return std::optional<std::uint64_t>{};
+    return std::optional<std::uint64_t>{it->second};
+}
+
+result<ok_t> memory_store::append(std::string_view session, const stored_event& e) {
+    session_log* log = find(session);
+    if (!log) return make_error(errc::store_failure, "append to unknown session");
+    if (e.event.serial != log->events.size() + 1) {
+        return make_error(errc::store_failure, "serial " + std::to_string(e.event.serial) + " is not head + 1");
+    }
+    if (!e.event.producer_id.empty()) {
+        auto [it, inserted] = log->producers.try_emplace({e.event.producer_id, e.producer_seq}, e.event.serial);
+        if (!inserted) return make_error(errc::store_failure, "duplicate producer sequence");
+    }
+    log->events.push_back(e.event);
+    return ok_t{};
+}
+
+result<std::vector<proto::event>> memory_store::read(std::string_view session, std::uint64_t after_serial,
+                                                     std::size_t limit) {
+    std::vector<proto::event> out;
+    const session_log* log = find(session);
+    if (!log || after_serial >= log->events.size()) return out;
+    const std::size_t count = std::min<std::size_t>(limit, log->events.size() - after_serial);
+    out.assign(log->events.begin() + static_cast<std::ptrdiff_t>(after_serial),
+               log->events.begin() + static_cast<std::ptrdiff_t>(after_serial + count));
+    return out;
+}
+
+} // namespace holdfast::relay

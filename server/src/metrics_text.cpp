@@ -1,0 +1,53 @@
+// Prometheus text rendering of relay_metrics. Layer: relay (sans-I/O).
+#include "holdfast/relay/metrics_text.hpp"
+
+namespace holdfast::relay {
+namespace {
+
+void family(std::string& out, const char* name, const char* type, const char* help, std::uint64_t value) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+    out += name;
+    out += ' ';
+    out += std::to_string(value);
+    out += '\n';
+}
+
+} // namespace
+
+std::string render_metrics(const relay_metrics& m, const std::map<unsigned, std::uint64_t>& http_requests) {
+    std::string out;
+    family(out, "holdfast_open_connections", "gauge", "Open WebSocket connections.", m.open_connections);
+    family(out, "holdfast_live_sessions", "gauge", "Sessions with at least one attached connection.",
+           m.live_sessions);
+    family(out, "holdfast_connections_total", "counter", "WebSocket connections accepted.", m.connections_total);
+    family(out, "holdfast_frames_received_total", "counter", "WebSocket frames received.", m.frames_received_total);
+    family(out, "holdfast_frames_sent_total", "counter", "WebSocket frames queued for sending.",
+           m.frames_sent_total);
+    family(out, "holdfast_frames_rejected_total", "counter",
+           "Frames answered with an error because they could not be decoded or were not allowed.",
+           m.frames_rejected_total);
+    family(out, "holdfast_events_appended_total", "counter", "Events durably appended (all sessions).",
+           m.events_appended_total);
+    family(out, "holdfast_appends_deduplicated_total", "counter",
+           "Publishes acknowledged with an earlier serial (producer retry).", m.appends_deduplicated_total);
+    family(out, "holdfast_sessions_started_total", "counter", "Sessions that received their first event.",
+           m.sessions_started_total);
+    family(out, "holdfast_store_failures_total", "counter", "Store operations that failed.",
+           m.store_failures_total);
+    out += "# HELP holdfast_http_requests_total HTTP requests answered, by status code.\n";
+    out += "# TYPE holdfast_http_requests_total counter\n";
+    for (const auto& [status, count] : http_requests) {
+        out += "holdfast_http_requests_total{code=\"" + std::to_string(status) + "\"} " + std::to_string(count) + '\n';
+    }
+    return out;
+}
+
+} // namespace holdfast::relay

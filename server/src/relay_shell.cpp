@@ -1,0 +1,124 @@
+// relay_shell: binding, the run loop, graceful stop and output routing. Layer: relay network shell.
+#include "relay_shell.hpp"
+
+#include "http_session.hpp"
+#include "listener.hpp"
+#include "ws_session.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <iostream>
+
+namespace holdfast::relay {
+
+namespace {
+constexpr auto stop_grace = std::chrono::seconds(2);
+}
+
+relay_shell::relay_shell(server_config config, std::unique_ptr<store> backing)
+    : config_(std::move(config)),
+      store_(std::move(backing)),
+      core_(*store_, config_.relay),
+      api_(core_),
+      files_(config_.static_dir, config_.sdk_dir) {}
+
+relay_shell::~relay_shell() = default;
+
+result<std::uint16_t> relay_shell::start() {
+    beast::error_code ec;
+    auto address = net::ip::make_address(config_.host, ec);
+    if (ec) {
+        // A host name (e.g. "localhost"): take its first address.
+        tcp::resolver resolver(ioc_);
+        auto results = resolver.resolve(config_.host, std::to_string(config_.port), ec);
+        if (ec || results.empty()) return make_error(errc::closed, "cannot resolve " + config_.host + ": " + ec.message());
+        address = results.begin()->endpoint().address();
+    }
+    listener_ = std::make_shared<listener>(*this);
+    auto port = listener_->open(tcp::endpoint(address, config_.port));
+    if (!port) return port;
+    listener_->run();
+    if (config_.handle_signals) {
+        signals_.emplace(ioc_, SIGINT, SIGTERM);
+        signals_->async_wait([this](beast::error_code wait_ec, int signal) {
+            if (wait_ec) return;
+            std::cerr << "holdfast-relay: signal " << signal << ", stopping\n";
+            begin_stop();
+        });
+    }
+    return port;
+}
+
+void relay_shell::run() { ioc_.run(); }
+
+void relay_shell::stop() {
+    net::post(ioc_, [this] { begin_stop(); });
+}
+
+void relay_shell::begin_stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    if (listener_) listener_->close();
+    if (signals_) signals_->cancel();
+    // Copy first: shutting a session down may remove it from the registry.
+    std::vector<std::shared_ptr<ws_session>> websockets;
+    for (auto& [id, weak] : ws_) {
+        if (auto s = weak.lock()) websockets.push_back(std::move(s));
+    }
+    std::vector<std::shared_ptr<http_session>> requests;
+    for (auto& [id, weak] : http_) {
+        if (auto s = weak.lock()) requests.push_back(std::move(s));
+    }
+    for (auto& s : websockets) s->shutdown();
+    for (auto& s : requests) s->shutdown();
+    stop_deadline_.expires_after(stop_grace);
+    stop_deadline_.async_wait([this](beast::error_code ec) {
+        if (!ec) ioc_.stop();  // a peer did not finish its close handshake in time
+    });
+    maybe_finish_stop();
+}
+
+void relay_shell::maybe_finish_stop() {
+    // With no session left, cancelling the deadline leaves no work, so run() returns now.
+    if (stopping_ && ws_.empty() && http_.empty()) stop_deadline_.cancel();
+}
+
+connection_id relay_shell::add_ws(const std::shared_ptr<ws_session>& session) {
+    const connection_id id = next_ws_id_++;
+    ws_.emplace(id, session);
+    return id;
+}
+
+void relay_shell::remove_ws(connection_id id) {
+    if (ws_.erase(id) == 0) return;
+    core_.on_close(id);
+    flush();
+    maybe_finish_stop();
+}
+
+std::uint64_t relay_shell::add_http(const std::shared_ptr<http_session>& session) {
+    const std::uint64_t id = next_http_id_++;
+    http_.emplace(id, session);
+    return id;
+}
+
+void relay_shell::remove_http(std::uint64_t id) {
+    http_.erase(id);
+    maybe_finish_stop();
+}
+
+void relay_shell::flush() {
+    for (outbound& out : core_.take_outputs()) {
+        auto it = ws_.find(out.connection);
+        if (it == ws_.end()) continue;
+        auto session = it->second.lock();
+        if (!session) continue;
+        if (out.close()) {
+            session->close_after_flush();
+        } else {
+            session->send(std::move(out.frame));
+        }
+    }
+}
+
+} // namespace holdfast::relay

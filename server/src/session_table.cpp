@@ -1,0 +1,161 @@
+// session_table: serials, dedup, replay and fan-out over a store. Layer: relay (sans-I/O).
+#include "holdfast/relay/session_table.hpp"
+
+#include "holdfast/event_json.hpp"
+#include "holdfast/json.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace holdfast::relay {
+
+std::uint64_t system_clock_ms() {
+    using namespace std::chrono;
+    return static_cast<std::uint64_t>(duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+session_table::session_table(store& backing, outbox& out, relay_metrics& metrics, const relay_config& config,
+                             clock_ms clock)
+    : store_(backing), out_(out), metrics_(metrics), config_(config), clock_(std::move(clock)) {}
+
+result<session_table::session_state*> session_table::find_or_load(const std::string& session, bool create,
+                                                                  session_state& scratch) {
+    if (auto it = live_.find(session); it != live_.end()) return &it->second;
+    if (create) {
+        auto info = store_.create(session);
+        if (!info) return info.err();
+        scratch.info = info.value();
+        return &scratch;
+    }
+    auto info = store_.load(session);
+    if (!info) return info.err();
+    scratch.info = info.value().value_or(session_info{});
+    return &scratch;
+}
+
+result<session_info> session_table::attach(connection_id connection, const std::string& session,
+                                           std::uint64_t from_serial, std::uint64_t client_epoch) {
+    session_state scratch;
+    auto found = find_or_load(session, true, scratch);
+    if (!found) return found.err();
+    const session_info info = found.value()->info;
+
+    // Everything below completes before any other input is handled: the replay covers exactly
+    // (from, head] and every later append is fanned out after it.
+    std::uint64_t cursor = (client_epoch != 0 && client_epoch != info.epoch) ? 0 : from_serial;
+    std::vector<outbound> replay;
+    while (cursor < info.head_serial) {
+        const std::size_t want =
+            static_cast<std::size_t>(std::min<std::uint64_t>(config_.max_batch_events, info.head_serial - cursor));
+        auto events = store_.read(session, cursor, want);
+        if (!events) return events.err();
+        if (events->empty()) break;  // the store holds fewer than head says: send what exists
+        cursor = events->back().serial;
+        replay.push_back(outbound{connection, std::make_shared<const std::string>(proto::encode(
+                                                  proto::event_batch{session, std::move(events).value()}))});
+    }
+
+    out_.send(connection, proto::attached{session, info.epoch, info.head_serial});
+    for (auto& batch : replay) out_.send(connection, std::move(batch.frame));
+
+    auto [it, inserted] = live_.try_emplace(session);
+    if (inserted) {
+        it->second.info = info;
+        ++metrics_.live_sessions;
+    }
+    it->second.subscribers.insert(connection);
+    return info;
+}
+
+void session_table::detach(connection_id connection, const std::string& session) {
+    auto it = live_.find(session);
+    if (it == live_.end()) return;
+    it->second.subscribers.erase(connection);
+    if (it->second.subscribers.empty()) {
+        live_.erase(it);
+        --metrics_.live_sessions;
+    }
+}
+
+result<append_reply> session_table::append(const append_input& input) {
+    auto reply = append_one(input);
+    if (reply && !reply->duplicate && reply->serial == 1 && input.session != sessions_index) {
+        announce(input.session);
+    }
+    return reply;
+}
+
+result<append_reply> session_table::append_one(const append_input& input) {
+    session_state scratch;
+    auto found = find_or_load(input.session, true, scratch);
+    if (!found) {
+        ++metrics_.store_failures_total;
+        return found.err();
+    }
+    session_state& state = *found.value();
+
+    if (!input.producer_id.empty()) {
+        auto earlier = store_.find_producer(input.session, input.producer_id, input.producer_seq);
+        if (!earlier) {
+            ++metrics_.store_failures_total;
+            return earlier.err();
+        }
+        if (earlier.value()) {
+            ++metrics_.appends_deduplicated_total;
+            return append_reply{*earlier.value(), state.info.epoch, true};
+        }
+    }
+
+    stored_event stored;
+    stored.event = proto::event{state.info.head_serial + 1, clock_(), input.producer_id, input.kind,
+                                input.msg_id,                input.agent, input.payload};
+    stored.producer_seq = input.producer_seq;
+    if (auto written = store_.append(input.session, stored); !written) {
+        ++metrics_.store_failures_total;
+        // The cached head may disagree with the store now (e.g. an ambiguous commit): re-read it.
+        if (auto info = store_.load(input.session); info && info.value()) state.info = *info.value();
+        return written.err();
+    }
+    state.info.head_serial = stored.event.serial;
+    ++metrics_.events_appended_total;
+    if (stored.event.serial == 1) ++metrics_.sessions_started_total;
+
+    if (!state.subscribers.empty()) {
+        const std::uint64_t serial = stored.event.serial;
+        auto frame = std::make_shared<const std::string>(
+            proto::encode(proto::event_batch{input.session, {std::move(stored.event)}}));
+        for (connection_id subscriber : state.subscribers) out_.send(subscriber, frame);
+        return append_reply{serial, state.info.epoch, false};
+    }
+    return append_reply{stored.event.serial, state.info.epoch, false};
+}
+
+void session_table::announce(const std::string& session) {
+    std::string payload_json = "{\"session\":";
+    json::append_string(session, payload_json);
+    payload_json += '}';
+    append_input created;
+    created.session = std::string(sessions_index);
+    created.kind = "session.created";
+    auto payload = json::to_msgpack(payload_json);
+    if (payload) created.payload.bytes = std::move(payload).value();
+    // A failure here is counted (store_failures_total) but does not undo the user's acked event.
+    (void)append_one(created);
+}
+
+result<read_reply> session_table::read(const std::string& session, std::uint64_t after_serial, std::size_t limit) {
+    session_state scratch;
+    auto found = find_or_load(session, false, scratch);
+    if (!found) return found.err();
+    read_reply reply;
+    reply.epoch = found.value()->info.epoch;
+    reply.head_serial = found.value()->info.head_serial;
+    if (reply.epoch == 0 || limit == 0) return reply;
+    auto events = store_.read(session, after_serial, limit);
+    if (!events) return events.err();
+    reply.events = std::move(events).value();
+    return reply;
+}
+
+} // namespace holdfast::relay
+

@@ -1,0 +1,57 @@
+// One WebSocket connection on /v1/ws: binary messages in go to relay_core::on_frame; frames out
+// go through a write queue with exactly one async_write in flight (Beast's chat example).
+// Layer: relay network shell: it moves bytes and obeys the core's close directives.
+#pragma once
+#include "beast_fwd.hpp"
+#include "holdfast/relay/relay_types.hpp"
+
+#include <deque>
+#include <memory>
+#include <string>
+
+namespace holdfast::relay {
+
+class relay_shell;
+
+class ws_session : public std::enable_shared_from_this<ws_session> {
+public:
+    ws_session(relay_shell& shell, tcp::socket&& socket);
+
+    /// Completes the upgrade for `req`, then starts reading.
+    void run(http::request<http::string_body> req);
+
+    /// Queues one frame (shared with every other subscriber of a fan-out).
+    void send(std::shared_ptr<const std::string> frame);
+
+    /// Closes the WebSocket after the frames queued so far are written (core directive).
+    void close_after_flush();
+
+    /// Relay stopping: close with "going away" once the queue drains.
+    void shutdown();
+
+private:
+    void on_accept(beast::error_code ec);
+    void do_read();
+    void on_read(beast::error_code ec, std::size_t bytes);
+    void do_write();
+    void on_write(beast::error_code ec, std::size_t bytes);
+    void do_close();
+    void on_close(beast::error_code ec);
+    void abort();
+    void finish();
+
+    relay_shell& shell_;
+    websocket::stream<beast::tcp_stream> ws_;
+    beast::flat_buffer buffer_;
+    std::deque<std::shared_ptr<const std::string>> queue_;
+    std::size_t queued_bytes_ = 0;
+    connection_id id_ = 0;
+    websocket::close_code close_code_ = websocket::close_code::policy_error;
+    bool writing_ = false;
+    bool close_requested_ = false;
+    bool closing_ = false;
+    bool registered_ = false;
+    bool finished_ = false;
+};
+
+} // namespace holdfast::relay
