@@ -1,0 +1,147 @@
+// Session: the app's handle on one followed session — its events, its assembled messages, its
+// link state — and the way to publish into it. Layer: JS glue. It mirrors what the core reports in
+// each update batch (events, changed messages by index, state, reset) and re-emits it; every
+// decision (ordering, dedup, resume, message assembly) was already made by the core.
+import { Emitter } from './Emitter.js';
+
+/**
+ * @typedef {object} HoldfastEvent
+ * @property {number} serial
+ * @property {string} kind
+ * @property {string} msgId
+ * @property {string} agent
+ * @property {string} producerId
+ * @property {unknown} payload
+ * @property {number} ts
+ *
+ * @typedef {object} HoldfastMessage
+ * @property {string} id
+ * @property {string} role
+ * @property {string} agent
+ * @property {string} text
+ * @property {'streaming'|'complete'|'cancelled'|'error'} status
+ * @property {string} [reason]
+ * @property {number} [firstSerial]
+ * @property {number} [lastSerial]
+ *
+ * @typedef {'connecting'|'live'|'offline'|'resuming'} SessionState
+ *
+ * @typedef {object} SessionHost  what a Session needs from its Holdfast client
+ * @property {(session: string, kind: string, msgId: string, payload: unknown) => Promise<number>} publish
+ * @property {(session: string, action: string, target: string, payload: unknown) => Promise<number>} control
+ * @property {(session: string) => void} closeSession
+ */
+
+/** One session followed by a Holdfast client. Get it from `hf.session(id)`. */
+export class Session extends Emitter {
+  #id;
+  /** @type {SessionHost} */
+  #host;
+  /** @type {SessionState} */
+  #state = 'connecting';
+  #lastSerial = 0;
+  #epoch = 0;
+  /** @type {HoldfastMessage[]} */
+  #messages = [];
+  #closed = false;
+
+  /** @internal Use `hf.session(id)`. @param {string} id @param {SessionHost} host */
+  constructor(id, host) {
+    super();
+    this.#id = id;
+    this.#host = host;
+  }
+
+  /** The session id. */
+  get id() { return this.#id; }
+  /** @returns {SessionState} the link state of this session */
+  get state() { return this.#state; }
+  /** The highest serial this client holds for the session (0: none yet). */
+  get lastSerial() { return this.#lastSerial; }
+  /** The incarnation of the session's log on the relay (0: not attached yet). */
+  get epoch() { return this.#epoch; }
+
+  /** @returns {HoldfastMessage[]} the assembled messages, in conversation order (a copy) */
+  messages() {
+    return this.#messages.slice();
+  }
+
+  /**
+   * Publishes a `user.prompt` event with payload {text}.
+   * @param {string} text
+   * @param {{ msgId?: string }} [options] msgId defaults to a fresh unique id
+   * @returns {Promise<number>} the serial the relay assigned, once acknowledged
+   */
+  prompt(text, options = {}) {
+    const msgId = options.msgId ?? `prompt-${randomId()}`;
+    return this.publish('user.prompt', { text: String(text) }, { msgId });
+  }
+
+  /**
+   * Publishes one event. It waits in the outbox while offline and is sent exactly once per relay
+   * (the relay deduplicates retries).
+   * @param {string} kind e.g. 'message.delta'
+   * @param {unknown} payload any JSON-serializable value
+   * @param {{ msgId?: string }} [options]
+   * @returns {Promise<number>} the serial, once acknowledged; rejects with a HoldfastError
+   */
+  publish(kind, payload, options = {}) {
+    return this.#host.publish(this.#id, kind, options.msgId ?? '', payload);
+  }
+
+  /**
+   * Sends a control (cancel, steer, interrupt) aimed at a message or run; it is appended to the
+   * log as `control.<action>` so every surface sees it.
+   * @param {string} action e.g. 'cancel'
+   * @param {string} target e.g. the message id being generated
+   * @param {unknown} [payload]
+   * @returns {Promise<number>} the serial, once acknowledged
+   */
+  control(action, target, payload = {}) {
+    return this.#host.control(this.#id, action, target, payload);
+  }
+
+  /** Stops following the session and drops every listener. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#host.closeSession(this.#id);
+    this.removeAllListeners();
+  }
+
+  /**
+   * @internal Applies one session entry of a core update batch. Everything is stored first, so a
+   * listener reading messages() or state sees the whole batch; then it emits, in this order:
+   * 'reset', 'event' per event, 'message' per changed message, 'state'.
+   * @param {{state?: SessionState, lastSerial?: number, epoch?: number, reset?: boolean,
+   *          events?: HoldfastEvent[], messages?: (HoldfastMessage & {index: number})[]}} update
+   */
+  _applyUpdate(update) {
+    if (this.#closed) return;
+    if (update.lastSerial !== undefined) this.#lastSerial = update.lastSerial;
+    if (update.epoch !== undefined) this.#epoch = update.epoch;
+    if (update.reset) this.#messages = [];
+    const changed = [];
+    for (const { index, ...message } of update.messages ?? []) {
+      this.#messages[index] = message;
+      changed.push(message);
+    }
+    const stateChanged = update.state !== undefined && update.state !== this.#state;
+    if (stateChanged) this.#state = update.state;
+
+    if (update.reset) this.emit('reset');
+    for (const event of update.events ?? []) this.emit('event', event);
+    for (const message of changed) this.emit('message', message);
+    if (stateChanged) this.emit('state', this.#state);
+  }
+
+  /** @internal The client closed: no more events. */
+  _detach() {
+    this.#closed = true;
+    this.removeAllListeners();
+  }
+}
+
+function randomId() {
+  return globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}

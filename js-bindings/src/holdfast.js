@@ -1,0 +1,252 @@
+// holdfast.js: the public entry of the Holdfast SDK (served by the relay as /sdk/holdfast.js) and
+// the Holdfast client class. Layer: JS glue. It wires a transport to the WebAssembly client core:
+// link events and received frames go in, and once per turn it drains the core — sends the frames
+// it queued and applies its one JSON batch of updates (events, messages, state, acks, rejections,
+// errors, retry). Reconnect delays, resume and dedup are the core's decisions; this file only
+// moves bytes, arms the timer the core asked for, and settles promises.
+import { Emitter } from './Emitter.js';
+import { HoldfastError } from './HoldfastError.js';
+import { Session } from './Session.js';
+import { WebSocketTransport } from './WebSocketTransport.js';
+import { loadCore } from './loadCore.js';
+
+export { HoldfastError, Session, WebSocketTransport };
+
+/**
+ * @typedef {object} ConnectOptions
+ * @property {string} [url] relay WebSocket address; default ws(s)://<page host>/v1/ws
+ * @property {'memory' | string} [storage] 'memory' (others fall back to memory with a 'warning')
+ * @property {typeof WebSocket} [WebSocket] constructor used instead of globalThis.WebSocket
+ * @property {string | URL} [wasmUrl] where to fetch holdfast_core.wasm (default: next to this file)
+ * @property {ArrayBuffer | Uint8Array} [wasmBinary] the .wasm bytes (Node)
+ * @property {string} [clientId] unique per client; also its producer id (default: a random UUID)
+ * @property {string} [token] sent in hello
+ * @property {string} [agent] agent identity stamped on what this client publishes ('' for users)
+ * @property {(url: string, WebSocketImpl?: typeof WebSocket) => import('./WebSocketTransport.js').Transport} [transport]
+ *   factory for the link (tests); default: a WebSocketTransport
+ */
+
+const STORAGE_KINDS = new Set(['memory']);
+
+/** A connection to a Holdfast relay that follows any number of sessions. */
+export class Holdfast extends Emitter {
+  #module;
+  #core;
+  #options;
+  /** @type {Record<string, number>} */
+  #codes;
+  /** @type {Map<string, Session>} */
+  #sessions = new Map();
+  /** @type {Map<number, {resolve: (serial: number) => void, reject: (error: Error) => void}>} */
+  #pending = new Map();
+  /** @type {import('./WebSocketTransport.js').Transport | null} */
+  #transport = null;
+  #transportOpen = false;
+  /** Set while waiting out the delay the core chose; null while a link is up or being opened. */
+  #retryTimer = null;
+  #drainQueued = false;
+  #closed = false;
+  #onOnline = () => this.#reconnectNow();
+
+  /**
+   * Loads the core (once per page) and starts connecting. Resolves without waiting for the link:
+   * sessions work offline and catch up when it opens (watch each session's 'state').
+   * @param {ConnectOptions} [options]
+   * @returns {Promise<Holdfast>}
+   */
+  static async connect(options = {}) {
+    const module = await loadCore(options);
+    return new Holdfast(module, options);
+  }
+
+  /** @internal Use Holdfast.connect(). */
+  constructor(module, options) {
+    super();
+    this.#module = module;
+    this.#options = { ...options, url: options.url ?? defaultUrl() };
+    this.#codes = Object.freeze({ ...module.errorCodes() });
+    const clientId = options.clientId ?? randomUuid();
+    const seed = Math.floor(Math.random() * 2 ** 52) + 1;
+    this.#core = new module.Core(clientId, options.token ?? '', options.agent ?? '', seed);
+    this.clientId = clientId;
+    const storage = options.storage ?? 'memory';
+    if (!STORAGE_KINDS.has(storage)) {
+      // Emitted on a later task so a listener added right after `await connect()` hears it.
+      setTimeout(() => this.emit('warning', { message: `storage '${storage}' is not available yet; using memory`, storage }), 0);
+    }
+    if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
+      window.addEventListener('online', this.#onOnline);
+    }
+    this.#connect();
+  }
+
+  /** {name: code} for every error code, from the core (the single source of truth). */
+  get errorCodes() { return this.#codes; }
+  /** The wire protocol version of the loaded core. */
+  get protocolVersion() { return this.#module.protocolVersion(); }
+  /** @returns {Session[]} the sessions currently followed */
+  get sessions() { return [...this.#sessions.values()]; }
+  /** Whether the link to the relay is open right now. */
+  get connected() { return this.#transportOpen; }
+
+  /**
+   * Follows a session (or returns the existing handle). Throws a HoldfastError for an invalid id.
+   * @param {string} id 1-128 characters of [A-Za-z0-9._:@-]; '$'-ids are the relay's (read-only)
+   * @returns {Session}
+   */
+  session(id) {
+    this.#assertOpen();
+    id = String(id);
+    const existing = this.#sessions.get(id);
+    if (existing) return existing;
+    const outcome = this.#core.openSession(id);
+    if (outcome.code !== undefined) throw HoldfastError.from(outcome);
+    const session = new Session(id, {
+      publish: (sid, kind, msgId, payload) => this.#request('publish', sid, kind, msgId, payload),
+      control: (sid, action, target, payload) => this.#request('control', sid, action, target, payload),
+      closeSession: (sid) => this.#closeSession(sid),
+    });
+    this.#sessions.set(id, session);
+    this.#scheduleDrain();
+    return session;
+  }
+
+  /** Closes the link, stops reconnecting and rejects every outstanding publish with 'closed'. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    if (typeof window !== 'undefined' && typeof window.removeEventListener === 'function') {
+      window.removeEventListener('online', this.#onOnline);
+    }
+    const transport = this.#transport;
+    this.#transport = null;
+    transport?.close();
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const { reject } of pending) reject(HoldfastError.named(this.#codes, 'closed', 'the client was closed'));
+    for (const session of this.#sessions.values()) session._detach();
+    this.#sessions.clear();
+    this.#core.delete();
+    this.removeAllListeners();
+  }
+
+  // ---- app calls ---------------------------------------------------------------------------
+
+  #request(method, sessionId, a, b, payload) {
+    if (this.#closed) return Promise.reject(HoldfastError.named(this.#codes, 'closed', 'the client is closed'));
+    let json;
+    try {
+      json = JSON.stringify(payload === undefined ? null : payload);
+    } catch (error) {
+      return Promise.reject(HoldfastError.named(this.#codes, 'invalid_payload', String(error)));
+    }
+    const outcome = this.#core[method](sessionId, String(a), String(b), json);
+    if (outcome.code !== undefined) return Promise.reject(HoldfastError.from(outcome));
+    const promise = new Promise((resolve, reject) => this.#pending.set(outcome.request, { resolve, reject }));
+    this.#scheduleDrain();
+    return promise;
+  }
+
+  #closeSession(id) {
+    if (this.#closed || !this.#sessions.delete(id)) return;
+    this.#core.closeSession(id);
+    this.#scheduleDrain();
+  }
+
+  #assertOpen() {
+    if (this.#closed) throw HoldfastError.named(this.#codes, 'closed', 'the client is closed');
+  }
+
+  // ---- transport ---------------------------------------------------------------------------
+
+  #connect() {
+    this.#retryTimer = null;
+    const make = this.#options.transport ?? ((url, impl) => new WebSocketTransport(url, impl));
+    let transport;
+    try {
+      transport = make(this.#options.url, this.#options.WebSocket);
+    } catch (error) {
+      // A bad URL or a missing WebSocket is reported; the core still schedules the retry.
+      this.emit('error', error);
+      this.#core.onClose();
+      this.#drain();
+      return;
+    }
+    this.#transport = transport;
+    this.#transportOpen = false;
+    transport.onOpen = () => {
+      this.#transportOpen = true;
+      this.#core.onOpen();
+      this.#drain();
+    };
+    // One core call per received message; only the drain is coalesced, so a burst is one batch.
+    transport.onFrame = (frame) => {
+      this.#core.onFrame(frame);
+      this.#scheduleDrain();
+    };
+    transport.onClose = () => {
+      if (this.#transport !== transport) return;
+      this.#transport = null;
+      this.#transportOpen = false;
+      this.#core.onClose();
+      this.#drain();
+    };
+  }
+
+  #reconnectNow() {
+    if (this.#closed || this.#retryTimer === null) return;
+    clearTimeout(this.#retryTimer);
+    this.#connect();
+  }
+
+  // ---- draining the core -------------------------------------------------------------------
+
+  #scheduleDrain() {
+    if (this.#drainQueued) return;
+    this.#drainQueued = true;
+    queueMicrotask(() => {
+      this.#drainQueued = false;
+      this.#drain();
+    });
+  }
+
+  #drain() {
+    if (this.#closed) return;
+    for (const frame of this.#core.takeFrames()) this.#transport?.send(frame);
+    const json = this.#core.takeUpdates();
+    if (json) this.#apply(JSON.parse(json));
+  }
+
+  #apply(updates) {
+    for (const update of updates.sessions ?? []) this.#sessions.get(update.id)?._applyUpdate(update);
+    for (const { request, serial } of updates.acks ?? []) this.#settle(request)?.resolve(serial);
+    for (const report of updates.rejects ?? []) this.#settle(report.request)?.reject(HoldfastError.from(report));
+    for (const report of updates.errors ?? []) this.emit('error', HoldfastError.from(report));
+    if (updates.retry && !this.#closed) {
+      const { attempt, delayMs } = updates.retry;
+      this.emit('retry', { attempt, delayMs });
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = setTimeout(() => this.#connect(), delayMs);
+    }
+  }
+
+  #settle(request) {
+    const entry = this.#pending.get(request);
+    this.#pending.delete(request);
+    return entry;
+  }
+}
+
+function defaultUrl() {
+  const location = globalThis.location;
+  if (!location?.host) throw new TypeError('Holdfast.connect: the `url` option is required outside a page');
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/ws`;
+}
+
+function randomUuid() {
+  const crypto = globalThis.crypto;
+  if (crypto?.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}

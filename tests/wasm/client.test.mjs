@@ -1,0 +1,216 @@
+// The JS SDK (build/sdk/holdfast.js) driven against an in-process fake relay that speaks the real
+// wire protocol: publish/ack, ordered delivery, message assembly, state transitions, reconnect and
+// resume, rejections and close. Layer: tests (node --test).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+
+import { FakeRelay } from './fake-relay.mjs';
+import { importSdk, loadModule, sdkDir, wasmBinary } from './sdk.mjs';
+
+let Holdfast;
+let HoldfastError;
+let module;      // the instance the SDK shares (loadCore caches it)
+let rawModule;   // a separate instance for the fake relay's decoding
+let handlesAtStart;
+
+before(async () => {
+  ({ Holdfast, HoldfastError } = await importSdk());
+  const { loadCore } = await import(pathToFileURL(path.join(sdkDir, 'loadCore.js')).href);
+  module = await loadCore({ wasmBinary });
+  rawModule = await loadModule();
+  handlesAtStart = module.count_emval_handles();
+});
+after(() => assert.equal(module.count_emval_handles(), handlesAtStart, 'embind handles leaked'));
+
+let sessionCounter = 0;
+const uniqueSession = () => `t-${process.pid}-${++sessionCounter}`;
+
+/** A connected client on a fresh fake relay; closed by the caller. */
+async function setup(options = {}) {
+  const relay = options.relay ?? new FakeRelay(rawModule);
+  const hf = await Holdfast.connect({ url: 'ws://fake/v1/ws', storage: 'memory', wasmBinary, WebSocket: relay.WebSocket, ...options.connect });
+  return { relay, hf };
+}
+
+/** Resolves when `check()` is truthy, polling on each macrotask; fails after `ms`. */
+async function until(check, label, ms = 2000) {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/** Streams one assistant answer into `session` on the relay, as an agent would. */
+function streamAnswer(relay, session, msgId, words) {
+  relay.append(session, { kind: 'message.start', msgId, agent: 'bot', payload: { role: 'assistant' } });
+  for (const word of words) relay.append(session, { kind: 'message.delta', msgId, agent: 'bot', payload: { text: word } });
+  relay.append(session, { kind: 'message.end', msgId, agent: 'bot', payload: { status: 'complete' } });
+}
+
+describe('Holdfast against a fake relay', () => {
+  test('prompt resolves with the serial of its ack; state goes connecting -> live', async () => {
+    const { relay, hf } = await setup();
+    const s = hf.session(uniqueSession());
+    const states = [];
+    s.on('state', (state) => states.push(state));
+    assert.equal(s.state, 'connecting');
+    relay.append(s.id, { kind: 'status', payload: { note: 'before' } });
+    const serial = await s.prompt('hello');
+    assert.equal(serial, 2);
+    await until(() => s.state === 'live', 'live');
+    assert.deepEqual(states, ['live']);
+    assert.equal(s.lastSerial, 2);
+    assert.deepEqual(hf.sessions, [s]);
+    const messages = s.messages();
+    assert.equal(messages.length, 1);
+    assert.equal(messages[0].role, 'user');
+    assert.equal(messages[0].text, 'hello');
+    hf.close();
+  });
+
+  test('events arrive in serial order, messages assemble, one message event per change per batch', async () => {
+    const { relay, hf } = await setup();
+    const s = hf.session(uniqueSession());
+    const events = [];
+    const messageEvents = [];
+    s.on('event', (event) => events.push(event));
+    s.on('message', (message) => messageEvents.push(message));
+    await until(() => s.state === 'live', 'live');
+    await s.publish('user.prompt', { text: 'tell me' }, { msgId: 'p1' });
+    streamAnswer(relay, s.id, 'reply-p1', ['Once ', 'upon ', 'a ', 'time.']);
+    await until(() => s.messages()[1]?.status === 'complete', 'answer complete');
+    assert.deepEqual(events.map((event) => event.serial), [1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(events.map((event) => event.kind),
+      ['user.prompt', 'message.start', 'message.delta', 'message.delta', 'message.delta', 'message.delta', 'message.end']);
+    assert.equal(events[0].msgId, 'p1');
+    assert.deepEqual(events[0].payload, { text: 'tell me' });
+    assert.equal(events[0].producerId, hf.clientId);
+    assert.equal(typeof events[0].ts, 'number');
+    assert.equal(events[1].agent, 'bot');
+    const [prompt, answer] = s.messages();
+    assert.deepEqual([prompt.id, prompt.role, prompt.text, prompt.status], ['p1', 'user', 'tell me', 'complete']);
+    assert.deepEqual([answer.id, answer.role, answer.agent, answer.text, answer.status],
+      ['reply-p1', 'assistant', 'bot', 'Once upon a time.', 'complete']);
+    assert.equal(messageEvents.at(-1).status, 'complete');
+    assert.ok(messageEvents.length <= events.length, `at most one message event per event, got ${messageEvents.length}`);
+    hf.close();
+  });
+
+  test('a burst replayed on attach is one batch: each changed message is reported once', async () => {
+    const { relay, hf } = await setup();
+    const id = uniqueSession();
+    streamAnswer(relay, id, 'm1', Array.from({ length: 50 }, (_, i) => `w${i} `));
+    const s = hf.session(id);
+    const messageEvents = [];
+    s.on('message', (message) => messageEvents.push(message));
+    await until(() => s.messages()[0]?.status === 'complete', 'replayed message');
+    assert.equal(messageEvents.length, 1);
+    assert.equal(s.messages()[0].text.split(' ').length, 51);
+    hf.close();
+  });
+
+  test('a dropped link retries after the core\'s delay, resumes from lastSerial without duplicates', async () => {
+    const { relay, hf } = await setup();
+    const s = hf.session(uniqueSession());
+    const retries = [];
+    const states = [];
+    const serials = [];
+    hf.on('retry', (retry) => retries.push(retry));
+    s.on('state', (state) => states.push(state));
+    s.on('event', (event) => serials.push(event.serial));
+    await s.prompt('first');
+    await until(() => s.state === 'live', 'live');
+    relay.dropAll();
+    await until(() => s.state === 'offline', 'offline');
+    relay.append(s.id, { kind: 'status', payload: { while: 'offline' } });
+    const pending = s.prompt('sent while offline');
+    assert.equal(retries.length, 1);
+    assert.equal(retries[0].attempt, 1);
+    assert.ok(retries[0].delayMs >= 0);
+    assert.equal(await pending, 3);
+    await until(() => s.state === 'live', 'live again');
+    assert.deepEqual(serials, [1, 2, 3]);
+    assert.deepEqual(states.slice(0, 2), ['live', 'offline']);
+    assert.equal(states.at(-1), 'live');
+    const resume = relay.received.filter(({ frame }) => frame.type === 'attach').at(-1).frame;
+    assert.equal(resume.from_serial, 1);
+    assert.equal(relay.logs.get(s.id).length, 3, 'the relay deduplicated any resent publish');
+    hf.close();
+  });
+
+  test('a refused connection keeps retrying until the relay accepts', async () => {
+    const relay = new FakeRelay(rawModule);
+    relay.refuse = true;
+    const { hf } = await setup({ relay });
+    const s = hf.session(uniqueSession());
+    const retries = [];
+    hf.on('retry', (retry) => retries.push(retry));
+    await until(() => retries.length >= 2, 'two retries', 5000);
+    assert.ok(retries[1].attempt > retries[0].attempt);
+    relay.refuse = false;
+    assert.equal(await s.prompt('finally'), 1);
+    hf.close();
+  });
+
+  test('a rejected publish rejects with a HoldfastError carrying the core\'s code', async () => {
+    const { relay, hf } = await setup();
+    relay.rejectKinds.add('tool.call');
+    const s = hf.session(uniqueSession());
+    await assert.rejects(s.publish('tool.call', { name: 'x' }), (error) => {
+      assert.ok(error instanceof HoldfastError);
+      assert.equal(error.name, 'forbidden');
+      assert.equal(error.code, hf.errorCodes.forbidden);
+      return true;
+    });
+    await assert.rejects(hf.session('$sessions').publish('status', {}), { name: 'forbidden' });
+    assert.throws(() => hf.session('bad id with spaces'), { name: 'invalid_session_id' });
+    hf.close();
+  });
+
+  test('close rejects outstanding publishes with closed', async () => {
+    const { relay, hf } = await setup();
+    relay.holdAcks = true;
+    const s = hf.session(uniqueSession());
+    const pending = s.prompt('never acknowledged');
+    await until(() => relay.logs.get(s.id)?.length === 1, 'publish reached the relay');
+    hf.close();
+    await assert.rejects(pending, (error) => error instanceof HoldfastError && error.name === 'closed' && error.code === 15);
+    await assert.rejects(s.prompt('after close'), { name: 'closed' });
+    assert.throws(() => hf.session('x'), { name: 'closed' });
+  });
+
+  test('two clients on one session see the same messages', async () => {
+    const relay = new FakeRelay(rawModule);
+    const { hf: a } = await setup({ relay });
+    const { hf: b } = await setup({ relay, connect: { agent: 'bot' } });
+    const id = uniqueSession();
+    const sa = a.session(id);
+    const sb = b.session(id);
+    await sa.prompt('hi both', { msgId: 'p' });
+    await sb.publish('message.start', { role: 'assistant' }, { msgId: 'r' });
+    await sb.publish('message.delta', { text: 'hello' }, { msgId: 'r' });
+    await sb.publish('message.end', { status: 'complete' }, { msgId: 'r' });
+    await until(() => sa.messages()[1]?.status === 'complete' && sb.messages()[1]?.status === 'complete', 'both complete');
+    assert.deepEqual(sa.messages(), sb.messages());
+    assert.equal(sa.messages()[1].agent, 'bot');
+    a.close();
+    b.close();
+  });
+
+  test('an unsupported storage falls back to memory with a warning; off() removes a listener', async () => {
+    const { hf } = await setup({ connect: { storage: 'indexeddb' } });
+    const warning = await new Promise((resolve) => hf.on('warning', resolve));
+    assert.match(warning.message, /indexeddb/);
+    const s = hf.session(uniqueSession());
+    let calls = 0;
+    const listener = () => ++calls;
+    s.on('state', listener);
+    s.off('state', listener);
+    await s.prompt('x');
+    assert.equal(calls, 0);
+    hf.close();
+  });
+});

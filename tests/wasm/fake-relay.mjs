@@ -1,0 +1,167 @@
+// A fake relay for Node tests of the JS SDK: an in-process stand-in that speaks the real wire
+// protocol (client frames decoded with the WASM module's describeFrame, relay frames encoded with
+// msgpack.mjs) and hands the SDK a WebSocket constructor to inject. Serials, replay from
+// from_serial, producer dedup and fan-out behave as the relay's do, minimally. Layer: tests.
+import { encode } from './msgpack.mjs';
+
+export class FakeRelay {
+  /** @type {Map<string, object[]>} session -> events */
+  logs = new Map();
+  /** @type {Set<FakeSocket>} */
+  sockets = new Set();
+  /** every decoded client frame, in arrival order: {socket, frame} */
+  received = [];
+  /** when true, new sockets fail to connect */
+  refuse = false;
+  /** when true, publishes are not acknowledged (the test acks later or not at all) */
+  holdAcks = false;
+  /** publishes of these kinds are answered with an error frame (code forbidden) */
+  rejectKinds = new Set();
+  epoch = 1;
+  #dedup = new Map();  // `${producer}/${seq}` -> serial
+  #connections = 0;
+
+  /** @param {{describeFrame(bytes: Uint8Array): string}} module */
+  constructor(module) {
+    this.module = module;
+    const relay = this;
+    /** The WebSocket constructor to inject as the SDK's `WebSocket` option. */
+    this.WebSocket = class extends FakeSocket {
+      constructor(url) { super(relay, url); }
+    };
+  }
+
+  /** Appends an event as if another producer published it, fanning it out. */
+  append(session, { kind, msgId = '', agent = '', payload = null, producerId = 'other' }) {
+    const log = this.#log(session);
+    const event = { serial: log.length + 1, ts: Date.now(), producer_id: producerId, kind, msg_id: msgId, agent, payload };
+    log.push(event);
+    for (const socket of this.sockets) {
+      if (socket.attached.has(session)) socket.deliver({ type: 'events', session, events: [event] });
+    }
+    return event.serial;
+  }
+
+  /** Closes every open link from the relay's side. */
+  dropAll() {
+    for (const socket of [...this.sockets]) socket.serverClose();
+  }
+
+  /** @internal */
+  onConnect(socket) {
+    if (this.refuse) return false;
+    this.sockets.add(socket);
+    return true;
+  }
+
+  /** @internal One binary frame from a client. */
+  onFrame(socket, bytes) {
+    const frame = JSON.parse(this.module.describeFrame(new Uint8Array(bytes)));
+    this.received.push({ socket, frame });
+    switch (frame.type) {
+    case 'hello':
+      socket.agent = frame.agent;
+      socket.deliver({ type: 'welcome', connection_id: `c${++this.#connections}`, version: 1,
+                       limits: { max_frame_bytes: 1 << 20, max_batch_events: 1000 } });
+      break;
+    case 'attach': {
+      const log = this.#log(frame.session);
+      socket.attached.add(frame.session);
+      socket.deliver({ type: 'attached', session: frame.session, epoch: this.epoch, head_serial: log.length });
+      const from = frame.epoch === this.epoch ? frame.from_serial : 0;
+      const replay = log.filter((event) => event.serial > from);
+      if (replay.length > 0) socket.deliver({ type: 'events', session: frame.session, events: replay });
+      break;
+    }
+    case 'detach':
+      socket.attached.delete(frame.session);
+      break;
+    case 'publish':
+    case 'control': {
+      if (this.rejectKinds.has(frame.kind)) {
+        socket.deliver({ type: 'error', code: 14, message: `kind ${frame.kind} is not allowed`,
+                         session: frame.session, producer_seq: frame.producer_seq });
+        break;
+      }
+      const key = `${frame.producer_id}/${frame.producer_seq}`;
+      let serial = this.#dedup.get(key);
+      if (serial === undefined) {
+        const kind = frame.type === 'publish' ? frame.kind : `control.${frame.action}`;
+        const msgId = frame.type === 'publish' ? frame.msg_id : frame.target;
+        serial = this.append(frame.session, { kind, msgId, agent: socket.agent, payload: frame.payload, producerId: frame.producer_id });
+        this.#dedup.set(key, serial);
+      }
+      if (!this.holdAcks) {
+        socket.deliver({ type: 'ack', session: frame.session, producer_id: frame.producer_id, producer_seq: frame.producer_seq, serial });
+      }
+      break;
+    }
+    default:
+      socket.deliver({ type: 'error', code: 2, message: `unknown frame ${frame.type}` });
+    }
+  }
+
+  #log(session) {
+    if (!this.logs.has(session)) this.logs.set(session, []);
+    return this.logs.get(session);
+  }
+}
+
+/** The client's end of one link: the subset of WebSocket the SDK uses. */
+class FakeSocket {
+  static CONNECTING = 0;
+  static OPEN = 1;
+  static CLOSED = 3;
+  binaryType = 'blob';
+  readyState = 0;
+  onopen = null;
+  onmessage = null;
+  onclose = null;
+  onerror = null;
+  attached = new Set();
+  agent = '';
+
+  constructor(relay, url) {
+    this.relay = relay;
+    this.url = url;
+    setTimeout(() => {
+      if (this.readyState !== 0) return;
+      if (!relay.onConnect(this)) {
+        this.readyState = 3;
+        this.onerror?.({ type: 'error' });
+        this.onclose?.({ type: 'close', code: 1006 });
+        return;
+      }
+      this.readyState = 1;
+      this.onopen?.({ type: 'open' });
+    }, 0);
+  }
+
+  send(bytes) {
+    if (this.readyState !== 1) throw new Error('send on a socket that is not open');
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('the SDK must send binary frames');
+    this.relay.onFrame(this, bytes.slice());
+  }
+
+  close() {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.relay.sockets.delete(this);
+    setTimeout(() => this.onclose?.({ type: 'close', code: 1000 }), 0);
+  }
+
+  /** @internal relay -> client, asynchronously like a network. */
+  deliver(frame) {
+    const bytes = encode(frame);
+    setTimeout(() => {
+      if (this.readyState !== 1) return;
+      if (this.binaryType !== 'arraybuffer') throw new Error('the SDK must set binaryType to arraybuffer');
+      this.onmessage?.({ type: 'message', data: bytes.buffer });
+    }, 0);
+  }
+
+  /** @internal the relay drops the link. */
+  serverClose() {
+    this.close();
+  }
+}

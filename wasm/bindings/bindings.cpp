@@ -1,0 +1,182 @@
+// The embind surface of the client: the class `Core` wraps holdfast::client::client_core, and a few
+// free functions expose the error-code table and codec helpers for tests. Layer: bindings — the
+// only Emscripten code. It translates bytes, strings and codes and decides nothing: every protocol
+// decision is the core's. No C++ exception escapes a bound function; failures become
+// {code, name, message} objects.
+#include "holdfast/client.hpp"
+#include "holdfast/codec.hpp"
+#include "holdfast/errc.hpp"
+
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include <cmath>
+#include <exception>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using emscripten::val;
+
+/// A fresh Uint8Array holding a copy of `bytes`: a view into the heap would be detached by the
+/// next memory growth, so JS must never keep one.
+val copy_bytes(const std::string& bytes) {
+    val view(emscripten::typed_memory_view(bytes.size(), reinterpret_cast<const unsigned char*>(bytes.data())));
+    return val::global("Uint8Array").new_(view);
+}
+
+val error_object(holdfast::errc code, const std::string& detail) {
+    val out = val::object();
+    out.set("code", static_cast<int>(code));
+    out.set("name", std::string(holdfast::to_string(code)));
+    out.set("message", detail.empty() ? std::string(holdfast::to_string(code)) : detail);
+    return out;
+}
+
+val error_object(const holdfast::error& err) { return error_object(err.code, err.detail); }
+
+/// {request} or {code, name, message}: the shape publish/control return to JS.
+val request_or_error(const holdfast::result<std::uint64_t>& r) {
+    if (!r) return error_object(r.err());
+    val out = val::object();
+    out.set("request", static_cast<double>(r.value()));
+    return out;
+}
+
+/// Runs `body`; anything thrown (msgpack, bad_alloc) becomes an error object instead of unwinding
+/// into JS, where the C++ frames' destructors would never run.
+template <class Body>
+val guarded(Body&& body) {
+    try {
+        return body();
+    } catch (const std::exception& e) {
+        return error_object(holdfast::errc::malformed_frame, e.what());
+    } catch (...) {
+        return error_object(holdfast::errc::malformed_frame, "unexpected exception");
+    }
+}
+
+holdfast::client::client_config make_config(std::string client_id, std::string token, std::string agent,
+                                            double seed) {
+    holdfast::client::client_config config;
+    config.client_id = std::move(client_id);
+    config.token = std::move(token);
+    config.agent = std::move(agent);
+    // JS numbers are doubles: any non-negative integer below 2^53 converts exactly.
+    config.random_seed = (std::isfinite(seed) && seed >= 1) ? static_cast<std::uint64_t>(seed) : 1;
+    return config;
+}
+
+/// JS-facing wrapper: the same calls as client_core, with JS-friendly types.
+class core_binding {
+public:
+    core_binding(std::string client_id, std::string token, std::string agent, double seed)
+        : core_(make_config(std::move(client_id), std::move(token), std::move(agent), seed)) {}
+
+    val open_session(const std::string& id) {
+        return guarded([&] {
+            auto r = core_.open_session(id);
+            return r ? val::object() : error_object(r.err());
+        });
+    }
+    void close_session(const std::string& id) {
+        try { core_.close_session(id); } catch (...) {}
+    }
+    val publish(const std::string& session, const std::string& kind, const std::string& msg_id,
+                const std::string& payload_json) {
+        return guarded([&] { return request_or_error(core_.publish(session, kind, msg_id, payload_json)); });
+    }
+    val control(const std::string& session, const std::string& action, const std::string& target,
+                const std::string& payload_json) {
+        return guarded([&] { return request_or_error(core_.control(session, action, target, payload_json)); });
+    }
+
+    void on_open() {
+        try { core_.on_transport_open(); } catch (...) {}
+    }
+    void on_close() {
+        try { core_.on_transport_closed(); } catch (...) {}
+    }
+    void on_frame(const std::string& bytes) {
+        try { core_.on_frame(bytes); } catch (...) {}
+    }
+
+    /// Every queued outbound frame, each as its own Uint8Array copy.
+    val take_frames() {
+        val out = val::array();
+        try {
+            for (const std::string& frame : core_.take_frames()) out.call<void>("push", copy_bytes(frame));
+        } catch (...) {}
+        return out;
+    }
+    /// One JSON batch of everything that changed since the last call, or "".
+    std::string take_updates() {
+        try {
+            return core_.take_updates_json();
+        } catch (...) {
+            return {};
+        }
+    }
+
+private:
+    holdfast::client::client_core core_;
+};
+
+/// {name: code} for every code, walked from the enum so JS never holds a hand-copied table.
+val error_codes() {
+    val out = val::object();
+    for (unsigned i = 0; i <= static_cast<unsigned>(holdfast::last_errc); ++i) {
+        const auto code = static_cast<holdfast::errc>(i);
+        out.set(std::string(holdfast::to_string(code)), static_cast<int>(i));
+    }
+    return out;
+}
+
+int protocol_version() { return static_cast<int>(holdfast::proto::protocol_version); }
+
+/// Test helper: decode then encode again. Equal bytes prove both codecs agree.
+val reencode_frame(const std::string& bytes) {
+    return guarded([&] {
+        auto decoded = holdfast::proto::decode(bytes);
+        if (!decoded) return error_object(decoded.err());
+        val out = val::object();
+        out.set("bytes", copy_bytes(holdfast::proto::encode(decoded.value())));
+        return out;
+    });
+}
+
+/// Test helper: a debug rendering of a frame, or "error <name>: <detail>".
+std::string describe_frame(const std::string& bytes) {
+    try {
+        auto decoded = holdfast::proto::decode(bytes);
+        if (!decoded) {
+            return "error " + std::string(holdfast::to_string(decoded.err().code)) + ": " + decoded.err().detail;
+        }
+        return holdfast::proto::describe(decoded.value());
+    } catch (const std::exception& e) {
+        return std::string("error malformed_frame: ") + e.what();
+    }
+}
+
+} // namespace
+
+EMSCRIPTEN_BINDINGS(holdfast) {
+    emscripten::class_<core_binding>("Core")
+        .constructor<std::string, std::string, std::string, double>()
+        .function("openSession", &core_binding::open_session)
+        .function("closeSession", &core_binding::close_session)
+        .function("publish", &core_binding::publish)
+        .function("control", &core_binding::control)
+        .function("onOpen", &core_binding::on_open)
+        .function("onClose", &core_binding::on_close)
+        .function("onFrame", &core_binding::on_frame)
+        .function("takeFrames", &core_binding::take_frames)
+        .function("takeUpdates", &core_binding::take_updates);
+
+    emscripten::function("errorCodes", &error_codes);
+    emscripten::function("protocolVersion", &protocol_version);
+    emscripten::function("reencodeFrame", &reencode_frame);
+    emscripten::function("describeFrame", &describe_frame);
+}
