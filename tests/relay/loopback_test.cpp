@@ -1,0 +1,211 @@
+// The real Beast shell on 127.0.0.1 (ephemeral port) over a SQLite file, driven by real
+// WebSocket and HTTP clients, then restarted on the same file. Layer: tests (relay, loopback).
+#include "test_clients.hpp"
+
+#include "holdfast/json.hpp"
+#include "holdfast/relay/relay_server.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <unistd.h>
+
+namespace holdfast::relay::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A relay_server running on its own thread for the lifetime of this object.
+class running_relay {
+public:
+    explicit running_relay(const fs::path& db, relay_config relay = {}) {
+        auto store = open_store("sqlite:" + db.string());
+        if (!store) throw std::runtime_error(store.err().detail);
+        server_config config;
+        config.host = "127.0.0.1";
+        config.port = 0;
+        config.static_dir = db.parent_path() / "web";
+        config.sdk_dir = db.parent_path() / "sdk";
+        config.relay = relay;
+        server_ = std::make_unique<relay_server>(config, std::move(store).value());
+        auto port = server_->start();
+        if (!port) throw std::runtime_error(port.err().detail);
+        port_ = port.value();
+        thread_ = std::thread([this] { server_->run(); });
+    }
+    ~running_relay() {
+        server_->stop();
+        thread_.join();
+    }
+    std::uint16_t port() const { return port_; }
+
+private:
+    std::unique_ptr<relay_server> server_;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+};
+
+class loopback_test : public ::testing::Test {
+protected:
+    loopback_test() {
+        static std::atomic<int> counter{0};
+        dir_ = fs::temp_directory_path() /
+               ("holdfast-loopback-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+        fs::remove_all(dir_);
+        fs::create_directories(dir_ / "web");
+    }
+    ~loopback_test() override {
+        std::error_code ignored;
+        fs::remove_all(dir_, ignored);
+    }
+
+    static proto::welcome greet(ws_client& c) {
+        c.send(proto::hello{});
+        return c.read_until<proto::welcome>();
+    }
+
+    static std::vector<proto::event> read_events(ws_client& c, std::size_t count) {
+        std::vector<proto::event> events;
+        while (events.size() < count) {
+            auto batch = c.read_until<proto::event_batch>();
+            for (auto& e : batch.events) events.push_back(std::move(e));
+        }
+        return events;
+    }
+
+    static std::vector<std::uint64_t> serials(const std::vector<proto::event>& events) {
+        std::vector<std::uint64_t> out;
+        for (const auto& e : events) out.push_back(e.serial);
+        return out;
+    }
+
+    fs::path dir_;
+};
+
+TEST_F(loopback_test, two_clients_publish_http_restart_and_resume) {
+    const fs::path db = dir_ / "relay.db";
+    std::uint64_t epoch = 0;
+    std::vector<proto::event> first_life;
+    {
+        running_relay relay(db);
+        ws_client a(relay.port());
+        ws_client b(relay.port());
+        EXPECT_NE(greet(a).connection_id, greet(b).connection_id);
+        a.send(proto::attach{"chat-1", 0, 0});
+        b.send(proto::attach{"chat-1", 0, 0});
+        auto attached_a = a.read_until<proto::attached>();
+        auto attached_b = b.read_until<proto::attached>();
+        EXPECT_EQ(attached_a.epoch, attached_b.epoch);
+        EXPECT_EQ(attached_a.head_serial, 0u);
+        epoch = attached_a.epoch;
+
+        for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+            a.send(proto::publish{"chat-1", "agent-a", seq, "message.delta", "m1",
+                                  proto::raw_value{json::to_msgpack(R"({"text":"token )" + std::to_string(seq) + "\"}").value()}});
+        }
+        std::vector<proto::frame> skipped;
+        std::vector<proto::event> seen_a;
+        std::vector<std::uint64_t> acked;
+        while (seen_a.size() < 3 || acked.size() < 3) {
+            proto::frame f = a.read();
+            if (auto* batch = std::get_if<proto::event_batch>(&f)) {
+                for (auto& e : batch->events) seen_a.push_back(e);
+            } else if (auto* ack = std::get_if<proto::ack>(&f)) {
+                acked.push_back(ack->serial);
+            }
+        }
+        auto seen_b = read_events(b, 3);
+        EXPECT_EQ(serials(seen_a), (std::vector<std::uint64_t>{1, 2, 3}));
+        EXPECT_EQ(acked, (std::vector<std::uint64_t>{1, 2, 3}));
+        EXPECT_EQ(seen_a, seen_b);
+
+        auto posted = http_call(relay.port(), http::verb::post, "/v1/sessions/chat-1/events",
+                                R"({"kind":"user.prompt","msgId":"u1","payload":{"text":"over http"}})");
+        ASSERT_EQ(posted.status, 200u) << posted.body;
+        EXPECT_EQ(boost::json::parse(posted.body).at("serial").as_int64(), 4);
+        EXPECT_EQ(read_events(a, 1).at(0).serial, 4u);
+        auto over_http = read_events(b, 1).at(0);
+        EXPECT_EQ(over_http.serial, 4u);
+        EXPECT_EQ(over_http.kind, "user.prompt");
+
+        auto got = http_call(relay.port(), http::verb::get, "/v1/sessions/chat-1/events?from=0");
+        ASSERT_EQ(got.status, 200u);
+        auto page = boost::json::parse(got.body);
+        EXPECT_EQ(page.at("headSerial").as_int64(), 4);
+        EXPECT_EQ(static_cast<std::uint64_t>(page.at("epoch").as_int64()), epoch);
+        ASSERT_EQ(page.at("events").as_array().size(), 4u);
+        EXPECT_EQ(page.at("events").at(3).at("payload").at("text").as_string(), "over http");
+
+        auto health = http_call(relay.port(), http::verb::get, "/healthz");
+        EXPECT_EQ(health.status, 200u);
+        EXPECT_EQ(health.body, R"({"status":"ok"})");
+        auto metrics = http_call(relay.port(), http::verb::get, "/metrics");
+        EXPECT_EQ(metrics.status, 200u);
+        EXPECT_NE(metrics.body.find("\nholdfast_open_connections 2\n"), std::string::npos) << metrics.body;
+        EXPECT_NE(metrics.body.find("\nholdfast_events_appended_total 5\n"), std::string::npos)
+            << "4 events in chat-1 plus its session.created in $sessions\n"
+            << metrics.body;
+
+        first_life = seen_a;
+        first_life.push_back(over_http);
+        a.close();
+        b.close();
+    }
+    {
+        running_relay relay(db);
+        ws_client c(relay.port());
+        greet(c);
+        c.send(proto::attach{"chat-1", 0, epoch});
+        auto attached = c.read_until<proto::attached>();
+        EXPECT_EQ(attached.epoch, epoch);
+        EXPECT_EQ(attached.head_serial, 4u);
+        EXPECT_EQ(read_events(c, 4), first_life);
+
+        c.send(proto::publish{"chat-1", "agent-a", 3, "message.delta", "m1", {}});
+        EXPECT_EQ(c.read_until<proto::ack>().serial, 3u) << "a retry across restarts is still deduplicated";
+        c.send(proto::publish{"chat-1", "agent-a", 4, "message.end", "m1", {}});
+        std::vector<proto::frame> skipped;
+        EXPECT_EQ(c.read_until<proto::ack>(&skipped).serial, 5u);
+        c.close();
+    }
+}
+
+TEST_F(loopback_test, oversized_message_closes_only_that_connection) {
+    relay_config limits;
+    limits.max_frame_bytes = 4096;
+    running_relay relay(dir_ / "relay.db", limits);
+    ws_client big(relay.port());
+    ws_client small(relay.port());
+    greet(big);
+    EXPECT_EQ(greet(small).limits.max_frame_bytes, 4096u);
+    proto::publish huge{"s", "", 0, "k", "", proto::raw_value{json::to_msgpack("\"" + std::string(8192, 'x') + "\"").value()}};
+    big.send(huge);
+    EXPECT_THROW(big.read(), std::runtime_error);  // closed by the relay
+    small.send(proto::ping{7});
+    EXPECT_EQ(small.read_until<proto::pong>().nonce, 7u);
+    auto metrics = http_call(relay.port(), http::verb::get, "/metrics");
+    EXPECT_NE(metrics.body.find("\nholdfast_frames_rejected_total 1\n"), std::string::npos) << metrics.body;
+    EXPECT_NE(metrics.body.find("\nholdfast_open_connections 1\n"), std::string::npos) << metrics.body;
+    small.close();
+}
+
+TEST_F(loopback_test, static_files_and_not_found) {
+    running_relay relay(dir_ / "relay.db");
+    {
+        std::ofstream(dir_ / "web" / "index.html") << "<!doctype html>";
+    }
+    auto index = http_call(relay.port(), http::verb::get, "/");
+    EXPECT_EQ(index.status, 200u);
+    EXPECT_EQ(index.body, "<!doctype html>");
+    EXPECT_EQ(index.content_type, "text/html; charset=utf-8");
+    auto missing = http_call(relay.port(), http::verb::get, "/nope.js");
+    EXPECT_EQ(missing.status, 404u);
+    EXPECT_NE(missing.body.find("\"error\""), std::string::npos);
+}
+
+} // namespace
+} // namespace holdfast::relay::testing
