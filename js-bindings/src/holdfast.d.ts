@@ -1,0 +1,149 @@
+// Types of the Holdfast SDK's public API (holdfast.js and the classes it re-exports).
+// Layer: JS glue. Written by hand beside the JSDoc of the sources; keep both in step.
+
+/** Link state of one session. */
+export type SessionState = 'connecting' | 'live' | 'offline' | 'resuming';
+
+/** Status of an assembled message. */
+export type MessageStatus = 'streaming' | 'complete' | 'cancelled' | 'error';
+
+/** One event of a session's log, as the relay stored it. */
+export interface HoldfastEvent {
+  /** Position in the session's log: 1, 2, 3… with no holes. */
+  serial: number;
+  /** e.g. 'user.prompt', 'message.start', 'message.delta', 'message.end', 'control.cancel'. */
+  kind: string;
+  msgId: string;
+  /** The publishing connection's agent identity ('' for users). */
+  agent: string;
+  /** The publishing client's id. */
+  producerId: string;
+  payload: unknown;
+  /** Relay wall clock at append, ms since the Unix epoch. */
+  ts: number;
+}
+
+/** A message assembled by the core from user.prompt and message.start/delta/end events. */
+export interface HoldfastMessage {
+  id: string;
+  /** 'user' for prompts, else the start payload's role (default 'assistant'). */
+  role: string;
+  agent: string;
+  text: string;
+  status: MessageStatus;
+  /** Why it ended, when the end payload says so (e.g. 'agent_lost'); '' otherwise. */
+  reason: string;
+  firstSerial: number;
+  lastSerial: number;
+}
+
+/** Options of Holdfast.connect(). */
+export interface ConnectOptions {
+  /** Relay WebSocket address; default ws(s)://<page host>/v1/ws (required outside a page). */
+  url?: string;
+  /** 'memory' (default). Other values fall back to memory and emit a 'warning'. */
+  storage?: 'memory' | (string & {});
+  /** WebSocket constructor used instead of globalThis.WebSocket (Node: the `ws` package's). */
+  WebSocket?: new (url: string) => WebSocket;
+  /** Where to fetch holdfast_core.wasm; default next to holdfast.js. */
+  wasmUrl?: string | URL;
+  /** The .wasm bytes (Node: fs.readFileSync of holdfast_core.wasm). */
+  wasmBinary?: ArrayBuffer | Uint8Array;
+  /** Unique per client; also its producer id. Default: crypto.randomUUID(). */
+  clientId?: string;
+  /** Sent to the relay in hello. */
+  token?: string;
+  /** Agent identity stamped on this client's events ('' or absent for users). */
+  agent?: string;
+  /** Link factory replacing the WebSocket transport (tests). */
+  transport?: (url: string, WebSocketImpl?: new (url: string) => WebSocket) => Transport;
+}
+
+/** The small interface the client drives its link through. */
+export interface Transport {
+  send(frame: Uint8Array): void;
+  close(): void;
+  onOpen: (() => void) | null;
+  onFrame: ((frame: Uint8Array) => void) | null;
+  /** Called once when the link closes or fails. */
+  onClose: (() => void) | null;
+}
+
+/** A failure reported by the core or the relay. */
+export class HoldfastError extends Error {
+  constructor(code: number, name: string, message?: string);
+  /** Numeric code shared with the C++ core (see Holdfast#errorCodes). */
+  code: number;
+  /** Stable lower_snake name, e.g. 'closed', 'forbidden', 'invalid_session_id'. */
+  name: string;
+  static from(report: { code: number; name: string; message?: string }): HoldfastError;
+  static named(codes: Record<string, number>, name: string, message?: string): HoldfastError;
+}
+
+interface HoldfastEvents {
+  retry: { attempt: number; delayMs: number };
+  error: HoldfastError | Error;
+  warning: { message: string; storage?: string };
+}
+
+interface SessionEvents {
+  event: HoldfastEvent;
+  message: HoldfastMessage;
+  state: SessionState;
+  reset: undefined;
+}
+
+/** One followed session. Get it from hf.session(id). */
+export class Session {
+  private constructor();
+  readonly id: string;
+  readonly state: SessionState;
+  /** Highest serial held (0: none). */
+  readonly lastSerial: number;
+  /** Incarnation of the session's log on the relay (0: not attached yet). */
+  readonly epoch: number;
+  /** The assembled messages in conversation order (a copy). */
+  messages(): HoldfastMessage[];
+  /** Publishes user.prompt {text}; resolves with its serial once acknowledged. */
+  prompt(text: string, options?: { msgId?: string }): Promise<number>;
+  /** Publishes one event; resolves with its serial once acknowledged. */
+  publish(kind: string, payload: unknown, options?: { msgId?: string }): Promise<number>;
+  /** Sends a control (appended as control.<action> with msgId = target); resolves with its serial. */
+  control(action: string, target: string, payload?: unknown): Promise<number>;
+  /** Adds a listener; returns a function that removes it. */
+  on<K extends keyof SessionEvents>(name: K, listener: (value: SessionEvents[K]) => void): () => void;
+  off<K extends keyof SessionEvents>(name: K, listener: (value: SessionEvents[K]) => void): void;
+  /** Stops following the session and drops its listeners. */
+  close(): void;
+}
+
+/** A connection to a Holdfast relay following any number of sessions. */
+export class Holdfast {
+  private constructor();
+  /** Loads the core (once per page) and starts connecting; resolves without waiting for the link. */
+  static connect(options?: ConnectOptions): Promise<Holdfast>;
+  readonly clientId: string;
+  /** {name: code} for every error code, from the core. */
+  readonly errorCodes: Readonly<Record<string, number>>;
+  readonly protocolVersion: number;
+  /** The sessions currently followed. */
+  readonly sessions: Session[];
+  /** Whether the link to the relay is open. */
+  readonly connected: boolean;
+  /** Follows a session (or returns its existing handle). Throws HoldfastError 'invalid_session_id'. */
+  session(id: string): Session;
+  on<K extends keyof HoldfastEvents>(name: K, listener: (value: HoldfastEvents[K]) => void): () => void;
+  off<K extends keyof HoldfastEvents>(name: K, listener: (value: HoldfastEvents[K]) => void): void;
+  /** Closes the link, stops reconnecting, rejects outstanding publishes with 'closed'. */
+  close(): void;
+}
+
+/** The WebSocket link (exported for composition and tests). */
+export class WebSocketTransport implements Transport {
+  constructor(url: string, WebSocketImpl?: new (url: string) => WebSocket);
+  send(frame: Uint8Array): void;
+  close(): void;
+  onOpen: (() => void) | null;
+  onFrame: ((frame: Uint8Array) => void) | null;
+  onClose: (() => void) | null;
+}
