@@ -37,6 +37,19 @@ export interface HoldfastMessage {
   lastSerial: number;
 }
 
+/** The part of the WebSocket API the SDK uses (the DOM's and the `ws` package's both fit). */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number): void;
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: { data: any }) => void) | null;
+  onclose: ((event: any) => void) | null;
+  onerror: ((event: any) => void) | null;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
 /** Options of Holdfast.connect(). */
 export interface ConnectOptions {
   /** Relay WebSocket address; default ws(s)://<page host>/v1/ws (required outside a page). */
@@ -44,7 +57,7 @@ export interface ConnectOptions {
   /** 'memory' (default). Other values fall back to memory and emit a 'warning'. */
   storage?: 'memory' | (string & {});
   /** WebSocket constructor used instead of globalThis.WebSocket (Node: the `ws` package's). */
-  WebSocket?: new (url: string) => WebSocket;
+  WebSocket?: WebSocketConstructor;
   /** Where to fetch holdfast_core.wasm; default next to holdfast.js. */
   wasmUrl?: string | URL;
   /** The .wasm bytes (Node: fs.readFileSync of holdfast_core.wasm). */
@@ -56,7 +69,7 @@ export interface ConnectOptions {
   /** Agent identity stamped on this client's events ('' or absent for users). */
   agent?: string;
   /** Link factory replacing the WebSocket transport (tests). */
-  transport?: (url: string, WebSocketImpl?: new (url: string) => WebSocket) => Transport;
+  transport?: (url: string, WebSocketImpl?: WebSocketConstructor) => Transport;
 }
 
 /** The small interface the client drives its link through. */
@@ -140,7 +153,7 @@ export class Holdfast {
 
 /** The WebSocket link (exported for composition and tests). */
 export class WebSocketTransport implements Transport {
-  constructor(url: string, WebSocketImpl?: new (url: string) => WebSocket);
+  constructor(url: string, WebSocketImpl?: WebSocketConstructor);
   send(frame: Uint8Array): void;
   close(): void;
   onOpen: (() => void) | null;
