@@ -200,6 +200,41 @@ describe('Holdfast against a fake relay', () => {
     b.close();
   });
 
+  test('a recreated log (new epoch) resets the session and rebuilds its messages', async () => {
+    const { relay, hf } = await setup();
+    const s = hf.session(uniqueSession());
+    await s.prompt('old world', { msgId: 'old' });
+    await until(() => s.state === 'live' && s.messages().length === 1, 'live with one message');
+    let resets = 0;
+    s.on('reset', () => {
+      ++resets;
+      assert.deepEqual(s.messages(), [], 'messages are dropped on reset');
+    });
+    relay.epoch = 2;
+    relay.logs.set(s.id, []);
+    relay.append(s.id, { kind: 'user.prompt', msgId: 'new', payload: { text: 'new world' } });
+    relay.dropAll();
+    await until(() => resets === 1 && s.messages()[0]?.id === 'new', 'rebuilt after reset', 3000);
+    assert.equal(s.messages().length, 1);
+    assert.equal(s.epoch, 2);
+    assert.equal(s.lastSerial, 1);
+    hf.close();
+  });
+
+  test('control is appended as control.<action> aimed at its target', async () => {
+    const { hf } = await setup();
+    const s = hf.session(uniqueSession());
+    const events = [];
+    s.on('event', (event) => events.push(event));
+    const serial = await s.control('cancel', 'reply-1', { reason: 'user' });
+    await until(() => events.length === 1, 'control event');
+    assert.equal(events[0].serial, serial);
+    assert.equal(events[0].kind, 'control.cancel');
+    assert.equal(events[0].msgId, 'reply-1');
+    assert.deepEqual(events[0].payload, { reason: 'user' });
+    hf.close();
+  });
+
   test('an unsupported storage falls back to memory with a warning; off() removes a listener', async () => {
     const { hf } = await setup({ connect: { storage: 'indexeddb' } });
     const warning = await new Promise((resolve) => hf.on('warning', resolve));
