@@ -10,6 +10,7 @@ namespace holdfast::relay {
 
 namespace {
 constexpr auto request_timeout = std::chrono::seconds(30);
+constexpr auto drain_timeout = std::chrono::seconds(5);
 constexpr std::uint32_t header_limit = 16 * 1024;
 } // namespace
 
@@ -101,12 +102,26 @@ void http_session::send(http_reply reply, unsigned version, bool keep_alive, boo
 
 void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
     response_.reset();
-    if (ec || !keep_alive) {
+    if (ec) return finish();
+    if (!keep_alive) {
+        // Graceful close: send FIN, then discard input until the peer closes. Closing with unread
+        // input (e.g. the rest of a refused 413 body) would send RST and could destroy the
+        // response before the client reads it.
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return finish();
+        buffer_.clear();
+        return drain();
     }
     do_read();
+}
+
+void http_session::drain() {
+    stream_.expires_after(drain_timeout);
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (ec) return self->finish();
+                                self->drain();
+                            });
 }
 
 void http_session::finish() {

@@ -29,6 +29,7 @@ private:
     void answer(const request& req);
     void send(http_reply reply, unsigned version, bool keep_alive, bool head, bool cacheable);
     void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);
+    void drain();
     void finish();
 
     relay_shell& shell_;

@@ -21,15 +21,18 @@ session_table::session_table(store& backing, outbox& out, relay_metrics& metrics
 result<session_table::session_state*> session_table::find_or_load(const std::string& session, bool create,
                                                                   session_state& scratch) {
     if (auto it = live_.find(session); it != live_.end()) return &it->second;
-    if (create) {
-        auto info = store_.create(session);
-        if (!info) return info.err();
-        scratch.info = info.value();
-        return &scratch;
-    }
+    // Load first: creating is a write, and most appends go to sessions that already exist.
     auto info = store_.load(session);
     if (!info) return info.err();
-    scratch.info = info.value().value_or(session_info{});
+    if (info.value()) {
+        scratch.info = *info.value();
+    } else if (create) {
+        auto created = store_.create(session);
+        if (!created) return created.err();
+        scratch.info = created.value();
+    } else {
+        scratch.info = session_info{};
+    }
     return &scratch;
 }
 

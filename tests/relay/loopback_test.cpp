@@ -190,6 +190,9 @@ TEST_F(loopback_test, oversized_message_closes_only_that_connection) {
     auto metrics = http_call(relay.port(), http::verb::get, "/metrics");
     EXPECT_NE(metrics.body.find("\nholdfast_frames_rejected_total 1\n"), std::string::npos) << metrics.body;
     EXPECT_NE(metrics.body.find("\nholdfast_open_connections 1\n"), std::string::npos) << metrics.body;
+    auto too_big = http_call(relay.port(), http::verb::post, "/v1/sessions/s/events",
+                             R"({"kind":"k","payload":")" + std::string(8192, 'x') + "\"}");
+    EXPECT_EQ(too_big.status, 413u) << too_big.body;
     small.close();
 }
 
