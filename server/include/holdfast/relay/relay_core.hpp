@@ -9,6 +9,7 @@
 #include "holdfast/relay/store.hpp"
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
