@@ -2,6 +2,7 @@
 // Layer: relay executable. See docs/operations.md for every flag.
 #include "holdfast/relay/relay_server.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
@@ -92,6 +93,11 @@ int main(int argc, char** argv) {
             std::cout << usage;
             return 0;
         }
+        constexpr std::string_view known[] = {"--listen",  "--store",           "--static-dir",
+                                              "--sdk-dir", "--max-frame-bytes", "--max-batch-events"};
+        if (std::find(std::begin(known), std::end(known), arg) == std::end(known)) {
+            return fail("unknown option " + std::string(arg));
+        }
         auto v = take();
         if (!v) return fail("missing value for " + std::string(arg));
         if (arg == "--listen") {
@@ -107,8 +113,6 @@ int main(int argc, char** argv) {
             if (!n || *n == 0 || *n > 0xFFFFFFFFu) return fail("bad " + std::string(arg) + " '" + std::string(*v) + "'");
             (arg == "--max-frame-bytes" ? config.relay.max_frame_bytes : config.relay.max_batch_events) =
                 static_cast<std::uint32_t>(*n);
-        } else {
-            return fail("unknown option " + std::string(arg));
         }
     }
     const fs::path root = repo_root();

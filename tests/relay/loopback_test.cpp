@@ -41,6 +41,7 @@ public:
         server_->stop();
         thread_.join();
     }
+    void stop() { server_->stop(); }
     std::uint16_t port() const { return port_; }
 
 private:
@@ -194,6 +195,15 @@ TEST_F(loopback_test, oversized_message_closes_only_that_connection) {
                              R"({"kind":"k","payload":")" + std::string(8192, 'x') + "\"}");
     EXPECT_EQ(too_big.status, 413u) << too_big.body;
     small.close();
+}
+
+TEST_F(loopback_test, stopping_closes_open_websockets_with_going_away) {
+    running_relay relay(dir_ / "relay.db");
+    ws_client c(relay.port());
+    greet(c);
+    relay.stop();
+    EXPECT_THROW(c.read(), std::runtime_error);
+    EXPECT_EQ(c.close_reason().code, static_cast<std::uint16_t>(websocket::close_code::going_away));
 }
 
 TEST_F(loopback_test, static_files_and_not_found) {

@@ -83,6 +83,9 @@ public:
         run_op(ioc_, [&](auto h) { ws_.async_close(websocket::close_code::normal, h); });
     }
 
+    /// The close frame the relay sent, once a read has failed because of it.
+    websocket::close_reason close_reason() const { return ws_.reason(); }
+
 private:
     static void check(beast::error_code ec, const char* what) {
         if (ec) throw std::runtime_error(std::string(what) + ": " + ec.message());
