@@ -15,7 +15,10 @@ fi
 if [ "$what" = all ] || [ "$what" = wasm ]; then
   # Debian's Emscripten 3.1.6 runs its JS optimizer with Debian's acorn from here.
   export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
+  # Debian freezes Emscripten's system-library cache; ours lives in build/ and is filled on the
+  # first build (about two minutes), so it must not be frozen.
   export EM_CACHE=${EM_CACHE:-$PWD/build/emcache}
+  export EM_FROZEN_CACHE=
   emcmake cmake -S . -B build/wasm -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   ninja -C build/wasm -j "$jobs"
 fi

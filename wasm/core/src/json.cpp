@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 namespace holdfast::json {
@@ -296,10 +297,15 @@ void append_json(const msgpack::object& value, std::string& out) {
     case msgpack::type::FLOAT64: {
         const double d = value.via.f64;
         if (!std::isfinite(d)) { out += "null"; return; }
+        // Shortest text that round-trips (0.1 stays "0.1"), as JSON.stringify does. Not
+        // std::to_chars: Emscripten 3.1.6's libc++ lacks its floating-point overloads.
         char buffer[32];
-        // Shortest text that round-trips (0.1 stays "0.1"), as JSON.stringify does.
-        const auto end = std::to_chars(buffer, buffer + sizeof buffer, d).ptr;
-        out.append(buffer, end);
+        int length = 0;
+        for (int precision = 1; precision <= 17; ++precision) {
+            length = std::snprintf(buffer, sizeof buffer, "%.*g", precision, d);
+            if (std::strtod(buffer, nullptr) == d) break;
+        }
+        out.append(buffer, static_cast<std::size_t>(length));
         return;
     }
     case msgpack::type::STR: append_string(std::string_view(value.via.str.ptr, value.via.str.size), out); return;
