@@ -30,16 +30,16 @@ struct client_core::followed {
 
 namespace {
 
-void append_error_fields(const error& err, std::string& out) {
-    out += "\"code\":";
-    out += std::to_string(static_cast<unsigned>(err.code));
-    out += ",\"name\":";
-    json::append_string(to_string(err.code), out);
-    out += ",\"message\":";
-    json::append_string(err.detail, out);
+void append_error_fields(const error& err, json::object_writer& object) {
+    object.number("code", static_cast<unsigned>(err.code)).string("name", to_string(err.code)).string("message", err.detail);
 }
 
-result<std::string> payload_to_msgpack(std::string_view payload_json) {
+/// The rules a publish and a control share; returns the payload as msgpack.
+result<std::string> validate_write(std::string_view session_id, const char* verb_field, std::string_view verb,
+                                   std::string_view payload_json) {
+    if (!is_valid_session_id(session_id)) return make_error(errc::invalid_session_id, std::string(session_id));
+    if (is_reserved_session_id(session_id)) return make_error(errc::forbidden, "reserved session " + std::string(session_id));
+    if (verb.empty()) return make_error(errc::missing_field, verb_field);
     if (payload_json.empty()) return std::string{};
     return json::to_msgpack(payload_json);
 }
@@ -92,28 +92,24 @@ result<std::uint64_t> client_core::enqueue(std::string session_id, std::string f
 
 result<std::uint64_t> client_core::publish(std::string_view session_id, std::string_view kind,
                                            std::string_view msg_id, std::string_view payload_json) {
-    if (!is_valid_session_id(session_id)) return make_error(errc::invalid_session_id, std::string(session_id));
-    if (is_reserved_session_id(session_id)) return make_error(errc::forbidden, "reserved session " + std::string(session_id));
-    if (kind.empty()) return make_error(errc::missing_field, "kind");
-    auto payload = payload_to_msgpack(payload_json);
+    auto payload = validate_write(session_id, "kind", kind, payload_json);
     if (!payload) return payload.err();
     const std::uint64_t seq = next_producer_seq_++;
-    proto::publish frame{std::string(session_id), config_.client_id, seq, std::string(kind), std::string(msg_id),
-                         proto::raw_value{std::move(payload).value()}};
-    return enqueue(frame.session, proto::encode(frame), seq);
+    return enqueue(std::string(session_id),
+                   proto::encode(proto::publish{std::string(session_id), config_.client_id, seq, std::string(kind),
+                                                std::string(msg_id), proto::raw_value{std::move(payload).value()}}),
+                   seq);
 }
 
 result<std::uint64_t> client_core::control(std::string_view session_id, std::string_view action,
                                            std::string_view target, std::string_view payload_json) {
-    if (!is_valid_session_id(session_id)) return make_error(errc::invalid_session_id, std::string(session_id));
-    if (is_reserved_session_id(session_id)) return make_error(errc::forbidden, "reserved session " + std::string(session_id));
-    if (action.empty()) return make_error(errc::missing_field, "action");
-    auto payload = payload_to_msgpack(payload_json);
+    auto payload = validate_write(session_id, "action", action, payload_json);
     if (!payload) return payload.err();
     const std::uint64_t seq = next_producer_seq_++;
-    proto::control frame{std::string(session_id), config_.client_id, seq, std::string(action), std::string(target),
-                         proto::raw_value{std::move(payload).value()}};
-    return enqueue(frame.session, proto::encode(frame), seq);
+    return enqueue(std::string(session_id),
+                   proto::encode(proto::control{std::string(session_id), config_.client_id, seq, std::string(action),
+                                                std::string(target), proto::raw_value{std::move(payload).value()}}),
+                   seq);
 }
 
 void client_core::on_transport_open() {
@@ -219,67 +215,74 @@ std::string client_core::take_updates_json() {
     if (!any_session && acks_out_.empty() && rejects_out_.empty() && errors_out_.empty() && !retry_pending_) {
         return {};
     }
-    std::string out = "{\"sessions\":[";
+    std::string out;
+    json::object_writer batch(out);
+    std::string& sessions = batch.begin("sessions");
+    sessions += '[';
     bool first_session = true;
     for (auto& [id, entry] : sessions_) {
         if (!entry->has_updates()) continue;
         if (!first_session) out += ',';
         first_session = false;
-        out += "{\"id\":";
-        json::append_string(id, out);
-        out += ",\"state\":\"";
-        out += to_string(entry->log.state());
-        out += "\",\"lastSerial\":";
-        out += std::to_string(entry->log.last_serial());
-        out += ",\"epoch\":";
-        out += std::to_string(entry->log.epoch());
-        out += ",\"reset\":";
-        out += entry->reset_out ? "true" : "false";
-        out += ",\"events\":[";
+        json::object_writer update(out);
+        update.string("id", id)
+            .string("state", to_string(entry->log.state()))
+            .number("lastSerial", entry->log.last_serial())
+            .number("epoch", entry->log.epoch())
+            .boolean("reset", entry->reset_out);
+        std::string& events = update.begin("events");
+        events += '[';
         for (std::size_t i = 0; i < entry->events_out.size(); ++i) {
             if (i) out += ',';
             append_event_json(entry->events_out[i], out);
         }
-        out += "],\"messages\":[";
+        out += ']';
         auto& changed = entry->changed_out;
         std::sort(changed.begin(), changed.end());
         changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
         const auto& messages = entry->conv.messages();
+        update.begin("messages") += '[';
         for (std::size_t i = 0; i < changed.size(); ++i) {
             if (i) out += ',';
             append_message_json(messages[changed[i]], changed[i], out);
         }
-        out += "]}";
+        out += ']';
+        update.close();
         entry->events_out.clear();
         entry->changed_out.clear();
         entry->reset_out = false;
         entry->state_reported = true;
         entry->reported_state = entry->log.state();
     }
-    out += "],\"acks\":[";
+    out += ']';
+    batch.begin("acks") += '[';
     for (std::size_t i = 0; i < acks_out_.size(); ++i) {
         if (i) out += ',';
-        out += "{\"request\":" + std::to_string(acks_out_[i].first) + ",\"serial\":" + std::to_string(acks_out_[i].second) + '}';
+        json::object_writer(out).number("request", acks_out_[i].first).number("serial", acks_out_[i].second).close();
     }
-    out += "],\"rejects\":[";
+    out += ']';
+    batch.begin("rejects") += '[';
     for (std::size_t i = 0; i < rejects_out_.size(); ++i) {
         if (i) out += ',';
-        out += "{\"request\":" + std::to_string(rejects_out_[i].request) + ',';
-        append_error_fields(rejects_out_[i].err, out);
-        out += '}';
+        json::object_writer item(out);
+        item.number("request", rejects_out_[i].request);
+        append_error_fields(rejects_out_[i].err, item);
+        item.close();
     }
-    out += "],\"errors\":[";
+    out += ']';
+    batch.begin("errors") += '[';
     for (std::size_t i = 0; i < errors_out_.size(); ++i) {
         if (i) out += ',';
-        out += '{';
-        append_error_fields(errors_out_[i], out);
-        out += '}';
+        json::object_writer item(out);
+        append_error_fields(errors_out_[i], item);
+        item.close();
     }
     out += ']';
     if (retry_pending_) {
-        out += ",\"retry\":{\"attempt\":" + std::to_string(backoff_.attempt()) + ",\"delayMs\":" + std::to_string(retry_delay_ms_) + '}';
+        json::object_writer retry(batch.begin("retry"));
+        retry.number("attempt", backoff_.attempt()).number("delayMs", retry_delay_ms_).close();
     }
-    out += '}';
+    batch.close();
     acks_out_.clear();
     rejects_out_.clear();
     errors_out_.clear();

@@ -105,25 +105,17 @@ void conversation::clear() {
 }
 
 void append_message_json(const message& m, std::size_t index, std::string& out) {
-    out += "{\"index\":";
-    out += std::to_string(index);
-    out += ",\"id\":";
-    json::append_string(m.id, out);
-    out += ",\"role\":";
-    json::append_string(m.role, out);
-    out += ",\"agent\":";
-    json::append_string(m.agent, out);
-    out += ",\"text\":";
-    json::append_string(m.text, out);
-    out += ",\"status\":\"";
-    out += to_string(m.status);
-    out += "\",\"reason\":";
-    json::append_string(m.reason, out);
-    out += ",\"firstSerial\":";
-    out += std::to_string(m.first_serial);
-    out += ",\"lastSerial\":";
-    out += std::to_string(m.last_serial);
-    out += '}';
+    json::object_writer(out)
+        .number("index", index)
+        .string("id", m.id)
+        .string("role", m.role)
+        .string("agent", m.agent)
+        .string("text", m.text)
+        .string("status", to_string(m.status))
+        .string("reason", m.reason)
+        .number("firstSerial", m.first_serial)
+        .number("lastSerial", m.last_serial)
+        .close();
 }
 
 } // namespace holdfast::client

@@ -6,22 +6,16 @@
 namespace holdfast {
 
 void append_event_json(const proto::event& e, std::string& out) {
-    out += "{\"serial\":";
-    out += std::to_string(e.serial);
-    out += ",\"ts\":";
-    out += std::to_string(e.ts);
-    out += ",\"kind\":";
-    json::append_string(e.kind, out);
-    out += ",\"msgId\":";
-    json::append_string(e.msg_id, out);
-    out += ",\"agent\":";
-    json::append_string(e.agent, out);
-    out += ",\"producerId\":";
-    json::append_string(e.producer_id, out);
-    out += ",\"payload\":";
     auto payload = json::from_msgpack(e.payload.bytes);
-    out += payload ? payload.value() : std::string("null");
-    out += '}';
+    json::object_writer(out)
+        .number("serial", e.serial)
+        .number("ts", e.ts)
+        .string("kind", e.kind)
+        .string("msgId", e.msg_id)
+        .string("agent", e.agent)
+        .string("producerId", e.producer_id)
+        .raw("payload", payload ? payload.value() : std::string_view("null"))
+        .close();
 }
 
 bool is_valid_session_id(std::string_view id) noexcept {
