@@ -12,7 +12,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
-bin/holdfast-relay --listen "127.0.0.1:$port" --store "sqlite:build/demo.db" \
+bin/holdfast-relay --listen "localhost:$port" --store "sqlite:build/demo.db" \
   --static-dir demo/web --sdk-dir build/sdk &
 pids+=($!)
 for _ in $(seq 1 100); do

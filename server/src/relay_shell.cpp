@@ -5,6 +5,7 @@
 #include "listener.hpp"
 #include "ws_session.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <iostream>
@@ -26,18 +27,30 @@ relay_shell::~relay_shell() = default;
 
 result<std::uint16_t> relay_shell::start() {
     beast::error_code ec;
-    auto address = net::ip::make_address(config_.host, ec);
-    if (ec) {
-        // A host name (e.g. "localhost"): take its first address.
+    std::vector<net::ip::address> addresses;
+    if (auto literal = net::ip::make_address(config_.host, ec); !ec) {
+        addresses.push_back(literal);
+    } else {
+        // A host name: listen on every address it names, so "localhost" serves clients that
+        // resolve it to ::1 as well as those that resolve it to 127.0.0.1.
         tcp::resolver resolver(ioc_);
         auto results = resolver.resolve(config_.host, std::to_string(config_.port), ec);
         if (ec || results.empty()) return make_error(errc::closed, "cannot resolve " + config_.host + ": " + ec.message());
-        address = results.begin()->endpoint().address();
+        for (const auto& entry : results) {
+            const auto address = entry.endpoint().address();
+            if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) addresses.push_back(address);
+        }
     }
-    listener_ = std::make_shared<listener>(*this);
-    auto port = listener_->open(tcp::endpoint(address, config_.port));
-    if (!port) return port;
-    listener_->run();
+    std::uint16_t port = config_.port;
+    for (const auto& address : addresses) {
+        auto next = std::make_shared<listener>(*this);
+        // With port 0 the first bind picks the port; the others reuse it.
+        auto bound = next->open(tcp::endpoint(address, port));
+        if (!bound) return bound;
+        port = bound.value();
+        listeners_.push_back(std::move(next));
+    }
+    for (auto& each : listeners_) each->run();
     if (config_.handle_signals) {
         signals_.emplace(ioc_, SIGINT, SIGTERM);
         signals_->async_wait([this](beast::error_code wait_ec, int signal) {
@@ -58,7 +71,7 @@ void relay_shell::stop() {
 void relay_shell::begin_stop() {
     if (stopping_) return;
     stopping_ = true;
-    if (listener_) listener_->close();
+    for (auto& each : listeners_) each->close();
     if (signals_) signals_->cancel();
     // Copy first: shutting a session down may remove it from the registry.
     std::vector<std::shared_ptr<ws_session>> websockets;

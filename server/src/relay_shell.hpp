@@ -11,6 +11,7 @@
 #include "holdfast/relay/static_files.hpp"
 
 #include <memory>
+#include <vector>
 #include <optional>
 #include <unordered_map>
 
@@ -56,7 +57,7 @@ private:
     relay_core core_;
     http_api api_;
     static_files files_;
-    std::shared_ptr<listener> listener_;
+    std::vector<std::shared_ptr<listener>> listeners_;
     std::optional<net::signal_set> signals_;
     net::steady_timer stop_deadline_{ioc_};
     std::unordered_map<connection_id, std::weak_ptr<ws_session>> ws_;
