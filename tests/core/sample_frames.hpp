@@ -19,10 +19,10 @@ template <> inline proto::hello sample() { return {proto::protocol_version, "tok
 template <> inline proto::attach sample() { return {"chat-1", 41, 7}; }
 template <> inline proto::detach sample() { return {"chat-1"}; }
 template <> inline proto::publish sample() {
-    return {"chat-1", "client-a", 3, "user.prompt", "p-1", payload(R"({"text":"hello \u00e9 \ud83d\ude00"})")};
+    return {"chat-1", "client-a", 3, "user.prompt", "p-1", payload(R"({"text":"hello \u00e9 \ud83d\ude00"})"), 1700000000123};
 }
 template <> inline proto::control sample() {
-    return {"chat-1", "client-a", 4, "cancel", "reply-1", payload(R"({"reason":"user"})")};
+    return {"chat-1", "client-a", 4, "cancel", "reply-1", payload(R"({"reason":"user"})"), 1700000000123};
 }
 template <> inline proto::ping sample() { return {99}; }
 template <> inline proto::welcome sample() { return {"conn-1", proto::protocol_version, {1u << 20, 256}}; }

@@ -24,6 +24,8 @@ enum class errc : std::uint16_t {
     protocol_violation = 13,  // a frame valid on its own but not allowed now (e.g. attach before hello)
     forbidden = 14,           // e.g. publishing into a reserved system session
     closed = 15,              // the client was closed before the request completed
+    sequence_gap = 16,        // a producer skipped a sequence number within its epoch
+    slow_consumer = 17,       // the relay dropped a link whose send queue outgrew its bound
 };
 
 /// A stable lower_snake name per code, for logs, metrics labels and HoldfastError.name.
@@ -45,11 +47,13 @@ constexpr std::string_view to_string(errc code) noexcept {
     case errc::protocol_violation: return "protocol_violation";
     case errc::forbidden: return "forbidden";
     case errc::closed: return "closed";
+    case errc::sequence_gap: return "sequence_gap";
+    case errc::slow_consumer: return "slow_consumer";
     }
     return "unknown";
 }
 
 /// Highest code in use; tests walk 0..last_errc so a code added without a name fails.
-inline constexpr errc last_errc = errc::closed;
+inline constexpr errc last_errc = errc::slow_consumer;
 
 } // namespace holdfast

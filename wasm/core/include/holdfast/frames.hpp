@@ -53,8 +53,10 @@ struct detach {
 };
 BOOST_DESCRIBE_STRUCT(detach, (), (session))
 
-/// Append one event. (producer_id, producer_seq) makes it idempotent: a retry gets the serial
-/// already assigned instead of a second event.
+/// Append one event. Idempotent, Kafka-style: a producer (producer_id) numbers its publishes per
+/// session (producer_seq: 1, 2, 3...) within an incarnation (producer_epoch, which only grows).
+/// A retry gets the serial already assigned; a lower epoch is fenced (a zombie); a skipped
+/// sequence is reported as a gap.
 struct publish {
     static constexpr std::string_view frame_type = "publish";
     std::string session;
@@ -63,12 +65,14 @@ struct publish {
     std::string kind;
     std::string msg_id;
     raw_value payload;
+    std::uint64_t producer_epoch = 0;  // last so positional initialisers written before it still hold
     friend bool operator==(const publish&, const publish&) = default;
 };
-BOOST_DESCRIBE_STRUCT(publish, (), (session, producer_id, producer_seq, kind, msg_id, payload))
+BOOST_DESCRIBE_STRUCT(publish, (), (session, producer_id, producer_seq, kind, msg_id, payload, producer_epoch))
 
 /// A user's control (cancel, steer, interrupt) aimed at a run or message; appended to the log as
-/// event kind "control.<action>" so every surface sees it.
+/// event kind "control.<action>" so every surface sees it. Sequenced like a publish (one
+/// producer_seq series per producer and session covers both).
 struct control {
     static constexpr std::string_view frame_type = "control";
     std::string session;
@@ -77,9 +81,10 @@ struct control {
     std::string action;
     std::string target;
     raw_value payload;
+    std::uint64_t producer_epoch = 0;
     friend bool operator==(const control&, const control&) = default;
 };
-BOOST_DESCRIBE_STRUCT(control, (), (session, producer_id, producer_seq, action, target, payload))
+BOOST_DESCRIBE_STRUCT(control, (), (session, producer_id, producer_seq, action, target, payload, producer_epoch))
 
 struct ping {
     static constexpr std::string_view frame_type = "ping";
