@@ -140,3 +140,47 @@ TEST(client_core, a_new_epoch_resets_the_conversation) {
 
 } // namespace
 } // namespace holdfast::client
+
+namespace holdfast::client {
+namespace {
+
+TEST(client_core, producer_sequences_are_per_session_and_carry_the_epoch) {
+    client_config cfg = config();
+    cfg.producer_epoch = 1234;
+    client_core c(cfg);
+    c.on_transport_open();
+    (void)c.take_frames();
+    const auto a1 = c.publish("a", "k", "", "1").value();
+    const auto b1 = c.publish("b", "k", "", "1").value();
+    const auto a2 = c.control("a", "cancel", "m", "").value();
+    EXPECT_EQ(a1, 1u);
+    EXPECT_EQ(b1, 2u);
+    EXPECT_EQ(a2, 3u);
+    const auto frames = decode_all(c.take_frames());
+    ASSERT_EQ(frames.size(), 3u);
+    EXPECT_EQ(std::get<proto::publish>(frames[0]).producer_seq, 1u);
+    EXPECT_EQ(std::get<proto::publish>(frames[1]).producer_seq, 1u) << "session b starts its own series";
+    EXPECT_EQ(std::get<proto::control>(frames[2]).producer_seq, 2u) << "controls share the session's series";
+    EXPECT_EQ(std::get<proto::publish>(frames[0]).producer_epoch, 1234u);
+    EXPECT_EQ(std::get<proto::control>(frames[2]).producer_epoch, 1234u);
+    // Acks name (session, seq); each settles the right request.
+    c.on_frame(proto::encode(proto::ack{"b", "client-a", 1, 70}));
+    c.on_frame(proto::encode(proto::ack{"a", "client-a", 2, 71}));
+    c.on_frame(proto::encode(proto::ack{"a", "client-a", 2, 71}));  // duplicate answer to a resend
+    const std::string updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("acks":[{"request":2,"serial":70},{"request":3,"serial":71}])"), std::string::npos) << updates;
+    EXPECT_EQ(c.pending_publishes(), 1u);
+}
+
+TEST(client_core, a_fenced_producer_gets_its_publish_rejected) {
+    client_core c(config());
+    c.on_transport_open();
+    const auto request = c.publish("s", "k", "", "1").value();
+    c.on_frame(proto::encode(proto::error_frame{static_cast<std::uint32_t>(errc::stale_epoch), "fenced", std::string("s"), 1}));
+    const std::string updates = c.take_updates_json();
+    EXPECT_NE(updates.find("{\"request\":" + std::to_string(request) + ",\"code\":12,\"name\":\"stale_epoch\""), std::string::npos) << updates;
+    EXPECT_EQ(c.pending_publishes(), 0u);
+}
+
+} // namespace
+} // namespace holdfast::client

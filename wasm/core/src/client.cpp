@@ -1,7 +1,8 @@
 // client_core: connection-level client logic. Layer: portable core, sans-I/O.
 // Frames go out in protocol order on each (re)connect: hello, one attach per followed session
-// (each resuming from its own last serial), then the outbox in producer-sequence order. The
-// relay deduplicates by (producer_id, producer_seq), so resending the outbox is always safe.
+// (each resuming from its own last serial), then the outbox in call order. The relay
+// deduplicates by (producer_id, producer_epoch, producer_seq), so resending it is always safe;
+// sequences are per session so the relay can tell a retry from a skipped publish.
 #include "holdfast/client.hpp"
 
 #include "holdfast/codec.hpp"
@@ -84,40 +85,57 @@ void client_core::close_session(std::string_view session_id) {
     sessions_.erase(it);
 }
 
-result<std::uint64_t> client_core::enqueue(std::string session_id, std::string frame, std::uint64_t seq) {
+std::uint64_t client_core::next_producer_seq(std::string_view session_id) {
+    auto it = last_seq_by_session_.find(session_id);
+    if (it == last_seq_by_session_.end()) it = last_seq_by_session_.emplace(std::string(session_id), 0).first;
+    return ++it->second;
+}
+
+std::uint64_t client_core::enqueue(std::string session_id, std::uint64_t producer_seq, std::string frame) {
     if (connected_) send(frame);
-    outbox_.emplace(seq, pending_publish{std::move(session_id), std::move(frame)});
-    return seq;
+    const std::uint64_t request = next_request_++;
+    request_by_seq_.emplace(std::make_pair(session_id, producer_seq), request);
+    outbox_.emplace(request, pending_publish{std::move(session_id), producer_seq, std::move(frame)});
+    return request;
+}
+
+std::optional<std::uint64_t> client_core::settle(std::string_view session_id, std::uint64_t producer_seq) {
+    auto it = request_by_seq_.find(std::make_pair(std::string(session_id), producer_seq));
+    if (it == request_by_seq_.end()) return std::nullopt;  // a duplicate answer to a resent publish
+    const std::uint64_t request = it->second;
+    request_by_seq_.erase(it);
+    outbox_.erase(request);
+    return request;
 }
 
 result<std::uint64_t> client_core::publish(std::string_view session_id, std::string_view kind,
                                            std::string_view msg_id, std::string_view payload_json) {
     auto payload = validate_write(session_id, "kind", kind, payload_json);
     if (!payload) return payload.err();
-    const std::uint64_t seq = next_producer_seq_++;
-    return enqueue(std::string(session_id),
-                   proto::encode(proto::publish{std::string(session_id), config_.client_id, seq, std::string(kind),
-                                                std::string(msg_id), proto::raw_value{std::move(payload).value()}}),
-                   seq);
+    const std::uint64_t seq = next_producer_seq(session_id);
+    proto::publish frame{std::string(session_id), config_.client_id, seq, std::string(kind), std::string(msg_id),
+                         proto::raw_value{std::move(payload).value()}, config_.producer_epoch};
+    return enqueue(std::string(session_id), seq, proto::encode(frame));
 }
 
 result<std::uint64_t> client_core::control(std::string_view session_id, std::string_view action,
                                            std::string_view target, std::string_view payload_json) {
     auto payload = validate_write(session_id, "action", action, payload_json);
     if (!payload) return payload.err();
-    const std::uint64_t seq = next_producer_seq_++;
-    return enqueue(std::string(session_id),
-                   proto::encode(proto::control{std::string(session_id), config_.client_id, seq, std::string(action),
-                                                std::string(target), proto::raw_value{std::move(payload).value()}}),
-                   seq);
+    const std::uint64_t seq = next_producer_seq(session_id);
+    proto::control frame{std::string(session_id), config_.client_id, seq, std::string(action), std::string(target),
+                         proto::raw_value{std::move(payload).value()}, config_.producer_epoch};
+    return enqueue(std::string(session_id), seq, proto::encode(frame));
 }
 
 void client_core::on_transport_open() {
     connected_ = true;
     retry_pending_ = false;
+    rx_since_tick_ = true;  // the handshake itself is traffic: the idle clock starts now
+    ping_sent_ms_.reset();
     send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent}));
     for (auto& [id, entry] : sessions_) send(proto::encode(entry->log.make_attach()));
-    for (const auto& [seq, pending] : outbox_) send(pending.frame);
+    for (const auto& [request, pending] : outbox_) send(pending.frame);
 }
 
 void client_core::on_transport_closed() {
@@ -125,13 +143,57 @@ void client_core::on_transport_closed() {
     // reconnects. (Hosts report a WebSocket's loss from its close event only.)
     if (!connected_ && retry_pending_) return;
     connected_ = false;
+    ping_sent_ms_.reset();
     frames_out_.clear();  // unsent frames belong to the dead link; the outbox keeps publishes
     for (auto& [id, entry] : sessions_) entry->log.on_transport_lost();
     retry_delay_ms_ = backoff_.next_delay_ms();
     retry_pending_ = true;
 }
 
+void client_core::send_ping(std::uint64_t now_ms) {
+    send(proto::encode(proto::ping{next_ping_nonce_++}));
+    ping_sent_ms_ = now_ms;
+    rx_since_tick_ = false;  // only traffic after the ping answers it
+}
+
+void client_core::declare_link_dead() {
+    close_link_out_ = true;
+    on_transport_closed();
+}
+
+void client_core::on_tick(std::uint64_t now_ms) {
+    if (!connected_) return;
+    if (rx_since_tick_) {
+        rx_since_tick_ = false;
+        last_rx_ms_ = now_ms;
+        ping_sent_ms_.reset();
+    }
+    if (ping_sent_ms_) {
+        if (now_ms - std::min(now_ms, *ping_sent_ms_) >= config_.heartbeat.timeout_ms) declare_link_dead();
+        return;
+    }
+    if (now_ms - std::min(now_ms, last_rx_ms_) >= config_.heartbeat.interval_ms) send_ping(now_ms);
+}
+
+void client_core::on_wake(std::uint64_t now_ms) {
+    if (!connected_) {
+        connect_now_out_ = true;
+        return;
+    }
+    if (!ping_sent_ms_) send_ping(now_ms);
+}
+
+void client_core::on_network_offline() {
+    if (connected_) declare_link_dead();
+}
+
+void client_core::on_network_online(std::uint64_t now_ms) {
+    backoff_.reset();  // the failures so far were the network's, not the relay's
+    on_wake(now_ms);
+}
+
 void client_core::on_frame(std::string_view bytes) {
+    rx_since_tick_ = true;
     auto decoded = proto::decode(bytes);
     if (!decoded) {
         report(decoded.err());
@@ -192,15 +254,16 @@ void client_core::on_event_batch(proto::event_batch&& f) {
 
 void client_core::on_ack(const proto::ack& f) {
     if (f.producer_id != config_.client_id) return;
-    if (outbox_.erase(f.producer_seq) == 0) return;  // a duplicate ack for a resent publish
-    acks_out_.emplace_back(f.producer_seq, f.serial);
+    if (auto request = settle(f.session, f.producer_seq)) acks_out_.emplace_back(*request, f.serial);
 }
 
 void client_core::on_error(const proto::error_frame& f) {
     error err{static_cast<errc>(f.code), f.message};
-    if (f.producer_seq && outbox_.erase(*f.producer_seq) > 0) {
-        rejects_out_.push_back(reject{*f.producer_seq, std::move(err)});
-        return;
+    if (f.session && f.producer_seq) {
+        if (auto request = settle(*f.session, *f.producer_seq)) {
+            rejects_out_.push_back(reject{*request, std::move(err)});
+            return;
+        }
     }
     report(std::move(err));
 }
@@ -212,7 +275,8 @@ std::vector<std::string> client_core::take_frames() { return std::exchange(frame
 std::string client_core::take_updates_json() {
     const bool any_session = std::any_of(sessions_.begin(), sessions_.end(),
                                          [](const auto& entry) { return entry.second->has_updates(); });
-    if (!any_session && acks_out_.empty() && rejects_out_.empty() && errors_out_.empty() && !retry_pending_) {
+    if (!any_session && acks_out_.empty() && rejects_out_.empty() && errors_out_.empty() && !retry_pending_ &&
+        !close_link_out_ && !connect_now_out_) {
         return {};
     }
     std::string out;
@@ -282,11 +346,15 @@ std::string client_core::take_updates_json() {
         json::object_writer retry(batch.begin("retry"));
         retry.number("attempt", backoff_.attempt()).number("delayMs", retry_delay_ms_).close();
     }
+    if (close_link_out_) batch.boolean("closeLink", true);
+    if (connect_now_out_ && !connected_) batch.boolean("connectNow", true);
     batch.close();
     acks_out_.clear();
     rejects_out_.clear();
     errors_out_.clear();
     retry_pending_ = false;  // reported once; the host now owns the timer
+    close_link_out_ = false;
+    connect_now_out_ = false;
     return out;
 }
 

@@ -12,18 +12,32 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace holdfast::client {
 
+/// Dead-link detection. Timers are hosts' business and may fire late (hidden tabs are throttled
+/// to once a minute), so the rule only compares times seen at ticks: a ping goes out after
+/// interval_ms without traffic, and the link is declared dead when a later tick finds it
+/// unanswered for timeout_ms. Any received frame counts as an answer.
+struct heartbeat_config {
+    std::uint32_t interval_ms = 15'000;
+    std::uint32_t timeout_ms = 10'000;
+};
+
 struct client_config {
     std::string client_id;  // unique per client instance; also its producer id
     std::string token;
     std::string agent;      // non-empty for agents
+    /// The producer's incarnation; must grow across restarts of one client_id (hosts pass their
+    /// start time in ms). The relay fences publishes from a lower epoch.
+    std::uint64_t producer_epoch = 0;
     std::uint64_t random_seed = 1;
     backoff_config backoff;
+    heartbeat_config heartbeat;
 };
 
 class client_core {
@@ -38,8 +52,9 @@ public:
     result<ok_t> open_session(std::string_view session_id);
     void close_session(std::string_view session_id);
 
-    /// Queues a publish in the outbox and sends it when connected. Returns the request id
-    /// (the producer sequence) that its ack or rejection will carry in the updates.
+    /// Queues a publish in the outbox and sends it when connected. Returns the request id that
+    /// its ack or rejection will carry in the updates (call order; producer sequences are per
+    /// session and internal).
     result<std::uint64_t> publish(std::string_view session_id, std::string_view kind,
                                   std::string_view msg_id, std::string_view payload_json);
     result<std::uint64_t> control(std::string_view session_id, std::string_view action,
@@ -53,11 +68,25 @@ public:
     /// One received binary message. Bad frames are reported in the updates' errors; never throws.
     void on_frame(std::string_view bytes);
 
+    // ---- time and environment -----------------------------------------------------------------
+    /// The host's periodic timer (any period ≤ the heartbeat's; lateness is tolerated). Drives
+    /// pings and dead-link detection. A dead link yields "closeLink" in the updates: the host
+    /// drops the socket without reporting it closed (the core already counts it closed, and a
+    /// second report would schedule a second reconnect).
+    void on_tick(std::uint64_t now_ms);
+    /// The page became visible or was restored from the back/forward cache: the link may have
+    /// died unnoticed (iOS kills background sockets silently). Checks it now, or reconnects now.
+    void on_wake(std::uint64_t now_ms);
+    /// The browser reports the network gone / back.
+    void on_network_offline();
+    void on_network_online(std::uint64_t now_ms);
+
     // ---- outputs, drained once per turn -------------------------------------------------------
     std::vector<std::string> take_frames();
     /// JSON: {"sessions":[{id,state,lastSerial,epoch,reset,events:[...],messages:[...]}],
     ///        "acks":[{request,serial}], "rejects":[{request,code,name,message}],
-    ///        "errors":[{code,name,message}], "retry":{attempt,delayMs}}; "" when nothing changed.
+    ///        "errors":[{code,name,message}], "retry":{attempt,delayMs}, "closeLink":true,
+    ///        "connectNow":true}; "" when nothing changed. connectNow: skip the retry delay.
     std::string take_updates_json();
 
     // ---- queries ------------------------------------------------------------------------------
@@ -70,6 +99,7 @@ private:
     struct followed;
     struct pending_publish {
         std::string session;
+        std::uint64_t producer_seq;
         std::string frame;  // encoded once; resent unchanged so the relay can deduplicate
     };
     struct reject {
@@ -85,14 +115,26 @@ private:
     void on_ack(const proto::ack& f);
     void on_error(const proto::error_frame& f);
     void report(error err);
-    result<std::uint64_t> enqueue(std::string session_id, std::string frame, std::uint64_t seq);
+    std::uint64_t next_producer_seq(std::string_view session_id);
+    std::uint64_t enqueue(std::string session_id, std::uint64_t producer_seq, std::string frame);
+    std::optional<std::uint64_t> settle(std::string_view session_id, std::uint64_t producer_seq);
+    void send_ping(std::uint64_t now_ms);
+    void declare_link_dead();
 
     client_config config_;
     backoff backoff_;
     bool connected_ = false;
-    std::uint64_t next_producer_seq_ = 1;
+    std::uint64_t next_request_ = 1;
     std::map<std::string, std::unique_ptr<followed>, std::less<>> sessions_;
-    std::map<std::uint64_t, pending_publish> outbox_;  // ordered by producer sequence
+    std::map<std::uint64_t, pending_publish> outbox_;  // by request id: call order, so resends keep it
+    std::map<std::pair<std::string, std::uint64_t>, std::uint64_t> request_by_seq_;
+    std::map<std::string, std::uint64_t, std::less<>> last_seq_by_session_;
+
+    // heartbeat: only times seen at ticks are compared (see heartbeat_config)
+    std::uint64_t last_rx_ms_ = 0;
+    bool rx_since_tick_ = false;
+    std::optional<std::uint64_t> ping_sent_ms_;
+    std::uint64_t next_ping_nonce_ = 1;
 
     std::vector<std::string> frames_out_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> acks_out_;  // request, serial
@@ -100,6 +142,8 @@ private:
     std::vector<error> errors_out_;
     std::uint32_t retry_delay_ms_ = 0;
     bool retry_pending_ = false;
+    bool close_link_out_ = false;
+    bool connect_now_out_ = false;
 };
 
 } // namespace holdfast::client

@@ -1,0 +1,2 @@
+// Compiles Boost.JSON once for the core tests (header-only mode).
+#include <boost/json/src.hpp>
