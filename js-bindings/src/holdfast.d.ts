@@ -68,6 +68,13 @@ export interface ConnectOptions {
   token?: string;
   /** Agent identity stamped on this client's events ('' or absent for users). */
   agent?: string;
+  /** This producer's incarnation; must grow across restarts of one clientId. Default: Date.now(). */
+  producerEpoch?: number;
+  /**
+   * Dead-link detection: a ping after `intervalMs` without traffic; the link is declared dead and
+   * replaced when the ping stays unanswered for `timeoutMs`. Defaults 15000 / 10000.
+   */
+  heartbeat?: { intervalMs?: number; timeoutMs?: number };
   /** Link factory replacing the WebSocket transport (tests). */
   transport?: (url: string, WebSocketImpl?: WebSocketConstructor) => Transport;
 }

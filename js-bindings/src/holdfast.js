@@ -22,9 +22,16 @@ export { HoldfastError, Session, WebSocketTransport };
  * @property {string} [clientId] unique per client; also its producer id (default: a random UUID)
  * @property {string} [token] sent in hello
  * @property {string} [agent] agent identity stamped on what this client publishes ('' for users)
+ * @property {number} [producerEpoch] this producer's incarnation; must grow across restarts of one
+ *   clientId (default: Date.now())
+ * @property {{intervalMs?: number, timeoutMs?: number}} [heartbeat] dead-link detection: ping after
+ *   intervalMs without traffic, declare the link dead when unanswered for timeoutMs
+ *   (defaults 15000 / 10000)
  * @property {(url: string, WebSocketImpl?: typeof WebSocket) => import('./WebSocketTransport.js').Transport} [transport]
  *   factory for the link (tests); default: a WebSocketTransport
  */
+
+const DEFAULT_HEARTBEAT = { intervalMs: 15000, timeoutMs: 10000 };
 
 const STORAGE_KINDS = new Set(['memory']);
 
@@ -46,7 +53,14 @@ export class Holdfast extends Emitter {
   #retryTimer = null;
   #drainQueued = false;
   #closed = false;
-  #onOnline = () => this.#reconnectNow();
+  #tickTimer = null;
+  /** Browser signals, forwarded to the core, which decides what they mean for the link. */
+  #pageListeners = [
+    ['online', () => this.#core.onNetworkOnline(Date.now())],
+    ['offline', () => this.#core.onNetworkOffline()],
+    ['pageshow', () => this.#core.onWake(Date.now())],
+    ['visibilitychange', () => { if (globalThis.document?.visibilityState === 'visible') this.#core.onWake(Date.now()); }],
+  ].map(([name, forward]) => [name, () => { if (!this.#closed) { forward(); this.#drain(); } }]);
 
   /**
    * Loads the core (once per page) and starts connecting. Resolves without waiting for the link:
@@ -66,17 +80,28 @@ export class Holdfast extends Emitter {
     this.#options = { ...options, url: options.url ?? defaultUrl() };
     this.#codes = Object.freeze({ ...module.errorCodes() });
     const clientId = options.clientId ?? randomUuid();
-    const seed = Math.floor(Math.random() * 2 ** 52) + 1;
-    this.#core = new module.Core(clientId, options.token ?? '', options.agent ?? '', seed);
+    const heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
+    this.#core = new module.Core({
+      clientId,
+      token: options.token ?? '',
+      agent: options.agent ?? '',
+      seed: Math.floor(Math.random() * 2 ** 52) + 1,
+      producerEpoch: options.producerEpoch ?? Date.now(),
+      heartbeatIntervalMs: heartbeat.intervalMs,
+      heartbeatTimeoutMs: heartbeat.timeoutMs,
+    });
     this.clientId = clientId;
     const storage = options.storage ?? 'memory';
     if (!STORAGE_KINDS.has(storage)) {
       // Emitted on a later task so a listener added right after `await connect()` hears it.
       setTimeout(() => this.emit('warning', { message: `storage '${storage}' is not available yet; using memory`, storage }), 0);
     }
-    if (typeof window !== 'undefined' && typeof window.addEventListener === 'function') {
-      window.addEventListener('online', this.#onOnline);
-    }
+    for (const [name, listener] of this.#pageListeners) addPageListener(name, listener);
+    // The core compares times seen at ticks, so late ticks (throttled tabs) are harmless.
+    const tickMs = Math.max(50, Math.min(1000, Math.min(heartbeat.intervalMs, heartbeat.timeoutMs) / 4));
+    this.#tickTimer = setInterval(() => { this.#core.onTick(Date.now()); this.#drain(); }, tickMs);
+    this.#tickTimer.unref?.();  // Node: a client alone must not keep the process alive
+    this.#core.onTick(Date.now());
     this.#connect();
   }
 
@@ -116,9 +141,8 @@ export class Holdfast extends Emitter {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#retryTimer);
-    if (typeof window !== 'undefined' && typeof window.removeEventListener === 'function') {
-      window.removeEventListener('online', this.#onOnline);
-    }
+    clearInterval(this.#tickTimer);
+    for (const [name, listener] of this.#pageListeners) removePageListener(name, listener);
     const transport = this.#transport;
     this.#transport = null;
     transport?.close();
@@ -194,12 +218,6 @@ export class Holdfast extends Emitter {
     };
   }
 
-  #reconnectNow() {
-    if (this.#closed || this.#retryTimer === null) return;
-    clearTimeout(this.#retryTimer);
-    this.#connect();
-  }
-
   // ---- draining the core -------------------------------------------------------------------
 
   #scheduleDrain() {
@@ -223,6 +241,18 @@ export class Holdfast extends Emitter {
     for (const { request, serial } of updates.acks ?? []) this.#settle(request)?.resolve(serial);
     for (const report of updates.rejects ?? []) this.#settle(report.request)?.reject(HoldfastError.from(report));
     for (const report of updates.errors ?? []) this.emit('error', HoldfastError.from(report));
+    if (updates.closeLink) {
+      // The core declared the link dead (no pong, or the browser went offline). Detach first so
+      // this socket's own close is not reported: the core already counts the link as closed.
+      const dead = this.#transport;
+      this.#transport = null;
+      this.#transportOpen = false;
+      dead?.close();
+    }
+    if (updates.connectNow && this.#retryTimer !== null && !this.#closed) {
+      clearTimeout(this.#retryTimer);
+      this.#connect();
+    }
     if (updates.retry && !this.#closed) {
       const { attempt, delayMs } = updates.retry;
       this.emit('retry', { attempt, delayMs });
@@ -236,6 +266,17 @@ export class Holdfast extends Emitter {
     this.#pending.delete(request);
     return entry;
   }
+}
+
+/** Page-lifecycle and network events exist only in browsers; elsewhere these are no-ops. */
+function addPageListener(name, listener) {
+  const target = name === 'visibilitychange' ? globalThis.document : globalThis.window;
+  target?.addEventListener?.(name, listener);
+}
+
+function removePageListener(name, listener) {
+  const target = name === 'visibilitychange' ? globalThis.document : globalThis.window;
+  target?.removeEventListener?.(name, listener);
 }
 
 function defaultUrl() {

@@ -141,6 +141,43 @@ describe('Holdfast against a fake relay', () => {
     hf.close();
   });
 
+  test('a stalled link is declared dead by the heartbeat; the answer resumes exact, the agent unaware', async () => {
+    const { relay, hf } = await setup({ connect: { heartbeat: { intervalMs: 60, timeoutMs: 60 } } });
+    const s = hf.session(uniqueSession());
+    await until(() => s.state === 'live', 'live');
+    const words = Array.from({ length: 30 }, (_, i) => `w${i} `);
+    relay.append(s.id, { kind: 'message.start', msgId: 'r', agent: 'bot', payload: {} });
+    for (const word of words.slice(0, 10)) relay.append(s.id, { kind: 'message.delta', msgId: 'r', agent: 'bot', payload: { text: word } });
+    await until(() => s.lastSerial === 11, 'first part');
+    const states = [];
+    s.on('state', (state) => states.push(state));
+    relay.stallAll();  // no close event ever comes
+    for (const word of words.slice(10)) relay.append(s.id, { kind: 'message.delta', msgId: 'r', agent: 'bot', payload: { text: word } });
+    relay.append(s.id, { kind: 'message.end', msgId: 'r', agent: 'bot', payload: { status: 'complete' } });
+    await until(() => s.messages()[0]?.status === 'complete', 'the answer to complete after the heartbeat replaced the link', 5000);
+    assert.equal(s.messages().length, 1, 'one bubble for the message');
+    assert.equal(s.messages()[0].text, words.join(''));
+    assert.equal(s.lastSerial, 32);
+    assert.ok(states.includes('offline'), `went offline: ${states}`);
+    assert.equal(states.at(-1), 'live');
+    hf.close();
+  });
+
+  test('a publish made while the link is down is sent once after reconnect', async () => {
+    const { relay, hf } = await setup({ connect: { heartbeat: { intervalMs: 60, timeoutMs: 60 } } });
+    const s = hf.session(uniqueSession());
+    await until(() => s.state === 'live', 'live');
+    relay.stallAll();
+    await until(() => s.state === 'offline', 'offline', 5000);
+    const serial = await s.prompt('sent while offline');
+    assert.equal(serial, 1);
+    const publishes = relay.received.filter(({ frame }) => frame.type === 'publish' && frame.session === s.id);
+    assert.equal(relay.logs.get(s.id).length, 1, 'appended once');
+    assert.ok(publishes.length >= 1);
+    assert.equal(s.messages()[0].text, 'sent while offline');
+    hf.close();
+  });
+
   test('a refused connection keeps retrying until the relay accepts', async () => {
     const relay = new FakeRelay(rawModule);
     relay.refuse = true;

@@ -18,7 +18,7 @@ export class FakeRelay {
   /** publishes of these kinds are answered with an error frame (code forbidden) */
   rejectKinds = new Set();
   epoch = 1;
-  #dedup = new Map();  // `${producer}/${seq}` -> serial
+  #dedup = new Map();  // `${session}/${producer}/${epoch}/${seq}` -> serial
   #connections = 0;
 
   /** @param {{describeFrame(bytes: Uint8Array): string}} module */
@@ -45,6 +45,15 @@ export class FakeRelay {
   /** Closes every open link from the relay's side. */
   dropAll() {
     for (const socket of [...this.sockets]) socket.serverClose();
+  }
+
+  /**
+   * Every open link stops moving bytes in both directions without closing, as a sleeping laptop's
+   * or an offline browser's socket does: only the client's heartbeat can notice.
+   */
+  stallAll() {
+    for (const socket of this.sockets) socket.stalled = true;
+    this.sockets.clear();
   }
 
   /** @internal */
@@ -83,7 +92,7 @@ export class FakeRelay {
                          session: frame.session, producer_seq: frame.producer_seq });
         break;
       }
-      const key = `${frame.producer_id}/${frame.producer_seq}`;
+      const key = `${frame.session}/${frame.producer_id}/${frame.producer_epoch}/${frame.producer_seq}`;
       let serial = this.#dedup.get(key);
       if (serial === undefined) {
         const kind = frame.type === 'publish' ? frame.kind : `control.${frame.action}`;
@@ -96,6 +105,9 @@ export class FakeRelay {
       }
       break;
     }
+    case 'ping':
+      socket.deliver({ type: 'pong', nonce: frame.nonce });
+      break;
     default:
       socket.deliver({ type: 'error', code: 2, message: `unknown frame ${frame.type}` });
     }
@@ -120,6 +132,8 @@ class FakeSocket {
   onerror = null;
   attached = new Set();
   agent = '';
+  /** A stalled link swallows what is sent and delivers nothing, and never closes by itself. */
+  stalled = false;
 
   constructor(relay, url) {
     this.relay = relay;
@@ -140,6 +154,7 @@ class FakeSocket {
   send(bytes) {
     if (this.readyState !== 1) throw new Error('send on a socket that is not open');
     if (!(bytes instanceof Uint8Array)) throw new TypeError('the SDK must send binary frames');
+    if (this.stalled) return;
     this.relay.onFrame(this, bytes.slice());
   }
 
@@ -154,7 +169,7 @@ class FakeSocket {
   deliver(frame) {
     const bytes = encode(frame);
     setTimeout(() => {
-      if (this.readyState !== 1) return;
+      if (this.readyState !== 1 || this.stalled) return;
       if (this.binaryType !== 'arraybuffer') throw new Error('the SDK must set binaryType to arraybuffer');
       this.onmessage?.({ type: 'message', data: bytes.buffer });
     }, 0);

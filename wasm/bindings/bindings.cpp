@@ -10,6 +10,7 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <string>
@@ -58,22 +59,39 @@ val guarded(Body&& body) {
     }
 }
 
-holdfast::client::client_config make_config(std::string client_id, std::string token, std::string agent,
-                                            double seed) {
+/// A whole number from a JS options object, or `fallback` when absent or not a finite number
+/// >= 0. JS numbers are doubles: integers below 2^53 convert exactly.
+std::uint64_t option_u64(const val& options, const char* name, std::uint64_t fallback) {
+    const val v = options[name];
+    if (!v.isNumber()) return fallback;
+    const double d = v.as<double>();
+    return (std::isfinite(d) && d >= 0) ? static_cast<std::uint64_t>(d) : fallback;
+}
+
+std::string option_string(const val& options, const char* name) {
+    const val v = options[name];
+    return v.isString() ? v.as<std::string>() : std::string();
+}
+
+/// {clientId, token, agent, seed, producerEpoch, heartbeatIntervalMs, heartbeatTimeoutMs}
+holdfast::client::client_config make_config(const val& options) {
     holdfast::client::client_config config;
-    config.client_id = std::move(client_id);
-    config.token = std::move(token);
-    config.agent = std::move(agent);
-    // JS numbers are doubles: any non-negative integer below 2^53 converts exactly.
-    config.random_seed = (std::isfinite(seed) && seed >= 1) ? static_cast<std::uint64_t>(seed) : 1;
+    config.client_id = option_string(options, "clientId");
+    config.token = option_string(options, "token");
+    config.agent = option_string(options, "agent");
+    config.random_seed = std::max<std::uint64_t>(1, option_u64(options, "seed", 1));
+    config.producer_epoch = option_u64(options, "producerEpoch", 0);
+    config.heartbeat.interval_ms = static_cast<std::uint32_t>(
+        option_u64(options, "heartbeatIntervalMs", config.heartbeat.interval_ms));
+    config.heartbeat.timeout_ms = static_cast<std::uint32_t>(
+        option_u64(options, "heartbeatTimeoutMs", config.heartbeat.timeout_ms));
     return config;
 }
 
 /// JS-facing wrapper: the same calls as client_core, with JS-friendly types.
 class core_binding {
 public:
-    core_binding(std::string client_id, std::string token, std::string agent, double seed)
-        : core_(make_config(std::move(client_id), std::move(token), std::move(agent), seed)) {}
+    explicit core_binding(val options) : core_(make_config(options)) {}
 
     val open_session(const std::string& id) {
         return guarded([&] {
@@ -102,6 +120,18 @@ public:
     void on_frame(const std::string& bytes) {
         try { core_.on_frame(bytes); } catch (...) {}
     }
+    void on_tick(double now_ms) {
+        try { core_.on_tick(to_ms(now_ms)); } catch (...) {}
+    }
+    void on_wake(double now_ms) {
+        try { core_.on_wake(to_ms(now_ms)); } catch (...) {}
+    }
+    void on_network_offline() {
+        try { core_.on_network_offline(); } catch (...) {}
+    }
+    void on_network_online(double now_ms) {
+        try { core_.on_network_online(to_ms(now_ms)); } catch (...) {}
+    }
 
     /// Every queued outbound frame, each as its own Uint8Array copy.
     val take_frames() {
@@ -121,6 +151,10 @@ public:
     }
 
 private:
+    static std::uint64_t to_ms(double now_ms) {
+        return (std::isfinite(now_ms) && now_ms > 0) ? static_cast<std::uint64_t>(now_ms) : 0;
+    }
+
     holdfast::client::client_core core_;
 };
 
@@ -164,7 +198,7 @@ std::string describe_frame(const std::string& bytes) {
 
 EMSCRIPTEN_BINDINGS(holdfast) {
     emscripten::class_<core_binding>("Core")
-        .constructor<std::string, std::string, std::string, double>()
+        .constructor<val>()
         .function("openSession", &core_binding::open_session)
         .function("closeSession", &core_binding::close_session)
         .function("publish", &core_binding::publish)
@@ -172,6 +206,10 @@ EMSCRIPTEN_BINDINGS(holdfast) {
         .function("onOpen", &core_binding::on_open)
         .function("onClose", &core_binding::on_close)
         .function("onFrame", &core_binding::on_frame)
+        .function("onTick", &core_binding::on_tick)
+        .function("onWake", &core_binding::on_wake)
+        .function("onNetworkOffline", &core_binding::on_network_offline)
+        .function("onNetworkOnline", &core_binding::on_network_online)
         .function("takeFrames", &core_binding::take_frames)
         .function("takeUpdates", &core_binding::take_updates);
 
