@@ -1,0 +1,78 @@
+// Parses client_core's update JSON with Boost.JSON. Layer: native host.
+#include "holdfast/native/update_batch.hpp"
+
+#include <boost/json.hpp>
+
+namespace holdfast::native {
+
+namespace {
+
+namespace json = boost::json;
+
+std::uint64_t to_u64(const json::value& v) {
+    if (v.is_uint64()) return v.as_uint64();
+    if (v.is_int64() && v.as_int64() >= 0) return static_cast<std::uint64_t>(v.as_int64());
+    throw std::invalid_argument("expected an unsigned number");
+}
+
+std::string to_string(const json::value& v) { return std::string(v.as_string()); }
+
+error parse_error_fields(const json::object& o) {
+    return error{static_cast<errc>(to_u64(o.at("code"))), to_string(o.at("message"))};
+}
+
+} // namespace
+
+result<update_batch> parse_update_batch(std::string_view text) {
+    update_batch batch;
+    if (text.empty()) return batch;
+    // at()/as_*() throw on a missing member or a wrong type: that is the core breaking its own
+    // contract, reported as a value so it never unwinds through an I/O handler.
+    try {
+        const json::object root = json::parse(text).as_object();
+        for (const json::value& item : root.at("sessions").as_array()) {
+            const json::object& s = item.as_object();
+            session_status status;
+            status.id = to_string(s.at("id"));
+            status.state = to_string(s.at("state"));
+            status.last_serial = to_u64(s.at("lastSerial"));
+            status.epoch = to_u64(s.at("epoch"));
+            status.reset = s.at("reset").as_bool();
+            for (const json::value& ev : s.at("events").as_array()) {
+                const json::object& e = ev.as_object();
+                delivered_event out;
+                out.session = status.id;
+                out.serial = to_u64(e.at("serial"));
+                out.ts = to_u64(e.at("ts"));
+                out.kind = to_string(e.at("kind"));
+                out.msg_id = to_string(e.at("msgId"));
+                out.agent = to_string(e.at("agent"));
+                out.producer_id = to_string(e.at("producerId"));
+                out.payload_json = json::serialize(e.at("payload"));
+                batch.events.push_back(std::move(out));
+            }
+            batch.sessions.push_back(std::move(status));
+        }
+        for (const json::value& item : root.at("acks").as_array()) {
+            const json::object& a = item.as_object();
+            batch.acks.push_back(ack_update{to_u64(a.at("request")), to_u64(a.at("serial"))});
+        }
+        for (const json::value& item : root.at("rejects").as_array()) {
+            const json::object& r = item.as_object();
+            batch.rejects.push_back(reject_update{to_u64(r.at("request")), parse_error_fields(r)});
+        }
+        for (const json::value& item : root.at("errors").as_array()) {
+            batch.errors.push_back(parse_error_fields(item.as_object()));
+        }
+        if (const json::value* retry = root.if_contains("retry")) {
+            batch.retry_delay_ms = static_cast<std::uint32_t>(to_u64(retry->as_object().at("delayMs")));
+        }
+        if (const json::value* close = root.if_contains("closeLink")) batch.close_link = close->as_bool();
+        if (const json::value* now = root.if_contains("connectNow")) batch.connect_now = now->as_bool();
+    } catch (const std::exception& e) {
+        return make_error(errc::malformed_frame, std::string("update batch: ") + e.what());
+    }
+    return batch;
+}
+
+} // namespace holdfast::native
