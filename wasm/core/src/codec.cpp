@@ -15,8 +15,9 @@ msgpack::unpack_limit to_unpack_limit(const decode_limits& limits) {
                                  limits.max_string_bytes, limits.max_string_bytes, limits.max_depth);
 }
 
-/// Parses exactly one msgpack value spanning all of `bytes`; the handle owns the zone.
-result<msgpack::object_handle> unpack_one(std::string_view bytes, const decode_limits& limits) {
+} // namespace
+
+result<msgpack::object_handle> detail::unpack_one(std::string_view bytes, const decode_limits& limits) {
     if (bytes.size() > limits.max_frame_bytes) {
         return make_error(errc::frame_too_large, std::to_string(bytes.size()) + " bytes exceeds " +
                                                      std::to_string(limits.max_frame_bytes));
@@ -40,6 +41,8 @@ result<msgpack::object_handle> unpack_one(std::string_view bytes, const decode_l
     }
 }
 
+namespace {
+
 template <class T>
 result<T> convert_struct(const msgpack::object& source) {
     try {
@@ -54,7 +57,7 @@ result<T> convert_struct(const msgpack::object& source) {
 } // namespace
 
 result<frame> decode(std::string_view bytes, const decode_limits& limits) {
-    auto handle = unpack_one(bytes, limits);
+    auto handle = detail::unpack_one(bytes, limits);
     if (!handle) return handle.err();
     const msgpack::object& root = handle->get();
     if (root.type != msgpack::type::MAP) return make_error(errc::malformed_frame, "a frame must be a map");
@@ -82,17 +85,10 @@ std::string_view type_name(const frame& f) noexcept {
     return std::visit([](const auto& alternative) { return std::remove_cvref_t<decltype(alternative)>::frame_type; }, f);
 }
 
-std::string encode_event(const event& e) {
-    std::string out;
-    detail::string_writer writer{out};
-    msgpack::pack(writer, e);
-    return out;
-}
+std::string encode_event(const event& e) { return encode_struct(e); }
 
 result<event> decode_event(std::string_view bytes, const decode_limits& limits) {
-    auto handle = unpack_one(bytes, limits);
-    if (!handle) return handle.err();
-    return convert_struct<event>(handle->get());
+    return decode_struct<event>(bytes, limits);
 }
 
 std::string describe(const frame& f) {

@@ -34,13 +34,14 @@ std::string payload_string(const proto::raw_value& payload, std::string_view key
     return {};
 }
 
-message_status parse_status(std::string_view text) {
+} // namespace
+
+message_status parse_message_status(std::string_view text) noexcept {
+    if (text == "streaming") return message_status::streaming;
     if (text == "cancelled") return message_status::cancelled;
     if (text == "error") return message_status::error;
     return message_status::complete;
 }
-
-} // namespace
 
 std::string_view to_string(message_status status) noexcept {
     switch (status) {
@@ -90,13 +91,25 @@ std::size_t conversation::apply(const proto::event& e) {
         index = find_or_create(e, e.msg_id, "assistant");
         auto& m = messages_[index];
         if (m.status != message_status::streaming) return npos;  // ended once; later ends are noise
-        m.status = parse_status(payload_string(e.payload, "status"));
+        const std::string status = payload_string(e.payload, "status");
+        // An end never reopens a message: "streaming" in an end payload means complete.
+        m.status = status == "streaming" ? message_status::complete : parse_message_status(status);
         m.reason = payload_string(e.payload, "reason");
     } else {
         return npos;
     }
     messages_[index].last_serial = e.serial;
     return index;
+}
+
+std::size_t conversation::restore(message m) {
+    if (auto it = index_by_id_.find(m.id); it != index_by_id_.end()) {
+        messages_[it->second] = std::move(m);
+        return it->second;
+    }
+    index_by_id_.emplace(m.id, messages_.size());
+    messages_.push_back(std::move(m));
+    return messages_.size() - 1;
 }
 
 void conversation::clear() {

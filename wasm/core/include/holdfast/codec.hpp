@@ -35,6 +35,13 @@ std::string_view type_name(const frame& f) noexcept;
 std::string encode_event(const event& e);
 result<event> decode_event(std::string_view bytes, const decode_limits& limits = {});
 
+/// Any described struct as a msgpack map (no "type" key), e.g. history records.
+template <class T>
+std::string encode_struct(const T& value);
+/// Decodes one described struct occupying all of `bytes`, with the same strictness as frames.
+template <class T>
+result<T> decode_struct(std::string_view bytes, const decode_limits& limits = {});
+
 /// A debug rendering of a frame as JSON-like text (payloads rendered as JSON).
 std::string describe(const frame& f);
 

@@ -15,6 +15,7 @@ namespace holdfast::client {
 
 enum class message_status { streaming, complete, cancelled, error };
 std::string_view to_string(message_status status) noexcept;
+message_status parse_message_status(std::string_view text) noexcept;  // unknown -> complete
 
 struct message {
     std::string id;
@@ -34,6 +35,10 @@ public:
     /// Applies one event in serial order; returns the index of the message it changed, or npos
     /// when the event does not touch a message (status, tool calls, unknown kinds).
     std::size_t apply(const proto::event& e);
+
+    /// Puts a message back as stored (a folded history record): replaces the message with the
+    /// same id in place, or appends it. Returns its index.
+    std::size_t restore(message m);
 
     const std::vector<message>& messages() const noexcept { return messages_; }
     void clear();

@@ -5,6 +5,7 @@
 #pragma once
 #include "holdfast/errc.hpp"
 #include "holdfast/frames.hpp"
+#include "holdfast/result.hpp"
 
 #include <boost/describe.hpp>
 #include <boost/mp11/algorithm.hpp>
@@ -171,6 +172,34 @@ struct convert<holdfast::proto::raw_value> {
 } // namespace msgpack
 
 namespace holdfast::proto {
+
+struct decode_limits;
+
+namespace detail {
+/// Parses exactly one msgpack value spanning all of `bytes`; the handle owns the zone.
+result<msgpack::object_handle> unpack_one(std::string_view bytes, const decode_limits& limits);
+} // namespace detail
+
+template <class T>
+std::string encode_struct(const T& value) {
+    std::string out;
+    detail::string_writer writer{out};
+    msgpack::pack(writer, value);
+    return out;
+}
+
+template <class T>
+result<T> decode_struct(std::string_view bytes, const decode_limits& limits) {
+    auto handle = detail::unpack_one(bytes, limits);
+    if (!handle) return handle.err();
+    try {
+        T value{};
+        detail::convert_members(handle->get(), value);
+        return value;
+    } catch (const detail::field_error& e) {
+        return make_error(e.code, e.field);
+    }
+}
 
 template <class Frame>
 std::string encode(const Frame& f) {
