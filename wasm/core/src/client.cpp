@@ -17,15 +17,17 @@ struct client_core::followed {
     explicit followed(std::string id) : log(std::move(id)) {}
     session log;
     conversation conv;
+    std::unique_ptr<history> store;  // null without storage, or after storage failed
     std::vector<proto::event> events_out;
     std::vector<std::size_t> changed_out;  // message indices, deduplicated when rendered
+    std::vector<std::string> problems_out;
     bool reset_out = false;
     bool state_reported = false;
     session_state reported_state = session_state::connecting;
 
     bool has_updates() const {
-        return !events_out.empty() || !changed_out.empty() || reset_out || !state_reported ||
-               reported_state != log.state();
+        return !events_out.empty() || !changed_out.empty() || !problems_out.empty() || reset_out ||
+               !state_reported || reported_state != log.state();
     }
 };
 
@@ -48,7 +50,9 @@ result<std::string> validate_write(std::string_view session_id, const char* verb
 } // namespace
 
 client_core::client_core(client_config config)
-    : config_(std::move(config)), backoff_(config_.backoff, config_.random_seed) {}
+    : config_(std::move(config)), backoff_(config_.backoff, config_.random_seed) {
+    if (config_.storage) load_producer();
+}
 
 client_core::~client_core() = default;
 
@@ -73,8 +77,23 @@ result<ok_t> client_core::open_session(std::string_view session_id) {
     if (!is_valid_session_id(session_id)) return make_error(errc::invalid_session_id, std::string(session_id));
     if (find(session_id)) return ok_t{};
     auto entry = std::make_unique<followed>(std::string(session_id));
+    if (config_.storage) {
+        // Loaded before any attach: the app renders history while the link is still opening,
+        // and the attach then asks only for the tail.
+        if (auto opened = config_.storage->open(session_id, now_ms_)) {
+            entry->store = std::move(opened).value();
+            entry->store->restore_into(entry->conv);
+            entry->log.restore(entry->store->epoch(), entry->store->last_serial());
+            for (std::size_t i = 0; i < entry->conv.messages().size(); ++i) entry->changed_out.push_back(i);
+            entry->problems_out = entry->store->problems();
+            persist_out_ = true;
+        } else {
+            report(opened.err());
+        }
+    }
     if (connected_) send(proto::encode(entry->log.make_attach()));
     sessions_.emplace(std::string(session_id), std::move(entry));
+    if (config_.storage) enforce_retention();
     return ok_t{};
 }
 
@@ -96,6 +115,7 @@ std::uint64_t client_core::enqueue(std::string session_id, std::uint64_t produce
     const std::uint64_t request = next_request_++;
     request_by_seq_.emplace(std::make_pair(session_id, producer_seq), request);
     outbox_.emplace(request, pending_publish{std::move(session_id), producer_seq, std::move(frame)});
+    save_producer();
     return request;
 }
 
@@ -105,6 +125,7 @@ std::optional<std::uint64_t> client_core::settle(std::string_view session_id, st
     const std::uint64_t request = it->second;
     request_by_seq_.erase(it);
     outbox_.erase(request);
+    save_producer();
     return request;
 }
 
@@ -162,6 +183,7 @@ void client_core::declare_link_dead() {
 }
 
 void client_core::on_tick(std::uint64_t now_ms) {
+    now_ms_ = now_ms;
     if (!connected_) return;
     if (rx_since_tick_) {
         rx_since_tick_ = false;
@@ -234,6 +256,14 @@ void client_core::on_attached(const proto::attached& f) {
         entry->changed_out.clear();
         entry->reset_out = true;
     }
+    if (entry->store) {
+        // A different epoch than the stored one drops the stored log: the replay rebuilds it.
+        if (auto adopted = entry->store->set_epoch(f.epoch); !adopted) {
+            report(adopted.err());
+            entry->store.reset();
+        }
+        persist_out_ = true;
+    }
 }
 
 void client_core::on_event_batch(proto::event_batch&& f) {
@@ -243,6 +273,14 @@ void client_core::on_event_batch(proto::event_batch&& f) {
     for (auto& e : outcome.deliver) {
         const std::size_t index = entry->conv.apply(e);
         if (index != conversation::npos) entry->changed_out.push_back(index);
+        if (entry->store) {
+            if (auto stored = entry->store->append(e); !stored) {
+                // Keep delivering from memory; a broken store must not stop the session.
+                report(stored.err());
+                entry->store.reset();
+            }
+            persist_out_ = true;
+        }
         entry->events_out.push_back(std::move(e));
     }
     if (outcome.gap && connected_) {
@@ -276,7 +314,7 @@ std::string client_core::take_updates_json() {
     const bool any_session = std::any_of(sessions_.begin(), sessions_.end(),
                                          [](const auto& entry) { return entry.second->has_updates(); });
     if (!any_session && acks_out_.empty() && rejects_out_.empty() && errors_out_.empty() && !retry_pending_ &&
-        !close_link_out_ && !connect_now_out_) {
+        !close_link_out_ && !connect_now_out_ && !persist_out_ && evicted_out_.empty()) {
         return {};
     }
     std::string out;
@@ -311,9 +349,18 @@ std::string client_core::take_updates_json() {
             append_message_json(messages[changed[i]], changed[i], out);
         }
         out += ']';
+        if (!entry->problems_out.empty()) {
+            update.begin("corrupt") += '[';
+            for (std::size_t i = 0; i < entry->problems_out.size(); ++i) {
+                if (i) out += ',';
+                json::append_string(entry->problems_out[i], out);
+            }
+            out += ']';
+        }
         update.close();
         entry->events_out.clear();
         entry->changed_out.clear();
+        entry->problems_out.clear();
         entry->reset_out = false;
         entry->state_reported = true;
         entry->reported_state = entry->log.state();
@@ -348,6 +395,15 @@ std::string client_core::take_updates_json() {
     }
     if (close_link_out_) batch.boolean("closeLink", true);
     if (connect_now_out_ && !connected_) batch.boolean("connectNow", true);
+    if (persist_out_) batch.boolean("persist", true);
+    if (!evicted_out_.empty()) {
+        batch.begin("evicted") += '[';
+        for (std::size_t i = 0; i < evicted_out_.size(); ++i) {
+            if (i) out += ',';
+            json::append_string(evicted_out_[i], out);
+        }
+        out += ']';
+    }
     batch.close();
     acks_out_.clear();
     rejects_out_.clear();
@@ -355,6 +411,8 @@ std::string client_core::take_updates_json() {
     retry_pending_ = false;  // reported once; the host now owns the timer
     close_link_out_ = false;
     connect_now_out_ = false;
+    persist_out_ = false;
+    evicted_out_.clear();
     return out;
 }
 

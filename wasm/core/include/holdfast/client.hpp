@@ -6,6 +6,7 @@
 #pragma once
 #include "holdfast/backoff.hpp"
 #include "holdfast/conversation.hpp"
+#include "holdfast/history_store.hpp"
 #include "holdfast/result.hpp"
 #include "holdfast/session.hpp"
 
@@ -38,7 +39,32 @@ struct client_config {
     std::uint64_t random_seed = 1;
     backoff_config backoff;
     heartbeat_config heartbeat;
+    /// Local history (owned by the host). When set, sessions load from it before the network
+    /// answers and every delivered event is appended; the producer identity and unacknowledged
+    /// publishes persist too, so a reload resends them unchanged.
+    history_store* storage = nullptr;
+    retention retention_limits;
 };
+
+/// The producer's persisted state: identity, sequences and unacknowledged publishes.
+struct stored_sequence {
+    std::string session;
+    std::uint64_t last_seq = 0;
+};
+BOOST_DESCRIBE_STRUCT(stored_sequence, (), (session, last_seq))
+struct stored_publish {
+    std::string session;
+    std::uint64_t producer_seq = 0;
+    proto::raw_value frame;  // the encoded publish/control frame, itself one msgpack value
+};
+BOOST_DESCRIBE_STRUCT(stored_publish, (), (session, producer_seq, frame))
+struct stored_producer {
+    std::string producer_id;
+    std::uint64_t producer_epoch = 0;
+    std::vector<stored_sequence> sequences;
+    std::vector<stored_publish> pending;
+};
+BOOST_DESCRIBE_STRUCT(stored_producer, (), (producer_id, producer_epoch, sequences, pending))
 
 class client_core {
 public:
@@ -51,6 +77,11 @@ public:
     /// Starts following a session (attaches now if connected, else on connect). Idempotent.
     result<ok_t> open_session(std::string_view session_id);
     void close_session(std::string_view session_id);
+    /// Stops following the session and deletes its local history (privacy).
+    void clear_session(std::string_view session_id);
+    /// The host's storage refused a write (QuotaExceededError): evict the least recently used
+    /// session not in use. Returns false when nothing could be evicted.
+    bool on_storage_full();
 
     /// Queues a publish in the outbox and sends it when connected. Returns the request id that
     /// its ack or rejection will carry in the updates (call order; producer sequences are per
@@ -86,11 +117,15 @@ public:
     /// JSON: {"sessions":[{id,state,lastSerial,epoch,reset,events:[...],messages:[...]}],
     ///        "acks":[{request,serial}], "rejects":[{request,code,name,message}],
     ///        "errors":[{code,name,message}], "retry":{attempt,delayMs}, "closeLink":true,
-    ///        "connectNow":true}; "" when nothing changed. connectNow: skip the retry delay.
+    ///        "connectNow":true, "persist":true, "evicted":[ids]}; "" when nothing changed.
+    ///        connectNow: skip the retry delay. persist: local files changed, sync them.
+    ///        A session entry may carry "corrupt":[what its history open had to cut].
     std::string take_updates_json();
 
     // ---- queries ------------------------------------------------------------------------------
     bool connected() const noexcept { return connected_; }
+    /// The producer id in use: the configured one, or the one restored from storage.
+    const std::string& client_id() const noexcept { return config_.client_id; }
     const session* find_session(std::string_view id) const;
     const conversation* find_conversation(std::string_view id) const;
     std::size_t pending_publishes() const noexcept { return outbox_.size(); }
@@ -118,6 +153,9 @@ private:
     std::uint64_t next_producer_seq(std::string_view session_id);
     std::uint64_t enqueue(std::string session_id, std::uint64_t producer_seq, std::string frame);
     std::optional<std::uint64_t> settle(std::string_view session_id, std::uint64_t producer_seq);
+    void load_producer();
+    void save_producer();
+    void enforce_retention();
     void send_ping(std::uint64_t now_ms);
     void declare_link_dead();
 
@@ -144,6 +182,9 @@ private:
     bool retry_pending_ = false;
     bool close_link_out_ = false;
     bool connect_now_out_ = false;
+    bool persist_out_ = false;
+    std::vector<std::string> evicted_out_;
+    std::uint64_t now_ms_ = 0;  // the last tick's time: history's "last used"
 };
 
 } // namespace holdfast::client

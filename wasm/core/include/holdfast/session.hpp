@@ -23,6 +23,12 @@ public:
     std::uint64_t epoch() const noexcept { return epoch_; }
     session_state state() const noexcept { return state_; }
 
+    /// Adopts a position loaded from local history, before the first attach.
+    void restore(std::uint64_t epoch, std::uint64_t last_serial) noexcept {
+        epoch_ = epoch;
+        last_serial_ = last_serial;
+    }
+
     /// The attach frame that resumes from what this client holds.
     proto::attach make_attach();
 

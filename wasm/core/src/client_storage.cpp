@@ -1,0 +1,82 @@
+// client_core's use of local storage: the persisted producer (identity, sequences, unacknowledged
+// publishes), retention, clearing. Layer: portable core. Split from client.cpp, which holds the
+// link and delivery logic.
+#include "holdfast/client.hpp"
+
+#include "holdfast/codec.hpp"
+
+namespace holdfast::client {
+namespace {
+
+std::string producer_path(const history_store& store) { return store.root() + "/producer"; }
+
+} // namespace
+
+void client_core::load_producer() {
+    auto content = config_.storage->fs().read(producer_path(*config_.storage));
+    if (!content) return;  // first run: nothing stored
+    auto stored = proto::decode_struct<stored_producer>(content.value());
+    if (!stored || stored->producer_id.empty()) {
+        report(make_error(errc::store_failure, "stored producer unreadable: starting a new one"));
+        return;
+    }
+    // Continuing the stored producer (same id, epoch, sequences) is what lets the relay recognise
+    // the publishes resent below as retries rather than new events.
+    config_.client_id = stored->producer_id;
+    config_.producer_epoch = stored->producer_epoch;
+    for (const auto& seq : stored->sequences) last_seq_by_session_[seq.session] = seq.last_seq;
+    for (auto& pending : stored->pending) {
+        const std::uint64_t request = next_request_++;
+        request_by_seq_.emplace(std::make_pair(pending.session, pending.producer_seq), request);
+        outbox_.emplace(request, pending_publish{pending.session, pending.producer_seq, std::move(pending.frame.bytes)});
+    }
+}
+
+void client_core::save_producer() {
+    if (!config_.storage) return;
+    stored_producer state{config_.client_id, config_.producer_epoch, {}, {}};
+    for (const auto& [session_id, last] : last_seq_by_session_) state.sequences.push_back({session_id, last});
+    for (const auto& [request, pending] : outbox_) {
+        state.pending.push_back({pending.session, pending.producer_seq, proto::raw_value{pending.frame}});
+    }
+    if (auto written = config_.storage->fs().write(producer_path(*config_.storage), proto::encode_struct(state)); !written) {
+        report(written.err());
+        return;
+    }
+    persist_out_ = true;
+}
+
+void client_core::enforce_retention() {
+    std::set<std::string, std::less<>> in_use;
+    for (const auto& [id, entry] : sessions_) in_use.insert(id);
+    auto evicted = config_.storage->evict(config_.retention_limits, in_use);
+    if (!evicted) {
+        report(evicted.err());
+        return;
+    }
+    if (!evicted->empty()) persist_out_ = true;
+    for (auto& id : evicted.value()) evicted_out_.push_back(std::move(id));
+}
+
+bool client_core::on_storage_full() {
+    if (!config_.storage) return false;
+    std::set<std::string, std::less<>> in_use;
+    for (const auto& [id, entry] : sessions_) in_use.insert(id);
+    auto evicted = config_.storage->evict_one(in_use);
+    if (!evicted || !evicted.value()) {
+        report(make_error(errc::store_failure, "storage is full and every stored session is in use"));
+        return false;
+    }
+    evicted_out_.push_back(**evicted);
+    persist_out_ = true;
+    return true;
+}
+
+void client_core::clear_session(std::string_view session_id) {
+    close_session(session_id);
+    if (!config_.storage) return;
+    if (auto cleared = config_.storage->clear_session(session_id); !cleared) report(cleared.err());
+    persist_out_ = true;
+}
+
+} // namespace holdfast::client
