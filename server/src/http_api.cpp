@@ -18,6 +18,8 @@ namespace {
 unsigned status_for(errc code) {
     switch (code) {
     case errc::forbidden: return 403;
+    case errc::stale_epoch:
+    case errc::sequence_gap: return 409;  // the request is fine; the producer's state disagrees
     case errc::frame_too_large: return 413;
     case errc::store_failure: return 500;
     case errc::closed: return 503;
@@ -50,6 +52,20 @@ bool optional_string(const boost::json::object& body, std::string_view key, std:
     if (!v || v->is_null()) return true;
     if (!v->is_string()) return false;
     out.assign(v->get_string().data(), v->get_string().size());
+    return true;
+}
+
+/// Reads an optional unsigned integer member; false if present with another type or negative.
+bool optional_uint(const boost::json::object& body, std::string_view key, std::uint64_t& out) {
+    const boost::json::value* v = body.if_contains(key);
+    if (!v || v->is_null()) return true;
+    if (v->is_uint64()) {
+        out = v->get_uint64();
+    } else if (v->is_int64() && v->get_int64() >= 0) {
+        out = static_cast<std::uint64_t>(v->get_int64());
+    } else {
+        return false;
+    }
     return true;
 }
 
@@ -140,14 +156,11 @@ http_reply http_api::post_event(std::string_view session, std::string_view body)
     if (!optional_string(object, "producerId", input.producer_id)) {
         return error_reply(400, errc::wrong_type, "producerId");
     }
-    if (const boost::json::value* seq = object.if_contains("producerSeq"); seq && !seq->is_null()) {
-        if (seq->is_uint64()) {
-            input.producer_seq = seq->get_uint64();
-        } else if (seq->is_int64() && seq->get_int64() >= 0) {
-            input.producer_seq = static_cast<std::uint64_t>(seq->get_int64());
-        } else {
-            return error_reply(400, errc::wrong_type, "producerSeq must be an unsigned integer");
-        }
+    if (!optional_uint(object, "producerSeq", input.producer_seq)) {
+        return error_reply(400, errc::wrong_type, "producerSeq must be an unsigned integer");
+    }
+    if (!optional_uint(object, "producerEpoch", input.producer_epoch)) {
+        return error_reply(400, errc::wrong_type, "producerEpoch must be an unsigned integer");
     }
     if (const boost::json::value* payload = object.if_contains("payload")) {
         auto packed = json::to_msgpack(boost::json::serialize(*payload));

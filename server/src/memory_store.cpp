@@ -2,6 +2,7 @@
 #include "holdfast/relay/memory_store.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 namespace holdfast::relay {
 
@@ -24,13 +25,23 @@ result<session_info> memory_store::create(std::string_view session) {
     return session_info{it->second.epoch, it->second.events.size()};
 }
 
+result<std::optional<producer_position>> memory_store::producer_state(std::string_view session,
+                                                                      std::string_view producer_id) {
+    const session_log* log = find(session);
+    if (!log || producer_id.empty()) return std::optional<producer_position>{};
+    auto it = log->positions.find(producer_id);
+    if (it == log->positions.end()) return std::optional<producer_position>{};
+    return std::optional<producer_position>{it->second};
+}
+
 result<std::optional<std::uint64_t>> memory_store::find_producer(std::string_view session,
                                                                  std::string_view producer_id,
+                                                                 std::uint64_t producer_epoch,
                                                                  std::uint64_t producer_seq) {
     const session_log* log = find(session);
     if (!log || producer_id.empty()) return std::optional<std::uint64_t>{};
-    auto it = log->producers.find({std::string(producer_id), producer_seq});
-    if (it == log->producers.end()) return std::optional<std::uint64_t>{};
+    auto it = log->serials.find({std::string(producer_id), producer_epoch, producer_seq});
+    if (it == log->serials.end()) return std::optional<std::uint64_t>{};
     return std::optional<std::uint64_t>{it->second};
 }
 
@@ -41,8 +52,16 @@ result<ok_t> memory_store::append(std::string_view session, const stored_event& 
         return make_error(errc::store_failure, "serial " + std::to_string(e.event.serial) + " is not head + 1");
     }
     if (!e.event.producer_id.empty()) {
-        auto [it, inserted] = log->producers.try_emplace({e.event.producer_id, e.producer_seq}, e.event.serial);
+        auto [it, inserted] =
+            log->serials.try_emplace({e.event.producer_id, e.producer_epoch, e.producer_seq}, e.event.serial);
         if (!inserted) return make_error(errc::store_failure, "duplicate producer sequence");
+        const producer_position appended{e.producer_epoch, e.producer_seq};
+        auto [position, first] = log->positions.try_emplace(e.event.producer_id, appended);
+        // The highest (epoch, seq), as sqlite_store's ORDER BY computes it.
+        if (!first && std::tie(appended.epoch, appended.last_seq) >
+                          std::tie(position->second.epoch, position->second.last_seq)) {
+            position->second = appended;
+        }
     }
     log->events.push_back(e.event);
     return ok_t{};

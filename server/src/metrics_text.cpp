@@ -42,6 +42,10 @@ std::string render_metrics(const relay_metrics& m, const std::map<unsigned, std:
            m.sessions_started_total);
     family(out, "holdfast_store_failures_total", "counter", "Store operations that failed.",
            m.store_failures_total);
+    family(out, "holdfast_appends_fenced_total", "counter",
+           "Publishes refused with stale_epoch (an older producer incarnation).", m.appends_fenced_total);
+    family(out, "holdfast_sequence_gaps_total", "counter", "Publishes refused with sequence_gap.",
+           m.sequence_gaps_total);
     out += "# HELP holdfast_http_requests_total HTTP requests answered, by status code.\n";
     out += "# TYPE holdfast_http_requests_total counter\n";
     for (const auto& [status, count] : http_requests) {

@@ -70,13 +70,15 @@ void relay_core::handle(connection_id id, connection_state& conn, proto::frame&&
                 on_detach(id, conn, f);
             } else if constexpr (std::is_same_v<type, proto::publish>) {
                 on_append(id, append_input{std::move(f.session), std::move(f.producer_id), f.producer_seq,
-                                           std::move(f.kind), std::move(f.msg_id), conn.agent, std::move(f.payload)});
+                                           f.producer_epoch, std::move(f.kind), std::move(f.msg_id), conn.agent,
+                                           std::move(f.payload)});
             } else if constexpr (std::is_same_v<type, proto::control>) {
                 if (f.action.empty()) {
                     return send_error(id, errc::missing_field, "action", std::move(f.session), f.producer_seq);
                 }
+                // One producer series per (producer, session) covers publishes and controls.
                 on_append(id, append_input{std::move(f.session), std::move(f.producer_id), f.producer_seq,
-                                           "control." + f.action, std::move(f.target), conn.agent,
+                                           f.producer_epoch, "control." + f.action, std::move(f.target), conn.agent,
                                            std::move(f.payload)});
             } else if constexpr (std::is_same_v<type, proto::ping>) {
                 out_.send(id, proto::pong{f.nonce});
@@ -132,6 +134,14 @@ std::optional<error> relay_core::validate(const append_input& input) {
         return make_error(errc::forbidden, "session '" + input.session + "' is reserved for the relay");
     }
     if (input.kind.empty()) return make_error(errc::missing_field, "kind");
+    if (!input.producer_id.empty()) {
+        if (input.producer_seq == 0) return make_error(errc::missing_field, "producer_seq (from 1) with producer_id");
+        // The store orders positions as signed 64-bit integers.
+        constexpr std::uint64_t limit = std::uint64_t{1} << 63;
+        if (input.producer_seq >= limit || input.producer_epoch >= limit) {
+            return make_error(errc::limit_exceeded, "producer_epoch and producer_seq must be below 2^63");
+        }
+    }
     return std::nullopt;
 }
 

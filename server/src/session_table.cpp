@@ -16,7 +16,12 @@ std::uint64_t system_clock_ms() {
 
 session_table::session_table(store& backing, outbox& out, relay_metrics& metrics, const relay_config& config,
                              clock_ms clock)
-    : store_(backing), out_(out), metrics_(metrics), config_(config), clock_(std::move(clock)) {}
+    : store_(backing),
+      out_(out),
+      metrics_(metrics),
+      config_(config),
+      clock_(std::move(clock)),
+      producers_(backing, config.producer_cache_entries) {}
 
 result<session_table::session_state*> session_table::find_or_load(const std::string& session, bool create,
                                                                   session_state& scratch) {
@@ -97,15 +102,21 @@ result<append_reply> session_table::append_one(const append_input& input) {
     }
     session_state& state = *found.value();
 
-    if (!input.producer_id.empty()) {
-        auto earlier = store_.find_producer(input.session, input.producer_id, input.producer_seq);
-        if (!earlier) {
-            ++metrics_.store_failures_total;
-            return earlier.err();
+    const producer_claim claim{input.session, input.producer_id, input.producer_epoch, input.producer_seq};
+    const bool sequenced = !input.producer_id.empty();
+    if (sequenced) {
+        auto verdict = producers_.check(claim);
+        if (!verdict) {
+            switch (verdict.err().code) {
+            case errc::stale_epoch: ++metrics_.appends_fenced_total; break;
+            case errc::sequence_gap: ++metrics_.sequence_gaps_total; break;
+            default: ++metrics_.store_failures_total; break;
+            }
+            return verdict.err();
         }
-        if (earlier.value()) {
+        if (verdict.value()) {
             ++metrics_.appends_deduplicated_total;
-            return append_reply{*earlier.value(), state.info.epoch, true};
+            return append_reply{*verdict.value(), state.info.epoch, true};
         }
     }
 
@@ -113,12 +124,16 @@ result<append_reply> session_table::append_one(const append_input& input) {
     stored.event = proto::event{state.info.head_serial + 1, clock_(), input.producer_id, input.kind,
                                 input.msg_id,                input.agent, input.payload};
     stored.producer_seq = input.producer_seq;
+    stored.producer_epoch = input.producer_epoch;
     if (auto written = store_.append(input.session, stored); !written) {
         ++metrics_.store_failures_total;
-        // The cached head may disagree with the store now (e.g. an ambiguous commit): re-read it.
+        // The cached head and producer position may disagree with the store now (e.g. an
+        // ambiguous commit): re-read them.
         if (auto info = store_.load(input.session); info && info.value()) state.info = *info.value();
+        if (sequenced) producers_.forget(claim);
         return written.err();
     }
+    if (sequenced) producers_.appended(claim);
     state.info.head_serial = stored.event.serial;
     ++metrics_.events_appended_total;
     if (stored.event.serial == 1) ++metrics_.sessions_started_total;

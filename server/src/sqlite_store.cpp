@@ -1,6 +1,7 @@
 // sqlite_store: schema, pragmas and the prepared statements behind the store contract.
 // Layer: relay. Unsigned 64-bit values are stored as SQLite's signed INTEGER by bit pattern; serials
-// and timestamps stay far below 2^63, producer_seq round-trips exactly either way.
+// and timestamps stay far below 2^63, producer_seq round-trips exactly either way (but only values
+// below 2^63 order correctly, which is why the relay refuses larger producer epochs and sequences).
 #include "holdfast/relay/sqlite_store.hpp"
 
 #include <sqlite3.h>
@@ -11,6 +12,8 @@
 namespace holdfast::relay {
 namespace {
 
+// Version 2. producer_epoch comes last because version 1 databases get it by ALTER TABLE, which
+// appends; both then have the same layout.
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS sessions (
   id TEXT PRIMARY KEY,
@@ -27,10 +30,17 @@ CREATE TABLE IF NOT EXISTS events (
   msg_id TEXT NOT NULL,
   agent TEXT NOT NULL,
   payload BLOB,
+  producer_epoch INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (session, serial)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_producer
-  ON events (session, producer_id, producer_seq) WHERE producer_id <> '';
+)sql";
+
+// Serves both the dedup lookup (equality on all four) and a producer's position (the last entry
+// for (session, producer_id)); partial, so queries repeat "producer_id <> ''" for the planner.
+constexpr const char* producer_index_sql = R"sql(
+DROP INDEX IF EXISTS events_by_producer;
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_producer_epoch
+  ON events (session, producer_id, producer_epoch, producer_seq) WHERE producer_id <> '';
 )sql";
 
 sqlite3_int64 to_db(std::uint64_t v) { return static_cast<sqlite3_int64>(v); }
@@ -67,17 +77,58 @@ result<std::unique_ptr<sqlite_store>> sqlite_store::open(const std::string& path
     }
     std::unique_ptr<sqlite_store> store(new sqlite_store(db, std::move(epochs)));
     sqlite3_busy_timeout(db, 5000);
-    for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", schema_sql}) {
+    for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"}) {
         if (auto ok = store->exec(sql); !ok) return ok.err();
     }
+    if (auto ok = store->migrate(); !ok) return ok.err();
     if (auto ok = store->prepare_all(); !ok) return ok.err();
     return store;
+}
+
+result<ok_t> sqlite_store::migrate() {
+    // One transaction: a crash half-way leaves the version 1 file as it was.
+    if (auto ok = exec("BEGIN IMMEDIATE"); !ok) return ok;
+    auto fail = [this](error err) -> result<ok_t> {
+        (void)exec("ROLLBACK");
+        return err;
+    };
+    auto single_int = [this](const char* sql) -> result<std::int64_t> {
+        sqlite3_stmt* stmt = nullptr;
+        if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK) return failure(sql);
+        const int rc = sqlite3_step(stmt);
+        const std::int64_t value = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+        sqlite3_finalize(stmt);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return failure(sql);
+        return value;
+    };
+    auto version = single_int("PRAGMA user_version");
+    if (!version) return fail(version.err());
+    if (version.value() > schema_version) {
+        return fail(make_error(errc::store_failure, "database schema version " + std::to_string(version.value()) +
+                                                        " is newer than this relay's (" +
+                                                        std::to_string(schema_version) + ")"));
+    }
+    if (auto ok = exec(schema_sql); !ok) return fail(ok.err());
+    // A version 1 file (user_version 0) has the events table without producer_epoch: its events
+    // become epoch 0, which is what version 1 producers sent.
+    auto has_epoch = single_int("SELECT count(*) FROM pragma_table_info('events') WHERE name = 'producer_epoch'");
+    if (!has_epoch) return fail(has_epoch.err());
+    if (has_epoch.value() == 0) {
+        if (auto ok = exec("ALTER TABLE events ADD COLUMN producer_epoch INTEGER NOT NULL DEFAULT 0"); !ok) {
+            return fail(ok.err());
+        }
+    }
+    if (auto ok = exec(producer_index_sql); !ok) return fail(ok.err());
+    const std::string set_version = "PRAGMA user_version = " + std::to_string(schema_version);
+    if (auto ok = exec(set_version.c_str()); !ok) return fail(ok.err());
+    if (auto ok = exec("COMMIT"); !ok) return fail(ok.err());
+    return ok_t{};
 }
 
 sqlite_store::sqlite_store(sqlite3* db, epoch_source epochs) : db_(db), epochs_(std::move(epochs)) {}
 
 sqlite_store::~sqlite_store() {
-    for (sqlite3_stmt* s : {load_, insert_session_, find_producer_, advance_head_, insert_event_, read_, begin_,
+    for (sqlite3_stmt* s : {load_, insert_session_, producer_state_, find_producer_, advance_head_, insert_event_, read_, begin_,
                             commit_, rollback_}) {
         sqlite3_finalize(s);
     }
@@ -102,11 +153,14 @@ result<ok_t> sqlite_store::prepare_all() {
     const std::pair<sqlite3_stmt**, const char*> statements[] = {
         {&load_, "SELECT epoch, head_serial FROM sessions WHERE id = ?1"},
         {&insert_session_, "INSERT OR IGNORE INTO sessions (id, epoch, head_serial) VALUES (?1, ?2, 0)"},
-        {&find_producer_,
-         "SELECT serial FROM events WHERE session = ?1 AND producer_id = ?2 AND producer_seq = ?3 AND producer_id <> ''"},
+        {&producer_state_,
+         "SELECT producer_epoch, producer_seq FROM events WHERE session = ?1 AND producer_id = ?2 AND producer_id <> '' "
+         "ORDER BY producer_epoch DESC, producer_seq DESC LIMIT 1"},
+        {&find_producer_, "SELECT serial FROM events WHERE session = ?1 AND producer_id = ?2 AND producer_epoch = ?3 "
+                          "AND producer_seq = ?4 AND producer_id <> ''"},
         {&advance_head_, "UPDATE sessions SET head_serial = ?2 WHERE id = ?1 AND head_serial = ?2 - 1"},
         {&insert_event_, "INSERT INTO events (session, serial, ts, producer_id, producer_seq, kind, msg_id, agent, "
-                         "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+                         "payload, producer_epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
         {&read_, "SELECT serial, ts, producer_id, kind, msg_id, agent, payload FROM events "
                  "WHERE session = ?1 AND serial > ?2 ORDER BY serial LIMIT ?3"},
         {&begin_, "BEGIN IMMEDIATE"},
@@ -145,13 +199,27 @@ result<session_info> sqlite_store::create(std::string_view session) {
     return *info.value();
 }
 
+result<std::optional<producer_position>> sqlite_store::producer_state(std::string_view session,
+                                                                      std::string_view producer_id) {
+    statement_reset reset{producer_state_};
+    bind_text(producer_state_, 1, session);
+    bind_text(producer_state_, 2, producer_id);
+    const int rc = sqlite3_step(producer_state_);
+    if (rc == SQLITE_DONE) return std::optional<producer_position>{};
+    if (rc != SQLITE_ROW) return failure("producer state");
+    return std::optional<producer_position>{producer_position{from_db(sqlite3_column_int64(producer_state_, 0)),
+                                                              from_db(sqlite3_column_int64(producer_state_, 1))}};
+}
+
 result<std::optional<std::uint64_t>> sqlite_store::find_producer(std::string_view session,
                                                                  std::string_view producer_id,
+                                                                 std::uint64_t producer_epoch,
                                                                  std::uint64_t producer_seq) {
     statement_reset reset{find_producer_};
     bind_text(find_producer_, 1, session);
     bind_text(find_producer_, 2, producer_id);
-    sqlite3_bind_int64(find_producer_, 3, to_db(producer_seq));
+    sqlite3_bind_int64(find_producer_, 3, to_db(producer_epoch));
+    sqlite3_bind_int64(find_producer_, 4, to_db(producer_seq));
     const int rc = sqlite3_step(find_producer_);
     if (rc == SQLITE_DONE) return std::optional<std::uint64_t>{};
     if (rc != SQLITE_ROW) return failure("find producer");
@@ -198,6 +266,7 @@ result<ok_t> sqlite_store::append(std::string_view session, const stored_event& 
             sqlite3_bind_blob(insert_event_, 9, e.payload.bytes.data(), static_cast<int>(e.payload.bytes.size()),
                               SQLITE_TRANSIENT);
         }
+        sqlite3_bind_int64(insert_event_, 10, to_db(stored.producer_epoch));
         if (sqlite3_step(insert_event_) != SQLITE_DONE) return abort("insert event");
     }
     statement_reset reset{commit_};

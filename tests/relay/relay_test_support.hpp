@@ -55,6 +55,8 @@ inline proto::raw_value json_payload(std::string_view json_text) {
 class relay_core_fixture : public ::testing::Test {
 protected:
     relay_core_fixture() : store_([] { return next_epoch_++; }), core_(store_, config(), [this] { return ++now_; }) {}
+    explicit relay_core_fixture(relay_config custom)
+        : store_([] { return next_epoch_++; }), core_(store_, custom, [this] { return ++now_; }) {}
 
     static relay_config config() {
         relay_config c;
@@ -82,6 +84,14 @@ protected:
                     std::string kind = "message.delta", std::string payload_json = R"({"text":"hi"})") {
         return send(id, proto::publish{std::move(session), std::move(producer), seq, std::move(kind), "m1",
                                        json_payload(payload_json)});
+    }
+
+    /// A publish from one incarnation (producer_epoch) of a producer.
+    drained publish_as(connection_id id, std::string session, std::string producer, std::uint64_t epoch,
+                       std::uint64_t seq) {
+        proto::publish p{std::move(session), std::move(producer), seq, "message.delta", "m1", json_payload("1")};
+        p.producer_epoch = epoch;
+        return send(id, p);
     }
 
     static inline std::uint64_t next_epoch_ = 1000;

@@ -4,6 +4,7 @@
 #include "holdfast/relay/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <filesystem>
@@ -42,7 +43,8 @@ class store_suite : public ::testing::TestWithParam<store_kind> {
 protected:
     void SetUp() override { store_ = GetParam().open(dir_.path); ASSERT_NE(store_, nullptr); }
 
-    stored_event make(std::uint64_t serial, std::string producer = {}, std::uint64_t seq = 0) {
+    stored_event make(std::uint64_t serial, std::string producer = {}, std::uint64_t seq = 0,
+                      std::uint64_t producer_epoch = 0) {
         stored_event e;
         e.event.serial = serial;
         e.event.ts = 1'700'000'000'000 + serial;
@@ -52,6 +54,7 @@ protected:
         e.event.agent = "agent";
         e.event.payload.bytes = std::string("\xa2hi", 3);
         e.producer_seq = seq;
+        e.producer_epoch = producer_epoch;
         return e;
     }
 
@@ -127,17 +130,40 @@ TEST_P(store_suite, producer_lookup_for_dedup) {
     ASSERT_TRUE(store_->append("s", make(4)).has_value());
     ASSERT_TRUE(store_->append("s", make(5)).has_value());  // empty producer ids never collide
 
-    EXPECT_EQ(store_->find_producer("s", "p1", 2).value(), std::optional<std::uint64_t>(2));
-    EXPECT_EQ(store_->find_producer("s", "p2", 1).value(), std::optional<std::uint64_t>(3));
-    EXPECT_FALSE(store_->find_producer("s", "p2", 2).value().has_value());
-    EXPECT_FALSE(store_->find_producer("t", "p1", 1).value().has_value());
+    EXPECT_EQ(store_->find_producer("s", "p1", 0, 2).value(), std::optional<std::uint64_t>(2));
+    EXPECT_EQ(store_->find_producer("s", "p2", 0, 1).value(), std::optional<std::uint64_t>(3));
+    EXPECT_FALSE(store_->find_producer("s", "p2", 0, 2).value().has_value());
+    EXPECT_FALSE(store_->find_producer("t", "p1", 0, 1).value().has_value());
     // The store refuses a second event with the same producer key even if asked.
     EXPECT_FALSE(store_->append("s", make(6, "p1", 1)).has_value());
     EXPECT_EQ(store_->load("s").value()->head_serial, 5u);
     // Large sequence numbers (above 2^63) round-trip.
     const std::uint64_t big = ~std::uint64_t{0} - 1;
     ASSERT_TRUE(store_->append("s", make(6, "p3", big)).has_value());
-    EXPECT_EQ(store_->find_producer("s", "p3", big).value(), std::optional<std::uint64_t>(6));
+    EXPECT_EQ(store_->find_producer("s", "p3", 0, big).value(), std::optional<std::uint64_t>(6));
+}
+
+TEST_P(store_suite, producer_positions_and_lookups_by_epoch) {
+    ASSERT_TRUE(store_->create("s").has_value());
+    ASSERT_TRUE(store_->append("s", make(1, "p", 1, 500)).has_value());
+    ASSERT_TRUE(store_->append("s", make(2, "p", 2, 500)).has_value());
+    ASSERT_TRUE(store_->append("s", make(3, "q", 10, 700)).has_value());
+    ASSERT_TRUE(store_->append("s", make(4, "p", 1, 900)).has_value());  // p restarted: same seq, new epoch
+    ASSERT_TRUE(store_->append("s", make(5)).has_value());
+
+    using position = std::optional<producer_position>;
+    EXPECT_EQ(store_->producer_state("s", "p").value(), position(producer_position{900, 1}))
+        << "the highest epoch wins over a higher sequence of an older one";
+    EXPECT_EQ(store_->producer_state("s", "q").value(), position(producer_position{700, 10}));
+    EXPECT_FALSE(store_->producer_state("s", "r").value().has_value());
+    EXPECT_FALSE(store_->producer_state("t", "p").value().has_value());
+
+    EXPECT_EQ(store_->find_producer("s", "p", 500, 1).value(), std::optional<std::uint64_t>(1));
+    EXPECT_EQ(store_->find_producer("s", "p", 900, 1).value(), std::optional<std::uint64_t>(4));
+    EXPECT_FALSE(store_->find_producer("s", "p", 900, 2).value().has_value());
+    EXPECT_FALSE(store_->find_producer("s", "p", 0, 1).value().has_value());
+    EXPECT_FALSE(store_->append("s", make(6, "p", 1, 900)).has_value()) << "(id, epoch, seq) is unique";
+    EXPECT_EQ(store_->read("s", 0, 10).value().size(), 5u);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -176,8 +202,75 @@ TEST(sqlite_store_durability, epoch_head_and_events_survive_reopen) {
     EXPECT_EQ(info->epoch, before.epoch);
     EXPECT_EQ(info->head_serial, 3u);
     EXPECT_EQ(s.value()->create("s").value().epoch, before.epoch);
-    EXPECT_EQ(s.value()->find_producer("s", "p", 2).value(), std::optional<std::uint64_t>(2));
+    EXPECT_EQ(s.value()->find_producer("s", "p", 0, 2).value(), std::optional<std::uint64_t>(2));
     EXPECT_EQ(s.value()->read("s", 0, 10).value().size(), 3u);
+}
+
+/// Runs SQL on a database file outside sqlite_store (to build old files or look inside).
+std::int64_t raw_sql(const std::string& path, const char* sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    std::int64_t last = 0;
+    char* message = nullptr;
+    const int rc = sqlite3_exec(
+        db, sql,
+        [](void* out, int columns, char** values, char**) {
+            if (columns > 0 && values[0]) *static_cast<std::int64_t*>(out) = std::stoll(values[0]);
+            return 0;
+        },
+        &last, &message);
+    EXPECT_EQ(rc, SQLITE_OK) << (message ? message : "");
+    sqlite3_free(message);
+    sqlite3_close(db);
+    return last;
+}
+
+TEST(sqlite_store_schema, a_version_1_file_is_migrated_in_place) {
+    temp_dir dir;
+    const std::string path = (dir.path / "old.db").string();
+    // The schema as the first relay release wrote it, with a producer that acked seq 1 and 2.
+    raw_sql(path, R"sql(
+        CREATE TABLE sessions (id TEXT PRIMARY KEY, epoch INTEGER NOT NULL, head_serial INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE events (session TEXT NOT NULL, serial INTEGER NOT NULL, ts INTEGER NOT NULL,
+          producer_id TEXT NOT NULL, producer_seq INTEGER NOT NULL, kind TEXT NOT NULL, msg_id TEXT NOT NULL,
+          agent TEXT NOT NULL, payload BLOB, PRIMARY KEY (session, serial)) WITHOUT ROWID;
+        CREATE UNIQUE INDEX events_by_producer ON events (session, producer_id, producer_seq) WHERE producer_id <> '';
+        INSERT INTO sessions VALUES ('s', 4242, 3);
+        INSERT INTO events VALUES ('s', 1, 10, 'p', 1, 'k', '', '', NULL), ('s', 2, 11, 'p', 2, 'k', '', '', NULL),
+                                  ('s', 3, 12, '', 0, 'k', '', '', NULL);
+    )sql");
+    for (int reopen = 0; reopen < 2; ++reopen) {  // the second open finds version 2 and changes nothing
+        auto s = sqlite_store::open(path);
+        ASSERT_TRUE(s.has_value()) << s.err().detail;
+        EXPECT_EQ(s.value()->load("s").value(),
+                  std::optional<session_info>(session_info{4242, 3u + static_cast<unsigned>(reopen)}));
+        const producer_position expected = reopen == 0 ? producer_position{0, 2}  // old events are epoch 0
+                                                       : producer_position{1'700'000'000'000, 1};
+        EXPECT_EQ(s.value()->producer_state("s", "p").value(), std::optional<producer_position>(expected));
+        EXPECT_EQ(s.value()->find_producer("s", "p", 0, 1).value(), std::optional<std::uint64_t>(1));
+        EXPECT_EQ(s.value()->read("s", 0, 10).value().size(), 3u + reopen);
+        if (reopen == 0) {
+            stored_event next;
+            next.event.serial = 4;
+            next.event.kind = "k";
+            next.event.producer_id = "p";
+            next.producer_epoch = 1'700'000'000'000;
+            next.producer_seq = 1;  // a new incarnation reuses seq 1: allowed by the new index
+            ASSERT_TRUE(s.value()->append("s", next).has_value());
+        }
+    }
+    EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), sqlite_store::schema_version);
+    EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM sqlite_master WHERE name = 'events_by_producer'"), 0);
+}
+
+TEST(sqlite_store_schema, a_file_from_a_newer_relay_is_refused) {
+    temp_dir dir;
+    const std::string path = (dir.path / "new.db").string();
+    raw_sql(path, "PRAGMA user_version = 99");
+    auto s = sqlite_store::open(path);
+    ASSERT_FALSE(s.has_value());
+    EXPECT_EQ(s.err().code, errc::store_failure);
+    EXPECT_NE(s.err().detail.find("newer"), std::string::npos) << s.err().detail;
 }
 
 TEST(sqlite_store_durability, unopenable_path_is_a_store_failure) {

@@ -17,7 +17,10 @@ public:
 
     result<std::optional<session_info>> load(std::string_view session) override;
     result<session_info> create(std::string_view session) override;
+    result<std::optional<producer_position>> producer_state(std::string_view session,
+                                                            std::string_view producer_id) override;
     result<std::optional<std::uint64_t>> find_producer(std::string_view session, std::string_view producer_id,
+                                                       std::uint64_t producer_epoch,
                                                        std::uint64_t producer_seq) override;
     result<ok_t> append(std::string_view session, const stored_event& e) override;
     result<std::vector<proto::event>> read(std::string_view session, std::uint64_t after_serial,
@@ -27,7 +30,8 @@ private:
     struct session_log {
         std::uint64_t epoch = 0;
         std::vector<proto::event> events;  // events[i].serial == i + 1
-        std::map<std::tuple<std::string, std::uint64_t>, std::uint64_t> producers;
+        std::map<std::tuple<std::string, std::uint64_t, std::uint64_t>, std::uint64_t> serials;  // (id, epoch, seq)
+        std::map<std::string, producer_position, std::less<>> positions;
     };
     session_log* find(std::string_view session);
 

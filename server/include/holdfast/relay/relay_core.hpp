@@ -37,8 +37,10 @@ public:
     /// The connection is gone (closed by either side or failed): stop delivering to it.
     void on_close(connection_id connection);
 
-    /// HTTP POST of one event: validates, dedups, appends durably, fans out. Errors:
-    /// invalid_session_id, forbidden (reserved session), missing_field (empty kind), store_failure.
+    /// HTTP POST of one event: validates, applies the producer rules, appends durably, fans out.
+    /// Errors: invalid_session_id, forbidden (reserved session), missing_field (empty kind, or a
+    /// producer id without a sequence), limit_exceeded (producer epoch or sequence >= 2^63),
+    /// stale_epoch, sequence_gap, store_failure.
     result<append_reply> append_http(append_input input);
 
     /// HTTP GET of a range: events with serial > after_serial, at most `limit`. Never creates.

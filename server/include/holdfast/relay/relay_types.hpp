@@ -4,6 +4,7 @@
 #pragma once
 #include "holdfast/frames.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,6 +18,8 @@ using connection_id = std::uint64_t;
 struct relay_config {
     std::uint32_t max_frame_bytes = 1u << 20;  // WebSocket messages and HTTP bodies
     std::uint32_t max_batch_events = 256;      // events per `events` frame during replay
+    /// Producer positions kept in memory (the store is the truth; evicted ones are reloaded).
+    std::size_t producer_cache_entries = 100'000;
 };
 
 /// One output of the core, in order per connection: send `frame`, or (frame == nullptr) close
@@ -32,6 +35,7 @@ struct append_input {
     std::string session;
     std::string producer_id;  // empty: no dedup
     std::uint64_t producer_seq = 0;
+    std::uint64_t producer_epoch = 0;
     std::string kind;
     std::string msg_id;
     std::string agent;
@@ -62,6 +66,8 @@ struct relay_metrics {
     std::uint64_t appends_deduplicated_total = 0;
     std::uint64_t sessions_started_total = 0;  // sessions that got their first event
     std::uint64_t store_failures_total = 0;
+    std::uint64_t appends_fenced_total = 0;  // stale producer epoch
+    std::uint64_t sequence_gaps_total = 0;   // producer skipped a sequence number
 };
 
 } // namespace holdfast::relay

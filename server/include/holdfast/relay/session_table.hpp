@@ -1,10 +1,11 @@
 // The relay's per-session bookkeeping: cached epoch and head serial, subscribers, serial
-// assignment, producer dedup through the store, replay on attach and fan-out after append.
+// assignment, the producer rules (through producer_table), replay on attach and fan-out after append.
 // Layer: relay (sans-I/O). Single-threaded: because an attach reads its replay range and queues it
 // before returning, and an append fans out before returning, a subscriber can never see replay and
 // live events out of order or twice. Validation of requests is the caller's (relay_core's) job.
 #pragma once
 #include "holdfast/relay/outbox.hpp"
+#include "holdfast/relay/producer_table.hpp"
 #include "holdfast/relay/relay_types.hpp"
 #include "holdfast/relay/store.hpp"
 
@@ -31,8 +32,9 @@ public:
     /// Stops delivering `session` to `connection`; forgets the session when nobody follows it.
     void detach(connection_id connection, const std::string& session);
 
-    /// Appends (or finds the duplicate of) one event and fans it out to the subscribers. A first
-    /// event also appends `session.created` to the sessions index.
+    /// Appends (or finds the earlier serial of) one event and fans it out to the subscribers. A
+    /// first event also appends `session.created` to the sessions index. Errors: the producer
+    /// rules' (stale_epoch, sequence_gap) and store_failure.
     result<append_reply> append(const append_input& input);
 
     /// Events after `after_serial`, at most `limit`; an unknown session reads as epoch 0, empty.
@@ -54,6 +56,7 @@ private:
     relay_metrics& metrics_;
     const relay_config& config_;
     clock_ms clock_;
+    producer_table producers_;
     std::unordered_map<std::string, session_state> live_;  // sessions with subscribers
 };
 

@@ -23,14 +23,22 @@ public:
 
     result<std::optional<session_info>> load(std::string_view session) override;
     result<session_info> create(std::string_view session) override;
+    result<std::optional<producer_position>> producer_state(std::string_view session,
+                                                            std::string_view producer_id) override;
     result<std::optional<std::uint64_t>> find_producer(std::string_view session, std::string_view producer_id,
+                                                       std::uint64_t producer_epoch,
                                                        std::uint64_t producer_seq) override;
+
+    /// The schema this code writes (PRAGMA user_version). Version 1 (no producer_epoch) is
+    /// migrated on open; a newer version is refused.
+    static constexpr int schema_version = 2;
     result<ok_t> append(std::string_view session, const stored_event& e) override;
     result<std::vector<proto::event>> read(std::string_view session, std::uint64_t after_serial,
                                            std::size_t limit) override;
 
 private:
     sqlite_store(sqlite3* db, epoch_source epochs);
+    result<ok_t> migrate();
     result<ok_t> prepare_all();
     error failure(std::string_view what) const;
     result<ok_t> exec(const char* sql);
@@ -39,6 +47,7 @@ private:
     epoch_source epochs_;
     sqlite3_stmt* load_ = nullptr;
     sqlite3_stmt* insert_session_ = nullptr;
+    sqlite3_stmt* producer_state_ = nullptr;
     sqlite3_stmt* find_producer_ = nullptr;
     sqlite3_stmt* advance_head_ = nullptr;
     sqlite3_stmt* insert_event_ = nullptr;

@@ -1,8 +1,10 @@
 // The relay's storage interface: per-session epoch, head serial, the event log and the producer
-// dedup lookup. Layer: relay (server/), no I/O policy of its own. The relay core decides serials
-// and dedup; a store persists what it is told and enforces the invariants (no holes, one serial per
-// (session, producer_id, producer_seq)) so a bug in the caller fails loudly instead of corrupting a
-// log. Implementations: memory_store (tests, simulator) and sqlite_store (default).
+// lookups behind idempotent publishing. Layer: relay (server/), no I/O policy of its own. The relay
+// core decides serials and the producer rules; a store persists what it is told and enforces the
+// invariants (no holes, one serial per (session, producer_id, producer_epoch, producer_seq)) so a
+// bug in the caller fails loudly instead of corrupting a log. Producer state is derived from the
+// stored events, so it survives a restart with them. Implementations: memory_store (tests,
+// simulator) and sqlite_store (default).
 #pragma once
 #include "holdfast/frames.hpp"
 #include "holdfast/result.hpp"
@@ -24,10 +26,19 @@ struct session_info {
     friend bool operator==(const session_info&, const session_info&) = default;
 };
 
-/// One event as stored: the wire event plus the producer sequence used for dedup.
+/// One event as stored: the wire event plus the producer incarnation and sequence used for dedup.
 struct stored_event {
     proto::event event;
     std::uint64_t producer_seq = 0;
+    std::uint64_t producer_epoch = 0;
+};
+
+/// Where a producer stands in one session: the highest (epoch, seq) among its stored events,
+/// compared epoch first. Values are below 2^63 (the relay refuses larger ones).
+struct producer_position {
+    std::uint64_t epoch = 0;
+    std::uint64_t last_seq = 0;
+    friend bool operator==(const producer_position&, const producer_position&) = default;
 };
 
 /// Produces epochs for new sessions. Injected so a simulator can be deterministic.
@@ -46,15 +57,22 @@ public:
     /// Creates the session with a fresh epoch and an empty log if absent; returns its info.
     virtual result<session_info> create(std::string_view session) = 0;
 
-    /// The serial already assigned to (session, producer_id, producer_seq), if any.
-    /// producer_id must be non-empty (an empty id means "no dedup").
+    /// The producer's position in the session, or nullopt if it never appended there. Loaded
+    /// when a producer first shows up after a restart. producer_id must be non-empty.
+    virtual result<std::optional<producer_position>> producer_state(std::string_view session,
+                                                                    std::string_view producer_id) = 0;
+
+    /// The serial already assigned to (session, producer_id, producer_epoch, producer_seq), if any:
+    /// the answer to a retried publish. producer_id must be non-empty (empty means "no dedup").
     virtual result<std::optional<std::uint64_t>> find_producer(std::string_view session,
                                                                std::string_view producer_id,
+                                                               std::uint64_t producer_epoch,
                                                                std::uint64_t producer_seq) = 0;
 
     /// Durably appends one event to an existing session. e.event.serial must be head + 1 and a
-    /// non-empty producer_id must not repeat; otherwise nothing is written and store_failure is
-    /// returned. When this returns, the event survives a crash (per the store's durability).
+    /// non-empty producer_id must not repeat its (epoch, seq); otherwise nothing is written and
+    /// store_failure is returned. When this returns, the event survives a crash (per the store's
+    /// durability).
     virtual result<ok_t> append(std::string_view session, const stored_event& e) = 0;
 
     /// Events with serial > after_serial, in serial order, at most `limit` of them.
