@@ -5,18 +5,15 @@
 // store, so it can be killed and restarted) and a slower agent, so outages land mid-answer.
 // Layer: e2e (Playwright, Chromium).
 import { expect, test } from '@playwright/test';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { composeAnswer } from '../demo/agent/answer.mjs';
+import { relayLog as fetchLog, startAgent, startRelay, stop, uniqueSession as unique, waitHealthy } from './support.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const port = Number(process.env.HOLDFAST_E2E_RESILIENCE_PORT ?? 18090);
 const base = `http://127.0.0.1:${port}`;
-const sdkDir = process.env.HOLDFAST_SDK_DIR ?? 'build/sdk';
 const tokensPerSecond = 20;  // a ~70-word answer takes ~3.5 s: room for an outage inside it
 
 test.describe.configure({ mode: 'serial' });
@@ -24,51 +21,13 @@ test.describe.configure({ mode: 'serial' });
 let dataDir;
 let relay;
 let agent;
-
-function startRelay() {
-  const child = spawn('bin/holdfast-relay', ['--listen', `127.0.0.1:${port}`, '--store', `sqlite:${path.join(dataDir, 'relay.db')}`,
-    '--static-dir', 'demo/web', '--sdk-dir', sdkDir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr.on('data', () => {});
-  return child;
-}
-
-async function waitHealthy() {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('relay did not become healthy');
-}
-
-function startAgent() {
-  const child = spawn('node', ['demo/agent/agent.mjs', '--url', `ws://127.0.0.1:${port}/v1/ws`, '--rate', String(tokensPerSecond)],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOLDFAST_SDK_DIR: sdkDir } });
-  child.stderr.on('data', () => {});
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('agent did not start')), 15_000);
-    child.stdout.on('data', (chunk) => {
-      if (String(chunk).includes('$sessions live')) { clearTimeout(timer); resolve(child); }
-    });
-  });
-}
-
-async function stop(child, signal = 'SIGTERM') {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((resolve) => child.once('exit', resolve));
-  child.kill(signal);
-  await gone;
-}
+const dbPath = () => path.join(dataDir, 'relay.db');
 
 test.beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'holdfast-e2e-'));
-  relay = startRelay();
-  await waitHealthy();
-  agent = await startAgent();
+  relay = startRelay(port, dbPath());
+  await waitHealthy(base);
+  agent = await startAgent(port, tokensPerSecond);
 });
 
 test.afterAll(async () => {
@@ -77,9 +36,7 @@ test.afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-function uniqueSession(testInfo) {
-  return `res-${testInfo.workerIndex}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
+const uniqueSession = (testInfo) => unique('res', testInfo);
 
 async function openDemo(page, session) {
   await page.goto(`${base}/?session=${encodeURIComponent(session)}`);
@@ -91,11 +48,8 @@ async function ask(page, text) {
   await page.getByTestId('send').click();
 }
 
-/** The relay's log of a session, over its HTTP API. */
 async function relayLog(session) {
-  const response = await fetch(`${base}/v1/sessions/${encodeURIComponent(session)}/events?from=0&limit=10000`);
-  expect(response.ok).toBe(true);
-  return (await response.json()).events;
+  return (await fetchLog(base, session)).events;
 }
 
 /** The log holds serials 1..n, one prompt, and one complete answer whose deltas spell `text`. */
@@ -167,8 +121,8 @@ test('the relay is killed and restarted mid-answer; page and agent recover by th
 
   await stop(relay, 'SIGKILL');
   await expect(page.getByTestId('state')).not.toHaveText('live');
-  relay = startRelay();
-  await waitHealthy();
+  relay = startRelay(port, dbPath());
+  await waitHealthy(base);
 
   await expect(page.getByTestId('state')).toHaveText('live');
   await expect(answer).toHaveAttribute('data-status', 'complete');

@@ -60,7 +60,10 @@ function renderAll(messages) {
 }
 
 async function main() {
-  const hf = await Holdfast.connect({ storage: 'memory' });
+  // History lives in IndexedDB (the SDK's default in browsers): a reload shows the conversation
+  // before the network answers. ?relay=ws://host:port/v1/ws points the page at another relay.
+  const relay = new URLSearchParams(location.search).get('relay') ?? undefined;
+  const hf = await Holdfast.connect({ url: relay });
   hf.on('warning', (warning) => console.warn('holdfast:', warning.message));
   hf.on('error', (error) => console.warn('holdfast error:', error.name, error.message));
   hf.on('retry', ({ attempt, delayMs }) => console.info(`holdfast: reconnecting (attempt ${attempt}) in ${delayMs} ms`));

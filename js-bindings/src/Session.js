@@ -101,6 +101,17 @@ export class Session extends Emitter {
     return this.#host.control(this.#id, action, target, payload);
   }
 
+  /**
+   * Deletes this session's local history (privacy) and stops following it.
+   * @returns {Promise<void>} resolves once IndexedDB no longer holds it
+   */
+  clear() {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    this.removeAllListeners();
+    return this.#host.clearSession(this.#id);
+  }
+
   /** Stops following the session and drops every listener. */
   close() {
     if (this.#closed) return;
@@ -130,6 +141,7 @@ export class Session extends Emitter {
     if (stateChanged) this.#state = update.state;
 
     if (update.reset) this.emit('reset');
+    if (update.corrupt) this.emit('corrupt', { problems: update.corrupt });
     for (const event of update.events ?? []) this.emit('event', event);
     for (const message of changed) this.emit('message', message);
     if (stateChanged) this.emit('state', this.#state);

@@ -6,6 +6,7 @@
 // moves bytes, arms the timer the core asked for, and settles promises.
 import { Emitter } from './Emitter.js';
 import { HoldfastError } from './HoldfastError.js';
+import { IdbStorage } from './IdbStorage.js';
 import { Session } from './Session.js';
 import { WebSocketTransport } from './WebSocketTransport.js';
 import { loadCore } from './loadCore.js';
@@ -15,7 +16,12 @@ export { HoldfastError, Session, WebSocketTransport };
 /**
  * @typedef {object} ConnectOptions
  * @property {string} [url] relay WebSocket address; default ws(s)://<page host>/v1/ws
- * @property {'memory' | string} [storage] 'memory' (others fall back to memory with a 'warning')
+ * @property {'indexeddb' | 'memory'} [storage] where the local history lives: 'indexeddb' (the default
+ *   in browsers) or 'memory' (the default elsewhere). Falls back to memory with a 'warning' when
+ *   IndexedDB is unusable or another tab of the profile holds it.
+ * @property {number} [flushDelayMs] longest delay before written history reaches IndexedDB (300)
+ * @property {{maxSessions?: number, maxBytes?: number}} [retention] local history limits; least
+ *   recently used sessions are evicted first (defaults 200 sessions, 64 MiB)
  * @property {typeof WebSocket} [WebSocket] constructor used instead of globalThis.WebSocket
  * @property {string | URL} [wasmUrl] where to fetch holdfast_core.wasm (default: next to this file)
  * @property {ArrayBuffer | Uint8Array} [wasmBinary] the .wasm bytes (Node)
@@ -33,7 +39,9 @@ export { HoldfastError, Session, WebSocketTransport };
 
 const DEFAULT_HEARTBEAT = { intervalMs: 15000, timeoutMs: 10000 };
 
-const STORAGE_KINDS = new Set(['memory']);
+const STORAGE_KINDS = new Set(['memory', 'indexeddb']);
+/** Live clients, so Holdfast.clearAll() can close them before wiping their storage. */
+const liveClients = new Set();
 
 /** A connection to a Holdfast relay that follows any number of sessions. */
 export class Holdfast extends Emitter {
@@ -54,12 +62,18 @@ export class Holdfast extends Emitter {
   #drainQueued = false;
   #closed = false;
   #tickTimer = null;
+  /** @type {IdbStorage | null} */
+  #storage = null;
   /** Browser signals, forwarded to the core, which decides what they mean for the link. */
   #pageListeners = [
     ['online', () => this.#core.onNetworkOnline(Date.now())],
     ['offline', () => this.#core.onNetworkOffline()],
     ['pageshow', () => this.#core.onWake(Date.now())],
-    ['visibilitychange', () => { if (globalThis.document?.visibilityState === 'visible') this.#core.onWake(Date.now()); }],
+    ['visibilitychange', () => {
+      if (globalThis.document?.visibilityState === 'visible') this.#core.onWake(Date.now());
+      else this.#storage?.flush().catch(() => {});  // hidden may be the last moment we get
+    }],
+    ['pagehide', () => { this.#storage?.flush().catch(() => {}); }],
   ].map(([name, forward]) => [name, () => { if (!this.#closed) { forward(); this.#drain(); } }]);
 
   /**
@@ -70,13 +84,37 @@ export class Holdfast extends Emitter {
    */
   static async connect(options = {}) {
     const module = await loadCore(options);
-    return new Holdfast(module, options);
+    const inBrowser = typeof window !== 'undefined' && typeof indexedDB !== 'undefined';
+    const wanted = options.storage ?? (inBrowser ? 'indexeddb' : 'memory');
+    let storage = null;
+    let warning = null;
+    if (wanted === 'indexeddb') {
+      try {
+        storage = await IdbStorage.open(module, storageScope(options.url ?? defaultUrl()), options);
+      } catch (error) {
+        warning = { message: `local history unavailable (${error.message}): keeping it in memory`, storage: 'memory' };
+      }
+    } else if (!STORAGE_KINDS.has(wanted)) {
+      warning = { message: `storage '${wanted}' is not available; using memory`, storage: 'memory' };
+    }
+    return new Holdfast(module, options, storage, warning);
+  }
+
+  /**
+   * Deletes every local history of this origin, for privacy (e.g. at sign-out). Open clients are
+   * closed first. Works without an open client.
+   * @param {{wasmUrl?: string | URL, wasmBinary?: ArrayBuffer | Uint8Array}} [options]
+   */
+  static async clearAll(options = {}) {
+    await Promise.all([...liveClients].map((client) => client.#shutdown()));
+    await IdbStorage.clearAll(await loadCore(options));
   }
 
   /** @internal Use Holdfast.connect(). */
-  constructor(module, options) {
+  constructor(module, options, storage = null, warning = null) {
     super();
     this.#module = module;
+    this.#storage = storage;
     this.#options = { ...options, url: options.url ?? defaultUrl() };
     this.#codes = Object.freeze({ ...module.errorCodes() });
     const clientId = options.clientId ?? randomUuid();
@@ -89,13 +127,23 @@ export class Holdfast extends Emitter {
       producerEpoch: options.producerEpoch ?? Date.now(),
       heartbeatIntervalMs: heartbeat.intervalMs,
       heartbeatTimeoutMs: heartbeat.timeoutMs,
+      storageRoot: storage?.root ?? '',
+      maxSessions: options.retention?.maxSessions,
+      maxBytes: options.retention?.maxBytes,
     });
-    this.clientId = clientId;
-    const storage = options.storage ?? 'memory';
-    if (!STORAGE_KINDS.has(storage)) {
-      // Emitted on a later task so a listener added right after `await connect()` hears it.
-      setTimeout(() => this.emit('warning', { message: `storage '${storage}' is not available yet; using memory`, storage }), 0);
+    // With stored history the core continues the stored producer, so ask it.
+    this.clientId = this.#core.clientId();
+    /** Where this client's local history lives: 'indexeddb' or 'memory'. */
+    this.storage = storage ? 'indexeddb' : 'memory';
+    if (storage) {
+      storage.onFull = () => { const freed = this.#core.onStorageFull(); this.#drain(); return freed; };
+      storage.onError = (error) => this.emit('error', error);
     }
+    if (warning) {
+      // Emitted on a later task so a listener added right after `await connect()` hears it.
+      setTimeout(() => this.emit('warning', warning), 0);
+    }
+    liveClients.add(this);
     for (const [name, listener] of this.#pageListeners) addPageListener(name, listener);
     // The core compares times seen at ticks, so late ticks (throttled tabs) are harmless.
     const tickMs = Math.max(50, Math.min(1000, Math.min(heartbeat.intervalMs, heartbeat.timeoutMs) / 4));
@@ -130,15 +178,33 @@ export class Holdfast extends Emitter {
       publish: (sid, kind, msgId, payload) => this.#request('publish', sid, kind, msgId, payload),
       control: (sid, action, target, payload) => this.#request('control', sid, action, target, payload),
       closeSession: (sid) => this.#closeSession(sid),
+      clearSession: (sid) => this.#clearSession(sid),
     });
     this.#sessions.set(id, session);
-    this.#scheduleDrain();
+    // Drained now, not on a later turn: the stored history is in messages() when this returns,
+    // before the link has even opened.
+    this.#drain();
     return session;
   }
 
-  /** Closes the link, stops reconnecting and rejects every outstanding publish with 'closed'. */
+  /** Resolves once everything written to the local history so far is in IndexedDB. */
+  async flush() {
+    this.#drain();
+    await this.#storage?.flush();
+  }
+
+  /**
+   * Closes the link, stops reconnecting and rejects every outstanding publish with 'closed'.
+   * Local history is flushed in the background (await hf.flush() first to be sure).
+   */
   close() {
+    this.#shutdown().catch(() => {});
+  }
+
+  async #shutdown() {
     if (this.#closed) return;
+    liveClients.delete(this);
+    this.#drain();
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     clearInterval(this.#tickTimer);
@@ -153,6 +219,7 @@ export class Holdfast extends Emitter {
     this.#sessions.clear();
     this.#core.delete();
     this.removeAllListeners();
+    await this.#storage?.close();
   }
 
   // ---- app calls ---------------------------------------------------------------------------
@@ -176,6 +243,14 @@ export class Holdfast extends Emitter {
     if (this.#closed || !this.#sessions.delete(id)) return;
     this.#core.closeSession(id);
     this.#scheduleDrain();
+  }
+
+  async #clearSession(id) {
+    if (this.#closed) return;
+    this.#sessions.delete(id);
+    this.#core.clearSession(id);
+    this.#drain();
+    await this.#storage?.flush();
   }
 
   #assertOpen() {
@@ -237,7 +312,12 @@ export class Holdfast extends Emitter {
   }
 
   #apply(updates) {
-    for (const update of updates.sessions ?? []) this.#sessions.get(update.id)?._applyUpdate(update);
+    for (const update of updates.sessions ?? []) {
+      this.#sessions.get(update.id)?._applyUpdate(update);
+      if (update.corrupt) this.emit('warning', { message: `local history of ${update.id} was damaged and cut: ${update.corrupt.join('; ')}`, session: update.id });
+    }
+    if (updates.persist) this.#storage?.markDirty();
+    if (updates.evicted?.length) this.emit('evicted', { sessions: updates.evicted });
     for (const { request, serial } of updates.acks ?? []) this.#settle(request)?.resolve(serial);
     for (const report of updates.rejects ?? []) this.#settle(report.request)?.reject(HoldfastError.from(report));
     for (const report of updates.errors ?? []) this.emit('error', HoldfastError.from(report));
@@ -277,6 +357,11 @@ function addPageListener(name, listener) {
 function removePageListener(name, listener) {
   const target = name === 'visibilitychange' ? globalThis.document : globalThis.window;
   target?.removeEventListener?.(name, listener);
+}
+
+/** One history per relay: a folder name derived from its URL. */
+function storageScope(url) {
+  return String(url).replace(/[^A-Za-z0-9]+/g, '_').slice(0, 120);
 }
 
 function defaultUrl() {

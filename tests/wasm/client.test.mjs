@@ -272,10 +272,12 @@ describe('Holdfast against a fake relay', () => {
     hf.close();
   });
 
-  test('an unsupported storage falls back to memory with a warning; off() removes a listener', async () => {
+  test('indexeddb without IndexedDB (Node) falls back to memory with a warning; off() removes a listener', async () => {
     const { hf } = await setup({ connect: { storage: 'indexeddb' } });
     const warning = await new Promise((resolve) => hf.on('warning', resolve));
-    assert.match(warning.message, /indexeddb/);
+    assert.match(warning.message, /IndexedDB is not available/);
+    assert.equal(warning.storage, 'memory');
+    assert.equal(hf.storage, 'memory');
     const s = hf.session(uniqueSession());
     let calls = 0;
     const listener = () => ++calls;
@@ -283,6 +285,14 @@ describe('Holdfast against a fake relay', () => {
     s.off('state', listener);
     await s.prompt('x');
     assert.equal(calls, 0);
+    hf.close();
+  });
+
+  test('an unknown storage kind falls back to memory with a warning', async () => {
+    const { hf } = await setup({ connect: { storage: 'floppy' } });
+    const warning = await new Promise((resolve) => hf.on('warning', resolve));
+    assert.match(warning.message, /storage 'floppy' is not available/);
+    assert.equal(hf.storage, 'memory');
     hf.close();
   });
 });

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,7 +74,8 @@ std::string option_string(const val& options, const char* name) {
     return v.isString() ? v.as<std::string>() : std::string();
 }
 
-/// {clientId, token, agent, seed, producerEpoch, heartbeatIntervalMs, heartbeatTimeoutMs}
+/// {clientId, token, agent, seed, producerEpoch, heartbeatIntervalMs, heartbeatTimeoutMs,
+///  maxSessions, maxBytes} (storage is attached by core_binding)
 holdfast::client::client_config make_config(const val& options) {
     holdfast::client::client_config config;
     config.client_id = option_string(options, "clientId");
@@ -85,13 +87,17 @@ holdfast::client::client_config make_config(const val& options) {
         option_u64(options, "heartbeatIntervalMs", config.heartbeat.interval_ms));
     config.heartbeat.timeout_ms = static_cast<std::uint32_t>(
         option_u64(options, "heartbeatTimeoutMs", config.heartbeat.timeout_ms));
+    config.retention_limits.max_sessions = option_u64(options, "maxSessions", config.retention_limits.max_sessions);
+    config.retention_limits.max_bytes = option_u64(options, "maxBytes", config.retention_limits.max_bytes);
     return config;
 }
 
-/// JS-facing wrapper: the same calls as client_core, with JS-friendly types.
+/// JS-facing wrapper: the same calls as client_core, with JS-friendly types. With a
+/// `storageRoot` option it owns the history store, over Emscripten's FS (where the JS glue has
+/// mounted IDBFS); the store must outlive the core, hence the member order.
 class core_binding {
 public:
-    explicit core_binding(val options) : core_(make_config(options)) {}
+    explicit core_binding(val options) : store_(make_store(options)), core_(with_store(make_config(options))) {}
 
     val open_session(const std::string& id) {
         return guarded([&] {
@@ -150,11 +156,31 @@ public:
         }
     }
 
+    void clear_session(const std::string& id) {
+        try { core_.clear_session(id); } catch (...) {}
+    }
+    bool on_storage_full() {
+        try { return core_.on_storage_full(); } catch (...) { return false; }
+    }
+    std::string client_id() const { return core_.client_id(); }
+
 private:
+    std::unique_ptr<holdfast::client::history_store> make_store(const val& options) {
+        const std::string root = option_string(options, "storageRoot");
+        if (root.empty()) return nullptr;
+        return std::make_unique<holdfast::client::history_store>(files_, root);
+    }
+    holdfast::client::client_config with_store(holdfast::client::client_config config) {
+        config.storage = store_.get();
+        return config;
+    }
+
     static std::uint64_t to_ms(double now_ms) {
         return (std::isfinite(now_ms) && now_ms > 0) ? static_cast<std::uint64_t>(now_ms) : 0;
     }
 
+    holdfast::posix_file_system files_;
+    std::unique_ptr<holdfast::client::history_store> store_;
     holdfast::client::client_core core_;
 };
 
@@ -211,7 +237,10 @@ EMSCRIPTEN_BINDINGS(holdfast) {
         .function("onNetworkOffline", &core_binding::on_network_offline)
         .function("onNetworkOnline", &core_binding::on_network_online)
         .function("takeFrames", &core_binding::take_frames)
-        .function("takeUpdates", &core_binding::take_updates);
+        .function("takeUpdates", &core_binding::take_updates)
+        .function("clearSession", &core_binding::clear_session)
+        .function("onStorageFull", &core_binding::on_storage_full)
+        .function("clientId", &core_binding::client_id);
 
     emscripten::function("errorCodes", &error_codes);
     emscripten::function("protocolVersion", &protocol_version);
