@@ -50,7 +50,7 @@ bool run_until(boost::asio::io_context& ioc, const std::function<bool()>& done, 
 TEST(stall, heartbeat_replaces_a_silent_link_and_the_subscriber_resumes) {
     const fs::path dir = fs::temp_directory_path() / ("holdfast-stall-" + std::to_string(::getpid()));
     fs::remove_all(dir);
-    relay_process relay(HOLDFAST_RELAY_BINARY, "memory:", dir);
+    relay_process relay(relay_process::default_binary(), "memory:", dir);
     relay.start();
     boost::asio::io_context ioc;
     cut_config no_cuts;

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -23,6 +24,11 @@ relay_process::relay_process(fs::path binary, std::string store, fs::path dir, s
       extra_args_(std::move(extra_args)) {
     fs::create_directories(dir_ / "web");
     fs::create_directories(dir_ / "sdk");
+}
+
+fs::path relay_process::default_binary() {
+    if (const char* chosen = std::getenv("HOLDFAST_RELAY_BINARY"); chosen && *chosen) return chosen;
+    return HOLDFAST_RELAY_BINARY;
 }
 
 relay_process::~relay_process() {

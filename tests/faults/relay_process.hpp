@@ -20,6 +20,10 @@ public:
     relay_process(std::filesystem::path binary, std::string store, std::filesystem::path dir,
                   std::vector<std::string> extra_args = {});
     ~relay_process();
+
+    /// $HOLDFAST_RELAY_BINARY if set (test another relay build without reconfiguring), else the
+    /// binary CMake named at build time.
+    static std::filesystem::path default_binary();
     relay_process(const relay_process&) = delete;
     relay_process& operator=(const relay_process&) = delete;
 

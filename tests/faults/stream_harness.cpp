@@ -38,7 +38,7 @@ std::string describe(const error& err) {
 } // namespace
 
 stream_harness::stream_harness(scenario s)
-    : scenario_(s), dir_(fresh_dir(s.seed)), relay_(HOLDFAST_RELAY_BINARY, "sqlite:" + (dir_ / "relay.db").string(), dir_),
+    : scenario_(s), dir_(fresh_dir(s.seed)), relay_(relay_process::default_binary(), "sqlite:" + (dir_ / "relay.db").string(), dir_),
       publish_timer_(ioc_), restart_timer_(ioc_) {
     relay_.start();
     cut_config cuts;
