@@ -78,7 +78,8 @@ void relay_process::start(std::uint16_t port, std::chrono::milliseconds timeout)
     while (std::chrono::steady_clock::now() < deadline) {
         const std::string log = log_text();
         const auto at = log.find(marker, log_offset);
-        if (at != std::string::npos) {
+        // Parse only a whole line: the relay may be caught halfway through writing it.
+        if (at != std::string::npos && log.find('\n', at) != std::string::npos) {
             port_ = static_cast<std::uint16_t>(std::stoul(log.substr(at + marker.size())));
             return;
         }
