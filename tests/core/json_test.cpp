@@ -1,5 +1,10 @@
 // JSON <-> msgpack payload bridge: round-trips, strictness, limits.
 #include "holdfast/json.hpp"
+#include "holdfast/detail/codec_impl.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <random>
 
 #include <gtest/gtest.h>
 
@@ -65,6 +70,42 @@ TEST(json, invalid_utf8_in_msgpack_strings_renders_as_replacement) {
 TEST(json, empty_msgpack_means_null) {
     EXPECT_EQ(json::from_msgpack("").value(), "null");
     EXPECT_FALSE(json::from_msgpack("\xC1"));
+}
+
+} // namespace
+} // namespace holdfast
+
+namespace holdfast {
+namespace {
+
+/// The exhaustive reference: the first precision from 1 whose text reads back as `d`.
+std::string shortest_reference(double d) {
+    char buffer[32];
+    for (int precision = 1; precision <= 17; ++precision) {
+        std::snprintf(buffer, sizeof buffer, "%.*g", precision, d);
+        if (std::strtod(buffer, nullptr) == d) break;
+    }
+    return buffer;
+}
+
+TEST(json, floats_render_as_the_shortest_text_that_reads_back_exactly) {
+    std::mt19937_64 random(20261123);
+    std::uniform_real_distribution<double> wide(-1e6, 1e6);
+    std::uniform_int_distribution<int> exponent(-30, 30);
+    for (int i = 0; i < 20000; ++i) {
+        double d = wide(random) * std::pow(10.0, exponent(random));
+        if (i % 4 == 0) d = std::round(d * 1000.0) / 1000.0;  // "nice" values such as 1234.567
+        std::string packed;
+        proto::detail::string_writer writer{packed};
+        msgpack::packer<proto::detail::string_writer>(writer).pack_double(d);
+        const std::string text = json::from_msgpack(packed).value();
+        ASSERT_EQ(std::strtod(text.c_str(), nullptr), d) << text;
+        if (d != std::trunc(d)) ASSERT_EQ(text, shortest_reference(d)) << "for " << shortest_reference(d);
+    }
+    std::string packed;
+    proto::detail::string_writer writer{packed};
+    msgpack::packer<proto::detail::string_writer>(writer).pack_double(1700000000123.0);
+    EXPECT_EQ(json::from_msgpack(packed).value(), "1700000000123");
 }
 
 } // namespace

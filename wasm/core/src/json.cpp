@@ -297,13 +297,21 @@ void append_json(const msgpack::object& value, std::string& out) {
     case msgpack::type::FLOAT64: {
         const double d = value.via.f64;
         if (!std::isfinite(d)) { out += "null"; return; }
-        // Shortest text that round-trips (0.1 stays "0.1"), as JSON.stringify does. Not
+        // Whole numbers within 2^53 (timestamps, counters) print exactly as integers.
+        if (std::fabs(d) < 9007199254740992.0 && d == std::trunc(d)) {
+            out += std::to_string(static_cast<std::int64_t>(d));
+            return;
+        }
+        // Shortest text that round-trips (0.1 stays "0.1"), as JSON.stringify does. Any double
+        // whose shortest form has <= 15 significant digits prints exactly that at %.15g (%g drops
+        // the trailing zeros), so the search starts there: at most three formatting passes,
+        // which matters in WASM, where printf/strtod run on software floating point. Not
         // std::to_chars: Emscripten 3.1.6's libc++ lacks its floating-point overloads.
         char buffer[32];
         int length = 0;
-        for (int precision = 1; precision <= 17; ++precision) {
+        for (int precision = 15; precision <= 17; ++precision) {
             length = std::snprintf(buffer, sizeof buffer, "%.*g", precision, d);
-            if (std::strtod(buffer, nullptr) == d) break;
+            if (precision == 17 || std::strtod(buffer, nullptr) == d) break;
         }
         out.append(buffer, static_cast<std::size_t>(length));
         return;
