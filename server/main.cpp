@@ -25,6 +25,8 @@ constexpr const char* usage = R"(usage: holdfast-relay [options]
   --sdk-dir DIR            files served at /sdk/ (default <repo>/build/sdk)
   --max-frame-bytes N      largest WebSocket message and HTTP body (default 1048576)
   --max-batch-events N     events per replay frame (default 256)
+  --max-queued-bytes N     send queue per WebSocket before it is closed as a slow consumer
+                           (default 8388608)
   --help                   show this help
 )";
 
@@ -93,8 +95,9 @@ int main(int argc, char** argv) {
             std::cout << usage;
             return 0;
         }
-        constexpr std::string_view known[] = {"--listen",  "--store",           "--static-dir",
-                                              "--sdk-dir", "--max-frame-bytes", "--max-batch-events"};
+        constexpr std::string_view known[] = {"--listen",          "--store",           "--static-dir",
+                                              "--sdk-dir",         "--max-frame-bytes", "--max-batch-events",
+                                              "--max-queued-bytes"};
         if (std::find(std::begin(known), std::end(known), arg) == std::end(known)) {
             return fail("unknown option " + std::string(arg));
         }
@@ -113,6 +116,10 @@ int main(int argc, char** argv) {
             if (!n || *n == 0 || *n > 0xFFFFFFFFu) return fail("bad " + std::string(arg) + " '" + std::string(*v) + "'");
             (arg == "--max-frame-bytes" ? config.relay.max_frame_bytes : config.relay.max_batch_events) =
                 static_cast<std::uint32_t>(*n);
+        } else if (arg == "--max-queued-bytes") {
+            const auto n = parse_number(*v);
+            if (!n || *n == 0) return fail("bad --max-queued-bytes '" + std::string(*v) + "'");
+            config.relay.max_queued_bytes = *n;
         }
     }
     const fs::path root = repo_root();

@@ -46,6 +46,11 @@ std::string render_metrics(const relay_metrics& m, const std::map<unsigned, std:
            "Publishes refused with stale_epoch (an older producer incarnation).", m.appends_fenced_total);
     family(out, "holdfast_sequence_gaps_total", "counter", "Publishes refused with sequence_gap.",
            m.sequence_gaps_total);
+    family(out, "holdfast_replay_batches_total", "counter", "Events frames released by paced replays.",
+           m.replay_batches_total);
+    family(out, "holdfast_slow_consumer_closes_total", "counter",
+           "Connections closed because their send queue passed the bound (close status 4008).",
+           m.slow_consumer_closes_total);
     out += "# HELP holdfast_http_requests_total HTTP requests answered, by status code.\n";
     out += "# TYPE holdfast_http_requests_total counter\n";
     for (const auto& [status, count] : http_requests) {

@@ -1,16 +1,17 @@
-// relay_core: the WebSocket protocol state machine per connection, and the HTTP-level entry
-// points, over session_table. Layer: relay (sans-I/O).
+// relay_core: the WebSocket protocol state machine per connection, replay pacing, the
+// slow-consumer rule and the HTTP-level entry points, over session_table. Layer: relay (sans-I/O).
 #include "holdfast/relay/relay_core.hpp"
 
 #include "holdfast/codec.hpp"
 #include "holdfast/event_json.hpp"
 
+#include <algorithm>
 #include <type_traits>
 
 namespace holdfast::relay {
 
 relay_core::relay_core(store& backing, relay_config config, clock_ms clock)
-    : config_(config), out_(metrics_), sessions_(backing, out_, metrics_, config_, std::move(clock)) {}
+    : config_(config), out_(metrics_, config_), sessions_(backing, out_, metrics_, config_, std::move(clock)) {}
 
 void relay_core::on_open(connection_id connection) {
     if (!connections_.try_emplace(connection).second) return;
@@ -23,26 +24,94 @@ void relay_core::on_close(connection_id connection) {
     if (it == connections_.end()) return;
     for (const std::string& session : it->second.sessions) sessions_.detach(connection, session);
     connections_.erase(it);
+    out_.forget(connection);
     --metrics_.open_connections;
 }
 
+void relay_core::on_sent(connection_id connection, std::uint64_t bytes) {
+    auto it = connections_.find(connection);
+    if (it == connections_.end()) return;
+    out_.on_sent(connection, bytes);
+    if (!it->second.closing) pump_replay(connection, it->second);
+}
+
+void relay_core::pump_replay(connection_id id, connection_state& conn) {
+    const std::uint64_t written = out_.written_bytes(id);
+    while (!conn.replay_batch_ends.empty() && conn.replay_batch_ends.front() <= written) {
+        conn.replay_batch_ends.pop_front();
+    }
+    // Below half the bound, so a replay never fills the queue that live events are judged by; at
+    // least 1, so an empty queue always releases the next batch.
+    const std::uint64_t low_water = std::max<std::uint64_t>(
+        1, std::min(config_.replay_low_water_bytes, config_.max_queued_bytes / 2));
+    // Round-robin over the sessions still replaying, one batch each, so one long log does not
+    // hold back the others attached on the same connection.
+    while (!conn.replaying.empty() && conn.replay_batch_ends.size() < config_.replay_window_batches &&
+           out_.queued_bytes(id) < low_water) {
+        std::string session = std::move(conn.replaying.front());
+        conn.replaying.pop_front();
+        auto step = sessions_.replay_step(id, session);
+        if (!step) {
+            ++metrics_.store_failures_total;
+            // The client cannot be told "part of your replay is missing" and keep the session:
+            // closing makes it reconnect and resume from its last serial, which is always safe.
+            auto last = std::make_shared<const std::string>(proto::encode(proto::error_frame{
+                static_cast<std::uint32_t>(step.err().code), step.err().detail, session, std::nullopt}));
+            return close_connection(id, conn, close_directive{close_status::internal_error, "store_failure", false},
+                                    std::move(last));
+        }
+        if (step->sent) {
+            ++metrics_.replay_batches_total;
+            conn.replay_batch_ends.push_back(out_.queued_total(id));
+        }
+        if (!step->live) conn.replaying.push_back(std::move(session));
+    }
+}
+
+void relay_core::shed_slow_consumers() {
+    for (connection_id id : out_.take_overflowed()) {
+        auto it = connections_.find(id);
+        if (it == connections_.end() || it->second.closing) continue;
+        ++metrics_.slow_consumer_closes_total;
+        auto last = std::make_shared<const std::string>(proto::encode(proto::error_frame{
+            static_cast<std::uint32_t>(errc::slow_consumer),
+            "more than " + std::to_string(config_.max_queued_bytes) +
+                " bytes queued: reconnect and resume from the last serial received",
+            std::nullopt, std::nullopt}));
+        // drop_unsent: the backlog is what this peer cannot take; it resumes from what it has.
+        close_connection(id, it->second, close_directive{close_status::slow_consumer, "slow_consumer", true},
+                         std::move(last));
+    }
+}
+
+void relay_core::close_connection(connection_id id, connection_state& conn, close_directive how,
+                                  std::shared_ptr<const std::string> last_frame) {
+    for (const std::string& session : conn.sessions) sessions_.detach(id, session);
+    conn.sessions.clear();
+    conn.replaying.clear();
+    conn.closing = true;
+    out_.close(id, std::move(how), std::move(last_frame));
+}
+
 void relay_core::on_frame_too_large(connection_id connection) {
-    if (!connections_.contains(connection)) return;
+    auto it = connections_.find(connection);
+    if (it == connections_.end() || it->second.closing) return;
     ++metrics_.frames_received_total;
     reject(connection, errc::frame_too_large, "message exceeds " + std::to_string(config_.max_frame_bytes) + " bytes");
-    out_.close(connection);
+    close_connection(connection, it->second, close_directive{close_status::message_too_big, "frame_too_large", false});
 }
 
 void relay_core::on_frame(connection_id connection, std::string_view bytes) {
     auto it = connections_.find(connection);
-    if (it == connections_.end()) return;  // closed already: late bytes are dropped
+    // Closed, or closing: late bytes are dropped (answering them could only grow a dead queue).
+    if (it == connections_.end() || it->second.closing) return;
     ++metrics_.frames_received_total;
     if (bytes.size() > config_.max_frame_bytes) {
         // The shell's transport limit normally fails the read first; this keeps the rule here too.
         reject(connection, errc::frame_too_large,
                std::to_string(bytes.size()) + " bytes exceeds " + std::to_string(config_.max_frame_bytes));
-        out_.close(connection);
-        return;
+        return close_connection(connection, it->second,
+                                close_directive{close_status::message_too_big, "frame_too_large", false});
     }
     proto::decode_limits limits;
     limits.max_frame_bytes = config_.max_frame_bytes;
@@ -53,6 +122,7 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
         return;
     }
     handle(connection, it->second, std::move(decoded).value());
+    shed_slow_consumers();  // a fan-out or reply may have overfilled any connection
 }
 
 void relay_core::handle(connection_id id, connection_state& conn, proto::frame&& frame) {
@@ -96,8 +166,7 @@ void relay_core::on_hello(connection_id id, connection_state& conn, const proto:
         reject(id, errc::version_mismatch,
                "client speaks version " + std::to_string(f.version) + ", relay speaks " +
                    std::to_string(proto::protocol_version));
-        out_.close(id);
-        return;
+        return close_connection(id, conn, close_directive{close_status::policy_violation, "version_mismatch", false});
     }
     conn.greeted = true;
     conn.agent = f.agent;
@@ -112,10 +181,17 @@ void relay_core::on_attach(connection_id id, connection_state& conn, const proto
     auto attached = sessions_.attach(id, f.session, f.from_serial, f.epoch);
     if (!attached) return send_error(id, attached.err().code, attached.err().detail, f.session);
     conn.sessions.insert(f.session);
+    // Attaching again restarts the replay from the new from_serial; it keeps its turn if it had one.
+    if (std::find(conn.replaying.begin(), conn.replaying.end(), f.session) == conn.replaying.end()) {
+        conn.replaying.push_back(f.session);
+    }
+    pump_replay(id, conn);
 }
 
 void relay_core::on_detach(connection_id id, connection_state& conn, const proto::detach& f) {
-    if (conn.sessions.erase(f.session) != 0) sessions_.detach(id, f.session);
+    if (conn.sessions.erase(f.session) == 0) return;
+    sessions_.detach(id, f.session);
+    std::erase(conn.replaying, f.session);
 }
 
 void relay_core::on_append(connection_id id, append_input&& input) {
@@ -147,7 +223,9 @@ std::optional<error> relay_core::validate(const append_input& input) {
 
 result<append_reply> relay_core::append_http(append_input input) {
     if (auto invalid = validate(input)) return std::move(*invalid);
-    return sessions_.append(input);
+    auto reply = sessions_.append(input);
+    shed_slow_consumers();
+    return reply;
 }
 
 result<read_reply> relay_core::read_events(std::string_view session, std::uint64_t after_serial, std::size_t limit) {

@@ -126,8 +126,8 @@ void relay_shell::flush() {
         if (it == ws_.end()) continue;
         auto session = it->second.lock();
         if (!session) continue;
-        if (out.close()) {
-            session->close_after_flush();
+        if (out.close) {
+            session->close_after(std::move(out.frame), *out.close);
         } else {
             session->send(std::move(out.frame));
         }

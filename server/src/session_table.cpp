@@ -1,4 +1,5 @@
-// session_table: serials, dedup, replay and fan-out over a store. Layer: relay (sans-I/O).
+// session_table: serials, producer rules, replay steps and fan-out over a store. Layer: relay
+// (sans-I/O).
 #include "holdfast/relay/session_table.hpp"
 
 #include "holdfast/event_json.hpp"
@@ -47,32 +48,61 @@ result<session_info> session_table::attach(connection_id connection, const std::
     auto found = find_or_load(session, true, scratch);
     if (!found) return found.err();
     const session_info info = found.value()->info;
-
-    // Everything below completes before any other input is handled: the replay covers exactly
-    // (from, head] and every later append is fanned out after it.
-    std::uint64_t cursor = (client_epoch != 0 && client_epoch != info.epoch) ? 0 : from_serial;
-    std::vector<outbound> replay;
-    while (cursor < info.head_serial) {
-        const std::size_t want =
-            static_cast<std::size_t>(std::min<std::uint64_t>(config_.max_batch_events, info.head_serial - cursor));
-        auto events = store_.read(session, cursor, want);
-        if (!events) return events.err();
-        if (events->empty()) break;  // the store holds fewer than head says: send what exists
-        cursor = events->back().serial;
-        replay.push_back(outbound{connection, std::make_shared<const std::string>(proto::encode(
-                                                  proto::event_batch{session, std::move(events).value()}))});
-    }
-
     out_.send(connection, proto::attached{session, info.epoch, info.head_serial});
-    for (auto& batch : replay) out_.send(connection, std::move(batch.frame));
 
     auto [it, inserted] = live_.try_emplace(session);
     if (inserted) {
         it->second.info = info;
         ++metrics_.live_sessions;
     }
-    it->second.subscribers.insert(connection);
+    const std::uint64_t cursor = (client_epoch != 0 && client_epoch != info.epoch) ? 0 : from_serial;
+    it->second.subscribers[connection] = subscriber{cursor, false};
     return info;
+}
+
+namespace {
+
+/// An upper bound of one event's msgpack size: its strings and payload plus the keys, headers and
+/// integers around them (87 bytes at most).
+std::size_t encoded_size_bound(const proto::event& e) {
+    return 96 + e.producer_id.size() + e.kind.size() + e.msg_id.size() + e.agent.size() + e.payload.bytes.size();
+}
+
+} // namespace
+
+result<replay_step_result> session_table::replay_step(connection_id connection, const std::string& session) {
+    auto state = live_.find(session);
+    if (state == live_.end()) return replay_step_result{false, true};
+    auto found = state->second.subscribers.find(connection);
+    if (found == state->second.subscribers.end() || found->second.live) return replay_step_result{false, true};
+    subscriber& sub = found->second;
+    const std::uint64_t head = state->second.info.head_serial;
+    if (sub.cursor >= head) {
+        sub.live = true;
+        return replay_step_result{false, true};
+    }
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(config_.max_batch_events, head - sub.cursor));
+    auto events = store_.read(session, sub.cursor, want);
+    if (!events) return events.err();
+    if (events->empty()) {
+        sub.live = true;  // the store holds fewer events than head says: nothing more to replay
+        return replay_step_result{false, true};
+    }
+    // Keep a batch near max_frame_bytes (at least one event): clients decode with that limit, and
+    // the replay window is counted in batches, so their size bounds the memory it holds.
+    std::size_t keep = 0;
+    std::size_t bytes = 64 + session.size();
+    for (; keep < events->size(); ++keep) {
+        const std::size_t size = encoded_size_bound((*events)[keep]);
+        if (keep > 0 && bytes + size > config_.max_frame_bytes) break;
+        bytes += size;
+    }
+    events->resize(keep);
+    sub.cursor = events->back().serial;
+    if (sub.cursor >= head) sub.live = true;  // from the next append on, fan-out reaches it
+    out_.send_paced(connection, std::make_shared<const std::string>(
+                                    proto::encode(proto::event_batch{session, std::move(events).value()})));
+    return replay_step_result{true, sub.live};
 }
 
 void session_table::detach(connection_id connection, const std::string& session) {
@@ -137,15 +167,18 @@ result<append_reply> session_table::append_one(const append_input& input) {
     state.info.head_serial = stored.event.serial;
     ++metrics_.events_appended_total;
     if (stored.event.serial == 1) ++metrics_.sessions_started_total;
+    const append_reply reply{stored.event.serial, state.info.epoch, false};
 
-    if (!state.subscribers.empty()) {
-        const std::uint64_t serial = stored.event.serial;
-        auto frame = std::make_shared<const std::string>(
-            proto::encode(proto::event_batch{input.session, {std::move(stored.event)}}));
-        for (connection_id subscriber : state.subscribers) out_.send(subscriber, frame);
-        return append_reply{serial, state.info.epoch, false};
+    std::shared_ptr<const std::string> frame;  // encoded once, for the first live subscriber
+    for (const auto& [connection, sub] : state.subscribers) {
+        if (!sub.live) continue;  // still replaying: its cursor reaches this event later
+        if (!frame) {
+            frame = std::make_shared<const std::string>(
+                proto::encode(proto::event_batch{input.session, {std::move(stored.event)}}));
+        }
+        out_.send(connection, frame);
     }
-    return append_reply{stored.event.serial, state.info.epoch, false};
+    return reply;
 }
 
 void session_table::announce(const std::string& session) {

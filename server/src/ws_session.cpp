@@ -9,14 +9,19 @@
 namespace holdfast::relay {
 
 namespace {
-// A subscriber this far behind is not reading: drop it rather than hold unbounded memory. It
-// resumes from its last serial when it reconnects, so nothing is lost.
-constexpr std::size_t min_queue_limit = 64u << 20;
+// Time for a peer to take its last frames and answer a close the relay started. A slow consumer
+// whose current write never completes (it stopped reading) is cut off after this.
+constexpr auto close_grace = std::chrono::seconds(10);
 } // namespace
 
-ws_session::ws_session(relay_shell& shell, tcp::socket&& socket) : shell_(shell), ws_(std::move(socket)) {}
+ws_session::ws_session(relay_shell& shell, tcp::socket&& socket)
+    : shell_(shell), ws_(std::move(socket)), close_deadline_(ws_.get_executor()) {}
 
 void ws_session::run(http::request<http::string_body> req) {
+    // Each write is one whole frame, often a single token: Nagle would hold it back until the
+    // previous one is acknowledged (up to the peer's 40 ms delayed ACK).
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "holdfast-relay"); }));
@@ -56,15 +61,9 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
 }
 
 void ws_session::send(std::shared_ptr<const std::string> frame) {
+    // No limit here: the core bounds what it sends (max_queued_bytes, the replay window).
     if (close_requested_ || closing_ || finished_) return;
-    queued_bytes_ += frame->size();
     queue_.push_back(std::move(frame));
-    const std::size_t limit = std::max<std::size_t>(min_queue_limit, 64u * shell_.config().relay.max_frame_bytes);
-    if (queued_bytes_ > limit) {
-        std::cerr << "holdfast-relay: connection " << id_ << " is too slow (" << queued_bytes_
-                  << " bytes queued), dropping it\n";
-        return abort();
-    }
     if (!writing_) do_write();
 }
 
@@ -76,20 +75,45 @@ void ws_session::do_write() {
 void ws_session::on_write(beast::error_code ec, std::size_t) {
     writing_ = false;
     if (ec) return abort();
-    queued_bytes_ -= queue_.front()->size();
+    const std::size_t written = queue_.front()->size();
     queue_.pop_front();
-    if (!queue_.empty()) return do_write();
-    if (close_requested_) do_close();
+    // Start the next write before telling the core: its outputs (more replay) may queue more.
+    if (!queue_.empty()) {
+        do_write();
+    } else if (close_requested_) {
+        do_close();
+    }
+    if (registered_ && !finished_) {
+        shell_.core().on_sent(id_, written);
+        shell_.flush();
+    }
+}
+
+void ws_session::close_after(std::shared_ptr<const std::string> last_frame, const close_directive& how) {
+    if (close_requested_ || closing_ || finished_) return;
+    if (how.drop_unsent) {
+        // Keep the frame being written: its buffer is in use until the write completes.
+        queue_.erase(writing_ ? std::next(queue_.begin()) : queue_.begin(), queue_.end());
+    }
+    if (last_frame) queue_.push_back(std::move(last_frame));
+    close_reason_ = websocket::close_reason(how.code);
+    close_reason_.reason = websocket::reason_string(how.reason.data(), std::min<std::size_t>(how.reason.size(), 123));
+    close_after_flush();
 }
 
 void ws_session::close_after_flush() {
     if (close_requested_) return;
     close_requested_ = true;
-    if (!writing_) do_close();
+    close_deadline_.expires_after(close_grace);
+    close_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec) self->abort();
+    });
+    if (!writing_) queue_.empty() ? do_close() : do_write();
 }
 
 void ws_session::shutdown() {
-    close_code_ = websocket::close_code::going_away;
+    if (close_requested_) return;  // already closing for the core's reason
+    close_reason_ = websocket::close_reason(websocket::close_code::going_away);
     close_after_flush();
 }
 
@@ -97,8 +121,7 @@ void ws_session::do_close() {
     if (closing_ || finished_) return;
     closing_ = true;
     // The read loop keeps running and ends when the peer answers the close (or the timeout hits).
-    ws_.async_close(websocket::close_reason(close_code_),
-                    beast::bind_front_handler(&ws_session::on_close, shared_from_this()));
+    ws_.async_close(close_reason_, beast::bind_front_handler(&ws_session::on_close, shared_from_this()));
 }
 
 void ws_session::on_close(beast::error_code ec) {
@@ -113,6 +136,7 @@ void ws_session::abort() {
 void ws_session::finish() {
     if (finished_) return;
     finished_ = true;
+    close_deadline_.cancel();  // a pending wait would keep run() from returning on stop
     // The queue stays: an async_write in flight still points into its front buffer.
     if (registered_) shell_.remove_ws(id_);
 }

@@ -1,6 +1,8 @@
 // One WebSocket connection on /v1/ws: binary messages in go to relay_core::on_frame; frames out
-// go through a write queue with exactly one async_write in flight (Beast's chat example).
-// Layer: relay network shell: it moves bytes and obeys the core's close directives.
+// go through a write queue with exactly one async_write in flight (Beast's chat example), and
+// each completed write is reported to relay_core::on_sent, which is how the core paces replays
+// and bounds the queue. Layer: relay network shell: it moves bytes and obeys the core's close
+// directives; it has no queue limit of its own.
 #pragma once
 #include "beast_fwd.hpp"
 #include "holdfast/relay/relay_types.hpp"
@@ -23,8 +25,9 @@ public:
     /// Queues one frame (shared with every other subscriber of a fan-out).
     void send(std::shared_ptr<const std::string> frame);
 
-    /// Closes the WebSocket after the frames queued so far are written (core directive).
-    void close_after_flush();
+    /// Obeys a core close directive: optionally drops the frames not yet being written, queues
+    /// `last_frame` (if any), and closes with `how.code` once the queue is written.
+    void close_after(std::shared_ptr<const std::string> last_frame, const close_directive& how);
 
     /// Relay stopping: close with "going away" once the queue drains.
     void shutdown();
@@ -33,6 +36,7 @@ private:
     void on_accept(beast::error_code ec);
     void do_read();
     void on_read(beast::error_code ec, std::size_t bytes);
+    void close_after_flush();
     void do_write();
     void on_write(beast::error_code ec, std::size_t bytes);
     void do_close();
@@ -44,9 +48,9 @@ private:
     websocket::stream<beast::tcp_stream> ws_;
     beast::flat_buffer buffer_;
     std::deque<std::shared_ptr<const std::string>> queue_;
-    std::size_t queued_bytes_ = 0;
+    net::steady_timer close_deadline_;  // a peer that stops reading cannot hold a close forever
     connection_id id_ = 0;
-    websocket::close_code close_code_ = websocket::close_code::policy_error;
+    websocket::close_reason close_reason_{websocket::close_code::policy_error};
     bool writing_ = false;
     bool close_requested_ = false;
     bool closing_ = false;

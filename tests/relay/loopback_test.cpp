@@ -4,6 +4,7 @@
 
 #include "holdfast/json.hpp"
 #include "holdfast/relay/relay_server.hpp"
+#include "holdfast/relay/sqlite_store.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -173,6 +174,141 @@ TEST_F(loopback_test, two_clients_publish_http_restart_and_resume) {
         EXPECT_EQ(c.read_until<proto::ack>(&skipped).serial, 5u);
         c.close();
     }
+}
+
+/// The value of one unlabelled metric on /metrics.
+std::uint64_t metric(std::uint16_t port, const std::string& name) {
+    const std::string body = http_call(port, http::verb::get, "/metrics").body;
+    const auto at = body.find("\n" + name + " ");
+    if (at == std::string::npos) throw std::runtime_error("no metric " + name);
+    return std::stoull(body.substr(at + name.size() + 2));
+}
+
+TEST_F(loopback_test, a_long_replay_with_a_publisher_appending_arrives_whole_in_order_once) {
+    constexpr std::uint64_t history = 20'000;
+    constexpr std::uint64_t live = 300;
+    const fs::path db = dir_ / "relay.db";
+    {
+        auto store = sqlite_store::open(db.string());
+        ASSERT_TRUE(store.has_value());
+        ASSERT_TRUE(store.value()->create("long").has_value());
+        for (std::uint64_t serial = 1; serial <= history; ++serial) {
+            stored_event e;
+            e.event = proto::event{serial, serial, "", "message.delta", "m", "", proto::raw_value{"\xa5token"}};
+            ASSERT_TRUE(store.value()->append("long", e).has_value());
+        }
+    }
+    running_relay relay(db);
+    ws_client reader(relay.port());
+    greet(reader);
+    reader.send(proto::attach{"long", 0, 0});
+    EXPECT_EQ(reader.read_until<proto::attached>().head_serial, history);
+
+    // The publisher runs while the reader is still in its replay.
+    std::exception_ptr publisher_failed;
+    std::thread publisher([&] {
+        try {
+            ws_client writer(relay.port());
+            greet(writer);
+            for (std::uint64_t seq = 1; seq <= live; ++seq) {
+                proto::publish p{"long", "writer", seq, "message.delta", "m2", proto::raw_value{"\xa4live"}};
+                p.producer_epoch = 1'700'000'000'000;
+                writer.send(p);
+                if (writer.read_until<proto::ack>().serial != history + seq) throw std::runtime_error("bad ack");
+            }
+            writer.close();
+        } catch (...) {
+            publisher_failed = std::current_exception();
+        }
+    });
+    std::vector<std::uint64_t> got;
+    try {
+        while (got.size() < history + live) {
+            for (const auto& e : reader.read_until<proto::event_batch>().events) got.push_back(e.serial);
+        }
+    } catch (...) {
+        publisher.join();
+        throw;
+    }
+    publisher.join();
+    if (publisher_failed) std::rethrow_exception(publisher_failed);
+    std::vector<std::uint64_t> expected(history + live);
+    for (std::uint64_t i = 0; i < expected.size(); ++i) expected[i] = i + 1;
+    EXPECT_EQ(got, expected) << "1..N+k, no hole, no repeat";
+    EXPECT_GE(metric(relay.port(), "holdfast_replay_batches_total"), history / 256);
+    reader.close();
+}
+
+TEST_F(loopback_test, a_reader_that_stops_reading_is_closed_with_4008_and_the_others_keep_up) {
+    relay_config limits;
+    limits.max_queued_bytes = 256 * 1024;
+    running_relay relay(dir_ / "relay.db", limits);
+    // Default socket buffers: a tiny SO_RCVBUF made this kernel prune the stalled socket's queue
+    // so hard that other loopback connections stalled for seconds.
+    ws_client stalled(relay.port());
+    ws_client follower(relay.port());
+    ws_client writer(relay.port());
+    for (ws_client* c : {&stalled, &follower, &writer}) greet(*c);
+    stalled.send(proto::attach{"s", 0, 0});
+    EXPECT_EQ(stalled.read_until<proto::attached>().head_serial, 0u);
+    follower.send(proto::attach{"s", 0, 0});
+    follower.read_until<proto::attached>();
+
+    // The follower reads on its own thread (it must keep up) until the writer's end marker.
+    std::vector<std::uint64_t> followed;
+    std::exception_ptr follower_failed;
+    std::thread follow([&] {
+        try {
+            for (bool ended = false; !ended;) {
+                for (const auto& e : follower.read_until<proto::event_batch>().events) {
+                    followed.push_back(e.serial);
+                    ended = ended || e.kind == "test.end";
+                }
+            }
+        } catch (...) {
+            follower_failed = std::current_exception();
+        }
+    });
+    const std::string text(16 * 1024, 'x');
+    const auto payload = proto::raw_value{json::to_msgpack("\"" + text + "\"").value()};
+    std::uint64_t seq = 0;
+    // The stalled socket absorbs its kernel buffers first; 2,000 x 16 KiB is far beyond them.
+    while (seq < 2000 && (seq % 16 != 0 || metric(relay.port(), "holdfast_slow_consumer_closes_total") == 0)) {
+        writer.send(proto::publish{"s", "writer", ++seq, "message.delta", "m", payload});
+        writer.read_until<proto::ack>();
+    }
+    writer.send(proto::publish{"s", "writer", ++seq, "test.end", "m", {}});
+    writer.read_until<proto::ack>();
+    follow.join();
+    if (follower_failed) std::rethrow_exception(follower_failed);
+    ASSERT_EQ(metric(relay.port(), "holdfast_slow_consumer_closes_total"), 1u);
+    std::vector<std::uint64_t> expected(seq);
+    for (std::uint64_t i = 0; i < seq; ++i) expected[i] = i + 1;
+    EXPECT_EQ(followed, expected) << "the follower got everything";
+
+    // The stalled reader finally reads: a gap-free prefix, the error, then the close.
+    std::vector<std::uint64_t> prefix;
+    std::optional<proto::error_frame> last_error;
+    try {
+        for (;;) {
+            proto::frame f = stalled.read();
+            if (auto* batch = std::get_if<proto::event_batch>(&f)) {
+                for (const auto& e : batch->events) prefix.push_back(e.serial);
+            } else if (auto* error = std::get_if<proto::error_frame>(&f)) {
+                last_error = *error;
+            }
+        }
+    } catch (const std::runtime_error&) {
+    }
+    ASSERT_TRUE(last_error.has_value());
+    EXPECT_EQ(last_error->code, static_cast<std::uint32_t>(errc::slow_consumer));
+    EXPECT_EQ(stalled.close_reason().code, 4008);
+    EXPECT_EQ(std::string_view(stalled.close_reason().reason.data(), stalled.close_reason().reason.size()),
+              "slow_consumer");
+    EXPECT_LT(prefix.size(), seq - 1);
+    for (std::size_t i = 0; i < prefix.size(); ++i) ASSERT_EQ(prefix[i], i + 1);
+    follower.close();
+    writer.close();
 }
 
 TEST_F(loopback_test, oversized_message_closes_only_that_connection) {

@@ -18,7 +18,8 @@ namespace holdfast::relay::testing {
 /// The outputs of one or more inputs, decoded and grouped per connection.
 struct drained {
     std::map<connection_id, std::vector<proto::frame>> frames;
-    std::set<connection_id> closed;
+    std::map<connection_id, close_directive> closed;
+    std::map<connection_id, std::uint64_t> bytes;  // what to report through on_sent to drain it all
 
     const std::vector<proto::frame>& to(connection_id id) { return frames[id]; }
 
@@ -35,13 +36,14 @@ struct drained {
 inline drained decode_outputs(std::vector<outbound> outputs) {
     drained d;
     for (auto& out : outputs) {
-        if (out.close()) {
-            d.closed.insert(out.connection);
-            continue;
+        EXPECT_FALSE(d.closed.contains(out.connection)) << "output after a close";
+        if (out.frame) {
+            d.bytes[out.connection] += out.frame->size();
+            auto decoded = proto::decode(*out.frame);
+            EXPECT_TRUE(decoded.has_value()) << "the relay sent an undecodable frame";
+            if (decoded) d.frames[out.connection].push_back(std::move(decoded).value());
         }
-        auto decoded = proto::decode(*out.frame);
-        EXPECT_TRUE(decoded.has_value()) << "the relay sent an undecodable frame";
-        if (decoded) d.frames[out.connection].push_back(std::move(decoded).value());
+        if (out.close) d.closed.emplace(out.connection, *out.close);
     }
     return d;
 }

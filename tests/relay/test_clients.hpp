@@ -44,6 +44,7 @@ public:
         tcp_layer.expires_after(io_timeout);
         check(run_op(ioc_, [&](auto h) { tcp_layer.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), h); }),
               "connect");
+        tcp_layer.socket().set_option(tcp::no_delay(true));  // as the relay: no 40 ms Nagle pauses
         tcp_layer.expires_after(io_timeout);
         check(run_op(ioc_, [&](auto h) { ws_.async_handshake("127.0.0.1:" + std::to_string(port), "/v1/ws", h); }),
               "handshake");

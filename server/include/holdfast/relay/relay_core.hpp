@@ -1,13 +1,18 @@
-// The sans-I/O relay: WebSocket frames and HTTP-level calls go in; frames to send and close
-// directives come out (take_outputs). Layer: relay (sans-I/O), no sockets, no clock of its own
-// (injected), single-threaded. The Beast shell and the deterministic simulator both drive this
-// class; every protocol decision lives here or in session_table, never in a shell.
+// The sans-I/O relay: WebSocket frames, write completions and HTTP-level calls go in; frames to
+// send and close directives come out (take_outputs). Layer: relay (sans-I/O), no sockets, no clock
+// of its own (injected), single-threaded. The Beast shell and the deterministic simulator both
+// drive this class; every protocol decision lives here or in session_table, never in a shell:
+// including backpressure. The core knows each connection's queued bytes (what it emitted minus
+// what on_sent reported written), paces replays by them, and closes a connection whose queue a
+// live event or reply would take past relay_config::max_queued_bytes (error slow_consumer, close
+// status 4008), leaving every other connection alone.
 #pragma once
 #include "holdfast/relay/outbox.hpp"
 #include "holdfast/relay/relay_types.hpp"
 #include "holdfast/relay/session_table.hpp"
 #include "holdfast/relay/store.hpp"
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -37,6 +42,11 @@ public:
     /// The connection is gone (closed by either side or failed): stop delivering to it.
     void on_close(connection_id connection);
 
+    /// The shell finished writing `bytes` (whole frames, in output order) to `connection`: called
+    /// from its write-completion handler. Releases more replay once the queue is below the low-water
+    /// mark.
+    void on_sent(connection_id connection, std::uint64_t bytes);
+
     /// HTTP POST of one event: validates, applies the producer rules, appends durably, fans out.
     /// Errors: invalid_session_id, forbidden (reserved session), missing_field (empty kind, or a
     /// producer id without a sequence), limit_exceeded (producer epoch or sequence >= 2^63),
@@ -49,14 +59,21 @@ public:
     /// Drains the outputs produced since the last call, in the order they must be performed.
     std::vector<outbound> take_outputs() { return out_.take(); }
 
+    /// Bytes queued for `connection` and not yet reported written (for tests and diagnostics).
+    std::uint64_t queued_bytes(connection_id connection) const { return out_.queued_bytes(connection); }
+
     const relay_metrics& metrics() const noexcept { return metrics_; }
     const relay_config& config() const noexcept { return config_; }
 
 private:
     struct connection_state {
         bool greeted = false;              // hello accepted
+        bool closing = false;              // a close directive is out: ignore its frames
         std::string agent;                 // stamped on this connection's appends
         std::set<std::string> sessions;    // attached
+        std::deque<std::string> replaying;  // attached sessions not yet live, in release order
+        /// outbox::queued_total after each replay batch still unwritten: the window in flight.
+        std::deque<std::uint64_t> replay_batch_ends;
     };
 
     void handle(connection_id id, connection_state& conn, proto::frame&& frame);
@@ -64,6 +81,14 @@ private:
     void on_attach(connection_id id, connection_state& conn, const proto::attach& f);
     void on_detach(connection_id id, connection_state& conn, const proto::detach& f);
     void on_append(connection_id id, append_input&& input);
+    /// Releases replay batches while the connection's window and queue allow.
+    void pump_replay(connection_id id, connection_state& conn);
+    /// Closes every connection the outbox found over its bound during the last input.
+    void shed_slow_consumers();
+    /// Detaches everything and queues `last_frame` + the close; the connection stays known
+    /// until on_close.
+    void close_connection(connection_id id, connection_state& conn, close_directive how,
+                          std::shared_ptr<const std::string> last_frame = nullptr);
     void reject(connection_id id, errc code, std::string message);
     void send_error(connection_id id, errc code, std::string message, std::optional<std::string> session = {},
                     std::optional<std::uint64_t> producer_seq = {});

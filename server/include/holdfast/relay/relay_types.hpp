@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,16 +19,43 @@ using connection_id = std::uint64_t;
 struct relay_config {
     std::uint32_t max_frame_bytes = 1u << 20;  // WebSocket messages and HTTP bodies
     std::uint32_t max_batch_events = 256;      // events per `events` frame during replay
+    /// Bytes a connection may have queued (sent by the core, not yet reported written by the
+    /// shell) before a live event or reply closes it as a slow consumer. A connection with an
+    /// empty queue always gets its next frame, however large.
+    std::uint64_t max_queued_bytes = 8u << 20;
+    /// Replay pacing: a connection has at most this many replay batches queued at once...
+    std::uint32_t replay_window_batches = 4;
+    /// ...and gets the next one only while its queue holds less than this many bytes.
+    std::uint64_t replay_low_water_bytes = 1u << 20;
     /// Producer positions kept in memory (the store is the truth; evicted ones are reloaded).
     std::size_t producer_cache_entries = 100'000;
 };
 
-/// One output of the core, in order per connection: send `frame`, or (frame == nullptr) close
-/// the connection once everything queued before has been sent.
+/// WebSocket close statuses the core asks for (RFC 6455 section 7.4.1; 4000-4999 are private
+/// to the application). The shell itself uses 1001 (going away) on stop, and Beast 1009 when a
+/// message exceeds the read limit.
+namespace close_status {
+inline constexpr std::uint16_t policy_violation = 1008;  // version mismatch
+inline constexpr std::uint16_t message_too_big = 1009;   // a frame over max_frame_bytes
+inline constexpr std::uint16_t internal_error = 1011;    // the store failed during a replay
+inline constexpr std::uint16_t slow_consumer = 4008;     // the send queue passed max_queued_bytes
+} // namespace close_status
+
+/// How the shell must close a connection.
+struct close_directive {
+    std::uint16_t code = close_status::policy_violation;
+    std::string reason;
+    /// Discard the frames queued but not yet being written before sending the last frame: a peer
+    /// that does not read would otherwise hold the close (and the memory) behind its backlog.
+    bool drop_unsent = false;
+};
+
+/// One output of the core, in order per connection: send `frame` (when set), then, if `close` is
+/// set, close the connection as it says once `frame` and everything kept before it is written.
 struct outbound {
     connection_id connection = 0;
     std::shared_ptr<const std::string> frame;  // one buffer shared by every subscriber of a fan-out
-    bool close() const noexcept { return frame == nullptr; }
+    std::optional<close_directive> close;
 };
 
 /// An append from either surface (WebSocket publish/control or HTTP POST).
@@ -66,8 +94,10 @@ struct relay_metrics {
     std::uint64_t appends_deduplicated_total = 0;
     std::uint64_t sessions_started_total = 0;  // sessions that got their first event
     std::uint64_t store_failures_total = 0;
-    std::uint64_t appends_fenced_total = 0;  // stale producer epoch
-    std::uint64_t sequence_gaps_total = 0;   // producer skipped a sequence number
+    std::uint64_t appends_fenced_total = 0;        // stale producer epoch
+    std::uint64_t sequence_gaps_total = 0;         // producer skipped a sequence number
+    std::uint64_t replay_batches_total = 0;        // `events` frames sent by paced replays
+    std::uint64_t slow_consumer_closes_total = 0;  // connections closed for an overfull send queue
 };
 
 } // namespace holdfast::relay
