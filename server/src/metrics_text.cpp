@@ -48,6 +48,8 @@ std::string render_metrics(const relay_metrics& m, const std::map<unsigned, std:
            m.sequence_gaps_total);
     family(out, "holdfast_replay_batches_total", "counter", "Events frames released by paced replays.",
            m.replay_batches_total);
+    family(out, "holdfast_events_replayed_total", "counter", "Events sent by paced replays (resume tails).",
+           m.events_replayed_total);
     family(out, "holdfast_slow_consumer_closes_total", "counter",
            "Connections closed because their send queue passed the bound (close status 4008).",
            m.slow_consumer_closes_total);

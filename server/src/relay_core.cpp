@@ -56,7 +56,7 @@ void relay_core::pump_replay(connection_id id, connection_state& conn) {
             // The client cannot be told "part of your replay is missing" and keep the session:
             // closing makes it reconnect and resume from its last serial, which is always safe.
             auto last = std::make_shared<const std::string>(proto::encode(proto::error_frame{
-                static_cast<std::uint32_t>(step.err().code), step.err().detail, session, std::nullopt}));
+                static_cast<std::uint32_t>(step.err().code), step.err().detail, session, std::nullopt, std::nullopt}));
             return close_connection(id, conn, close_directive{close_status::internal_error, "store_failure", false},
                                     std::move(last));
         }
@@ -77,7 +77,7 @@ void relay_core::shed_slow_consumers() {
             static_cast<std::uint32_t>(errc::slow_consumer),
             "more than " + std::to_string(config_.max_queued_bytes) +
                 " bytes queued: reconnect and resume from the last serial received",
-            std::nullopt, std::nullopt}));
+            std::nullopt, std::nullopt, std::nullopt}));
         // drop_unsent: the backlog is what this peer cannot take; it resumes from what it has.
         close_connection(id, it->second, close_directive{close_status::slow_consumer, "slow_consumer", true},
                          std::move(last));
@@ -144,7 +144,8 @@ void relay_core::handle(connection_id id, connection_state& conn, proto::frame&&
                                            std::move(f.payload)});
             } else if constexpr (std::is_same_v<type, proto::control>) {
                 if (f.action.empty()) {
-                    return send_error(id, errc::missing_field, "action", std::move(f.session), f.producer_seq);
+                    return send_error(id, errc::missing_field, "action", std::move(f.session), f.producer_seq,
+                                      std::move(f.producer_id));
                 }
                 // One producer series per (producer, session) covers publishes and controls.
                 on_append(id, append_input{std::move(f.session), std::move(f.producer_id), f.producer_seq,
@@ -196,10 +197,14 @@ void relay_core::on_detach(connection_id id, connection_state& conn, const proto
 
 void relay_core::on_append(connection_id id, append_input&& input) {
     if (auto invalid = validate(input)) {
-        return send_error(id, invalid->code, std::move(invalid->detail), input.session, input.producer_seq);
+        return send_error(id, invalid->code, std::move(invalid->detail), input.session, input.producer_seq,
+                          input.producer_id);
     }
     auto reply = sessions_.append(input);
-    if (!reply) return send_error(id, reply.err().code, reply.err().detail, input.session, input.producer_seq);
+    if (!reply) {
+        return send_error(id, reply.err().code, reply.err().detail, input.session, input.producer_seq,
+                          input.producer_id);
+    }
     out_.send(id, proto::ack{std::move(input.session), std::move(input.producer_id), input.producer_seq,
                              reply->serial});
 }
@@ -239,9 +244,10 @@ void relay_core::reject(connection_id id, errc code, std::string message) {
 }
 
 void relay_core::send_error(connection_id id, errc code, std::string message, std::optional<std::string> session,
-                            std::optional<std::uint64_t> producer_seq) {
+                            std::optional<std::uint64_t> producer_seq, std::optional<std::string> producer_id) {
+    if (producer_id && producer_id->empty()) producer_id.reset();
     out_.send(id, proto::error_frame{static_cast<std::uint32_t>(code), std::move(message), std::move(session),
-                                     producer_seq});
+                                     producer_seq, std::move(producer_id)});
 }
 
 } // namespace holdfast::relay

@@ -98,6 +98,7 @@ result<replay_step_result> session_table::replay_step(connection_id connection, 
         bytes += size;
     }
     events->resize(keep);
+    metrics_.events_replayed_total += keep;
     sub.cursor = events->back().serial;
     if (sub.cursor >= head) sub.live = true;  // from the next append on, fan-out reaches it
     out_.send_paced(connection, std::make_shared<const std::string>(

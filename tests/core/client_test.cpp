@@ -104,7 +104,11 @@ TEST(client_core, rejected_publish_and_bad_frames_are_reported_not_thrown) {
     client_core c(config());
     c.on_transport_open();
     auto seq = c.publish("chat-1", "k", "", "{}");
-    c.on_frame(proto::encode(proto::error_frame{static_cast<std::uint32_t>(errc::forbidden), "no", std::string("chat-1"), seq.value()}));
+    // An answer to another producer's publish with the same sequence (a tab sharing the link).
+    c.on_frame(proto::encode(proto::error_frame{static_cast<std::uint32_t>(errc::forbidden), "not yours", std::string("chat-1"),
+                                                seq.value(), std::string("other-tab")}));
+    c.on_frame(proto::encode(proto::error_frame{static_cast<std::uint32_t>(errc::forbidden), "no", std::string("chat-1"),
+                                                seq.value(), std::string("client-a")}));
     c.on_frame("\xC1garbage");
     const std::string updates = c.take_updates_json();
     EXPECT_NE(updates.find(R"("rejects":[{"request":1,"code":14,"name":"forbidden","message":"no"}])"), std::string::npos) << updates;
@@ -176,7 +180,9 @@ TEST(client_core, a_fenced_producer_gets_its_publish_rejected) {
     client_core c(config());
     c.on_transport_open();
     const auto request = c.publish("s", "k", "", "1").value();
-    c.on_frame(proto::encode(proto::error_frame{static_cast<std::uint32_t>(errc::stale_epoch), "fenced", std::string("s"), 1}));
+    // Without producer_id (an older relay) the error still settles by session and sequence.
+    c.on_frame(proto::encode(proto::error_frame{static_cast<std::uint32_t>(errc::stale_epoch), "fenced", std::string("s"), 1,
+                                                std::nullopt}));
     const std::string updates = c.take_updates_json();
     EXPECT_NE(updates.find("{\"request\":" + std::to_string(request) + ",\"code\":12,\"name\":\"stale_epoch\""), std::string::npos) << updates;
     EXPECT_EQ(c.pending_publishes(), 0u);

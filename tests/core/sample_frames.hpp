@@ -33,7 +33,9 @@ template <> inline proto::event_batch sample() {
              {42, 1700000000001, "agent-1", "message.end", "reply-1", "demo-agent", payload(R"({"status":"complete"})")}}};
 }
 template <> inline proto::ack sample() { return {"chat-1", "client-a", 3, 42}; }
-template <> inline proto::error_frame sample() { return {10, "payload is not JSON", std::string("chat-1"), 5}; }
+template <> inline proto::error_frame sample() {
+    return {10, "payload is not JSON", std::string("chat-1"), 5, std::string("client-a")};
+}
 template <> inline proto::pong sample() { return {99}; }
 
 /// Calls fn(sample<T>()) for every alternative of proto::frame.

@@ -297,6 +297,8 @@ void client_core::on_ack(const proto::ack& f) {
 
 void client_core::on_error(const proto::error_frame& f) {
     error err{static_cast<errc>(f.code), f.message};
+    // Another producer's rejection (a tab sharing this connection) is that tab's business.
+    if (f.producer_id && *f.producer_id != config_.client_id) return;
     if (f.session && f.producer_seq) {
         if (auto request = settle(*f.session, *f.producer_seq)) {
             rejects_out_.push_back(reject{*request, std::move(err)});

@@ -91,7 +91,7 @@ private:
                           std::shared_ptr<const std::string> last_frame = nullptr);
     void reject(connection_id id, errc code, std::string message);
     void send_error(connection_id id, errc code, std::string message, std::optional<std::string> session = {},
-                    std::optional<std::uint64_t> producer_seq = {});
+                    std::optional<std::uint64_t> producer_seq = {}, std::optional<std::string> producer_id = {});
     /// Checks shared by WebSocket and HTTP appends.
     static std::optional<error> validate(const append_input& input);
 

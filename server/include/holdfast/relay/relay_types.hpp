@@ -97,6 +97,7 @@ struct relay_metrics {
     std::uint64_t appends_fenced_total = 0;        // stale producer epoch
     std::uint64_t sequence_gaps_total = 0;         // producer skipped a sequence number
     std::uint64_t replay_batches_total = 0;        // `events` frames sent by paced replays
+    std::uint64_t events_replayed_total = 0;       // events inside those frames
     std::uint64_t slow_consumer_closes_total = 0;  // connections closed for an overfull send queue
 };
 

@@ -153,17 +153,19 @@ struct ack {
 };
 BOOST_DESCRIBE_STRUCT(ack, (), (session, producer_id, producer_seq, serial))
 
-/// A typed failure. session/producer_seq are set when the error answers a publish or control,
-/// so the client can reject exactly that request.
+/// A typed failure. session/producer_id/producer_seq are set when the error answers a publish or
+/// control, so exactly that request is rejected — also when the relay's answers reach several
+/// producers (the tabs sharing one connection).
 struct error_frame {
     static constexpr std::string_view frame_type = "error";
     std::uint32_t code = 0;
     std::string message;
     std::optional<std::string> session;
     std::optional<std::uint64_t> producer_seq;
+    std::optional<std::string> producer_id;
     friend bool operator==(const error_frame&, const error_frame&) = default;
 };
-BOOST_DESCRIBE_STRUCT(error_frame, (), (code, message, session, producer_seq))
+BOOST_DESCRIBE_STRUCT(error_frame, (), (code, message, session, producer_seq, producer_id))
 
 struct pong {
     static constexpr std::string_view frame_type = "pong";
