@@ -1,8 +1,9 @@
-// IdbStorage: the browser adapter behind local history — Emscripten's IDBFS mounted at /holdfast,
-// a Web Lock so only one tab of a profile writes it, and a debounced FS.syncfs with at most one in
-// flight. Layer: JS glue, a browser adapter. The core writes its files synchronously into the
-// in-memory FS; this adapter only decides when those files reach IndexedDB (syncfs stores each
-// changed file whole, so the core keeps sealed segments small and immutable).
+// IdbStorage: the browser adapter behind local history — Emscripten's IDBFS mounted at /holdfast
+// and a debounced FS.syncfs with at most one in flight. Layer: JS glue, a browser adapter. The
+// core writes its files synchronously into this tab's in-memory FS; this adapter decides when
+// they reach IndexedDB (syncfs stores each changed file whole, so the core keeps sealed segments
+// small and immutable). Every tab loads IndexedDB once at start, but only the writer — the
+// leader tab — ever syncs back: two tabs' syncfs would delete each other's files.
 
 const MOUNT = '/holdfast';
 
@@ -56,16 +57,17 @@ export class IdbStorage {
   #timer = null;
   #queued = null;
   #running = null;
-  #releaseLock = null;
   #closed = false;
+  /** Only the leader tab syncs; a follower's writes stay in its memory until it leads. */
+  #writer = false;
   /** @type {(() => boolean) | null} asked to free space when IndexedDB refuses a write */
   onFull = null;
   /** @type {((error: Error) => void) | null} */
   onError = null;
 
   /**
-   * Takes the profile's storage lock and mounts IDBFS. Throws when IndexedDB is unusable
-   * (private mode, blocked storage) or another tab holds the lock: the caller falls back to memory.
+   * Mounts IDBFS and loads it into memory. Throws when IndexedDB is unusable (private mode,
+   * blocked storage): the caller falls back to memory.
    * @param {object} module the loaded core module
    * @param {string} scope one history per relay: a folder name derived from its URL
    * @param {{flushDelayMs?: number}} [options]
@@ -73,14 +75,8 @@ export class IdbStorage {
   static async open(module, scope, options = {}) {
     if (typeof indexedDB === 'undefined' || !module.FS?.filesystems?.IDBFS) throw new Error('IndexedDB is not available');
     const storage = new IdbStorage(module, `${MOUNT}/${scope}`, options.flushDelayMs ?? 300);
-    await storage.#lock(scope);
-    try {
-      await mount(module);
-      try { module.FS.mkdir(storage.#root); } catch { /* exists */ }
-    } catch (error) {
-      storage.#releaseLock?.();
-      throw error;
-    }
+    await mount(module);
+    try { module.FS.mkdir(storage.#root); } catch { /* exists */ }
     return storage;
   }
 
@@ -101,17 +97,25 @@ export class IdbStorage {
   /** The directory the core keeps its histories in. */
   get root() { return this.#root; }
 
+  /** Whether this tab writes IndexedDB (it leads); becoming the writer syncs what it holds. */
+  get writer() { return this.#writer; }
+  set writer(value) {
+    this.#writer = Boolean(value);
+    if (this.#writer) this.markDirty();
+  }
+
   /** The core wrote files: sync them within the configured delay. */
   markDirty() {
-    if (this.#closed || this.#timer !== null) return;
+    if (this.#closed || !this.#writer || this.#timer !== null) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.flush().catch((error) => this.onError?.(error));
     }, this.#delayMs);
   }
 
-  /** Resolves once every write made before the call is in IndexedDB. */
+  /** Resolves once every write made before the call is in IndexedDB (at once for a non-writer). */
   flush() {
+    if (!this.#writer) return Promise.resolve();
     clearTimeout(this.#timer);
     this.#timer = null;
     if (this.#queued) return this.#queued;
@@ -125,14 +129,13 @@ export class IdbStorage {
     return run;
   }
 
-  /** Flushes, then lets another tab take the storage. */
+  /** Flushes what this tab wrote, then stops. */
   async close() {
     if (this.#closed) return;
     try {
       await this.flush();
     } finally {
       this.#closed = true;
-      this.#releaseLock?.();
     }
   }
 
@@ -146,16 +149,4 @@ export class IdbStorage {
     }
   }
 
-  async #lock(scope) {
-    const locks = globalThis.navigator?.locks;
-    if (!locks) throw new Error('Web Locks are not available: cannot guard the shared history');
-    const granted = await new Promise((resolve) => {
-      locks.request(`holdfast-storage:${scope}`, { ifAvailable: true }, (lock) => {
-        if (!lock) { resolve(false); return undefined; }
-        resolve(true);
-        return new Promise((release) => { this.#releaseLock = release; });
-      }).catch(() => resolve(false));
-    });
-    if (!granted) throw new Error('another tab holds this profile\'s local history');
-  }
 }

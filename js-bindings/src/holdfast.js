@@ -8,6 +8,7 @@ import { Emitter } from './Emitter.js';
 import { HoldfastError } from './HoldfastError.js';
 import { IdbStorage } from './IdbStorage.js';
 import { Session } from './Session.js';
+import { TabLock } from './TabLock.js';
 import { WebSocketTransport } from './WebSocketTransport.js';
 import { loadCore } from './loadCore.js';
 
@@ -17,8 +18,14 @@ export { HoldfastError, Session, WebSocketTransport };
  * @typedef {object} ConnectOptions
  * @property {string} [url] relay WebSocket address; default ws(s)://<page host>/v1/ws
  * @property {'indexeddb' | 'memory'} [storage] where the local history lives: 'indexeddb' (the default
- *   in browsers) or 'memory' (the default elsewhere). Falls back to memory with a 'warning' when
- *   IndexedDB is unusable or another tab of the profile holds it.
+ *   in browsers) or 'memory' (the default elsewhere, and for isolated tabs). Falls back to memory
+ *   with a 'warning' when IndexedDB is unusable.
+ * @property {'shared' | 'isolated'} [tabs] 'shared' (default in browsers): the tabs of a profile
+ *   elect one leader that holds the only socket and writes IndexedDB; the others follow it over a
+ *   BroadcastChannel. 'isolated': this tab has its own socket and memory storage. Without Web
+ *   Locks or BroadcastChannel, tabs are isolated.
+ * @property {number} [leaderTimeoutMs] a follower takes over after hearing nothing from the leader
+ *   for this long (a frozen tab keeps its lock; default 3000)
  * @property {number} [flushDelayMs] longest delay before written history reaches IndexedDB (300)
  * @property {{maxSessions?: number, maxBytes?: number}} [retention] local history limits; least
  *   recently used sessions are evicted first (defaults 200 sessions, 64 MiB)
@@ -64,17 +71,33 @@ export class Holdfast extends Emitter {
   #tickTimer = null;
   /** @type {IdbStorage | null} */
   #storage = null;
+  /** @type {TabLock | null} */
+  #lock = null;
+  /** @type {BroadcastChannel | null} */
+  #channel = null;
+  #role = null;
   /** Browser signals, forwarded to the core, which decides what they mean for the link. */
   #pageListeners = [
     ['online', () => this.#core.onNetworkOnline(Date.now())],
     ['offline', () => this.#core.onNetworkOffline()],
-    ['pageshow', () => this.#core.onWake(Date.now())],
+    ['pageshow', (event) => {
+      if (event?.persisted) this.#lock?.request();  // back from the back/forward cache: rejoin the election
+      this.#core.onWake(Date.now());
+    }],
     ['visibilitychange', () => {
       if (globalThis.document?.visibilityState === 'visible') this.#core.onWake(Date.now());
       else this.#storage?.flush().catch(() => {});  // hidden may be the last moment we get
     }],
-    ['pagehide', () => { this.#storage?.flush().catch(() => {}); }],
-  ].map(([name, forward]) => [name, () => { if (!this.#closed) { forward(); this.#drain(); } }]);
+    ['pagehide', (event) => {
+      this.#storage?.flush().catch(() => {});
+      // A page kept in the back/forward cache must not keep the lock (or the socket) from the
+      // other tabs, and an open lock keeps Chromium from caching it at all.
+      if (event?.persisted && this.#lock?.held) {
+        this.#lock.release();
+        this.#core.lockLost();
+      }
+    }],
+  ].map(([name, forward]) => [name, (event) => { if (!this.#closed) { forward(event); this.#drain(); } }]);
 
   /**
    * Loads the core (once per page) and starts connecting. Resolves without waiting for the link:
@@ -84,20 +107,33 @@ export class Holdfast extends Emitter {
    */
   static async connect(options = {}) {
     const module = await loadCore(options);
-    const inBrowser = typeof window !== 'undefined' && typeof indexedDB !== 'undefined';
-    const wanted = options.storage ?? (inBrowser ? 'indexeddb' : 'memory');
+    const inBrowser = typeof window !== 'undefined';
+    const url = options.url ?? defaultUrl();
+    const scope = storageScope(url);
+    const warnings = [];
+    const canShare = typeof BroadcastChannel === 'function' && Boolean(globalThis.navigator?.locks);
+    const shared = inBrowser && (options.tabs ?? 'shared') === 'shared' && canShare;
+    if (inBrowser && (options.tabs ?? 'shared') === 'shared' && !canShare) {
+      warnings.push({ message: 'Web Locks or BroadcastChannel unavailable: this tab runs isolated' });
+    }
+    // A tab that leads from the start owns the stored producer; one that follows must not share it.
+    const lock = shared ? new TabLock(`holdfast-leader:${scope}`) : null;
+    const leaderAtStart = lock ? await lock.tryAcquire() : true;
+
+    const wanted = options.storage ?? (inBrowser && typeof indexedDB !== 'undefined' ? 'indexeddb' : 'memory');
     let storage = null;
-    let warning = null;
-    if (wanted === 'indexeddb') {
+    if (wanted === 'indexeddb' && !shared && inBrowser) {
+      warnings.push({ message: 'isolated tabs keep their history in memory', storage: 'memory' });
+    } else if (wanted === 'indexeddb') {
       try {
-        storage = await IdbStorage.open(module, storageScope(options.url ?? defaultUrl()), options);
+        storage = await IdbStorage.open(module, scope, options);
       } catch (error) {
-        warning = { message: `local history unavailable (${error.message}): keeping it in memory`, storage: 'memory' };
+        warnings.push({ message: `local history unavailable (${error.message}): keeping it in memory`, storage: 'memory' });
       }
     } else if (!STORAGE_KINDS.has(wanted)) {
-      warning = { message: `storage '${wanted}' is not available; using memory`, storage: 'memory' };
+      warnings.push({ message: `storage '${wanted}' is not available; using memory`, storage: 'memory' });
     }
-    return new Holdfast(module, options, storage, warning);
+    return new Holdfast(module, { ...options, url }, { storage, warnings, lock, leaderAtStart });
   }
 
   /**
@@ -111,14 +147,16 @@ export class Holdfast extends Emitter {
   }
 
   /** @internal Use Holdfast.connect(). */
-  constructor(module, options, storage = null, warning = null) {
+  constructor(module, options, { storage = null, warnings = [], lock = null, leaderAtStart = true } = {}) {
     super();
     this.#module = module;
     this.#storage = storage;
-    this.#options = { ...options, url: options.url ?? defaultUrl() };
+    this.#lock = lock;
+    this.#options = options;
     this.#codes = Object.freeze({ ...module.errorCodes() });
     const clientId = options.clientId ?? randomUuid();
     const heartbeat = { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
+    const leaderTimeoutMs = options.leaderTimeoutMs ?? 3000;
     this.#core = new module.Core({
       clientId,
       token: options.token ?? '',
@@ -130,8 +168,13 @@ export class Holdfast extends Emitter {
       storageRoot: storage?.root ?? '',
       maxSessions: options.retention?.maxSessions,
       maxBytes: options.retention?.maxBytes,
+      adoptStoredProducer: leaderAtStart,
+      sharedTabs: Boolean(lock),
+      beatMs: Math.max(50, Math.floor(leaderTimeoutMs / 3)),
+      leaderTimeoutMs,
+      now: Date.now(),
     });
-    // With stored history the core continues the stored producer, so ask it.
+    // With stored history the leading tab continues the stored producer, so ask the core.
     this.clientId = this.#core.clientId();
     /** Where this client's local history lives: 'indexeddb' or 'memory'. */
     this.storage = storage ? 'indexeddb' : 'memory';
@@ -139,19 +182,39 @@ export class Holdfast extends Emitter {
       storage.onFull = () => { const freed = this.#core.onStorageFull(); this.#drain(); return freed; };
       storage.onError = (error) => this.emit('error', error);
     }
-    if (warning) {
+    for (const warning of warnings) {
       // Emitted on a later task so a listener added right after `await connect()` hears it.
       setTimeout(() => this.emit('warning', warning), 0);
     }
     liveClients.add(this);
     for (const [name, listener] of this.#pageListeners) addPageListener(name, listener);
     // The core compares times seen at ticks, so late ticks (throttled tabs) are harmless.
-    const tickMs = Math.max(50, Math.min(1000, Math.min(heartbeat.intervalMs, heartbeat.timeoutMs) / 4));
-    this.#tickTimer = setInterval(() => { this.#core.onTick(Date.now()); this.#drain(); }, tickMs);
+    const tickMs = Math.max(50, Math.min(500, Math.min(heartbeat.intervalMs, heartbeat.timeoutMs, leaderTimeoutMs) / 4));
+    this.#tickTimer = setInterval(() => { this.#core.tick(Date.now()); this.#drain(); }, tickMs);
     this.#tickTimer.unref?.();  // Node: a client alone must not keep the process alive
-    this.#core.onTick(Date.now());
-    this.#connect();
+    if (lock) {
+      this.#channel = new BroadcastChannel(`holdfast:${storageScope(options.url)}`);
+      this.#channel.onmessage = (event) => {
+        if (this.#closed) return;
+        this.#core.channelMessage(event.data, Date.now());
+        this.#scheduleDrain();
+      };
+      lock.onAcquired = () => { if (!this.#closed) { this.#core.lockAcquired(Date.now()); this.#drain(); } };
+      lock.onLost = () => {
+        if (this.#closed) return;
+        this.#core.lockLost();
+        this.#drain();
+        lock.request();  // queue again: this tab may lead later
+      };
+      if (!leaderAtStart) lock.request();
+    }
+    if (leaderAtStart) this.#core.lockAcquired(Date.now());
+    this.#core.tick(Date.now());
+    this.#drain();
   }
+
+  /** This tab's part: 'leader' (holds the socket and writes IndexedDB) or 'follower'. */
+  get role() { return this.#role; }
 
   /** {name: code} for every error code, from the core (the single source of truth). */
   get errorCodes() { return this.#codes; }
@@ -212,6 +275,8 @@ export class Holdfast extends Emitter {
     const transport = this.#transport;
     this.#transport = null;
     transport?.close();
+    this.#channel?.close();
+    this.#lock?.release();  // the next tab in the queue takes over
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const { reject } of pending) reject(HoldfastError.named(this.#codes, 'closed', 'the client was closed'));
@@ -257,10 +322,14 @@ export class Holdfast extends Emitter {
     if (this.#closed) throw HoldfastError.named(this.#codes, 'closed', 'the client is closed');
   }
 
-  // ---- transport ---------------------------------------------------------------------------
+  // ---- the link --------------------------------------------------------------------------
+  // The core's tab coordinator decides; this only opens and closes sockets, posts channel
+  // messages and arms the timer it asked for.
 
-  #connect() {
-    this.#retryTimer = null;
+  #openSocket() {
+    const old = this.#transport;
+    this.#transport = null;
+    old?.close();
     const make = this.#options.transport ?? ((url, impl) => new WebSocketTransport(url, impl));
     let transport;
     try {
@@ -268,29 +337,47 @@ export class Holdfast extends Emitter {
     } catch (error) {
       // A bad URL or a missing WebSocket is reported; the core still schedules the retry.
       this.emit('error', error);
-      this.#core.onClose();
-      this.#drain();
+      this.#core.socketClosed();
       return;
     }
     this.#transport = transport;
     this.#transportOpen = false;
     transport.onOpen = () => {
+      if (this.#transport !== transport) return;
       this.#transportOpen = true;
-      this.#core.onOpen();
+      this.#core.socketOpen();
       this.#drain();
     };
     // One core call per received message; only the drain is coalesced, so a burst is one batch.
     transport.onFrame = (frame) => {
-      this.#core.onFrame(frame);
+      if (this.#transport !== transport) return;
+      this.#core.socketFrame(frame);
       this.#scheduleDrain();
     };
     transport.onClose = () => {
       if (this.#transport !== transport) return;
       this.#transport = null;
       this.#transportOpen = false;
-      this.#core.onClose();
+      this.#core.socketClosed();
       this.#drain();
     };
+  }
+
+  #applyDirectives(directives) {
+    if (directives.role !== this.#role) {
+      this.#role = directives.role;
+      if (this.#storage) this.#storage.writer = directives.role === 'leader';
+      this.emit('role', directives.role);
+    }
+    if (directives.closeSocket) {
+      // Detached first: the coordinator already counts this socket as gone.
+      const dead = this.#transport;
+      this.#transport = null;
+      this.#transportOpen = false;
+      dead?.close();
+    }
+    if (directives.openSocket) this.#openSocket();
+    if (directives.stealLock) this.#lock?.steal();
   }
 
   // ---- draining the core -------------------------------------------------------------------
@@ -305,10 +392,17 @@ export class Holdfast extends Emitter {
   }
 
   #drain() {
-    if (this.#closed) return;
-    for (const frame of this.#core.takeFrames()) this.#transport?.send(frame);
-    const json = this.#core.takeUpdates();
-    if (json) this.#apply(JSON.parse(json));
+    // Applying updates may feed the coordinator (a retry due, a dead link), which can produce
+    // more output: go round until the core is quiet.
+    for (let round = 0; round < 8 && !this.#closed; ++round) {
+      const directives = this.#core.takeDirectives();
+      if (directives) this.#applyDirectives(JSON.parse(directives));
+      for (const frame of this.#core.takeSocketFrames()) this.#transport?.send(frame);
+      for (const message of this.#core.takeChannelMessages()) this.#channel?.postMessage(message);
+      const json = this.#core.takeUpdates();
+      if (json) this.#apply(JSON.parse(json));
+      else if (!directives) return;
+    }
   }
 
   #apply(updates) {
@@ -321,23 +415,22 @@ export class Holdfast extends Emitter {
     for (const { request, serial } of updates.acks ?? []) this.#settle(request)?.resolve(serial);
     for (const report of updates.rejects ?? []) this.#settle(report.request)?.reject(HoldfastError.from(report));
     for (const report of updates.errors ?? []) this.emit('error', HoldfastError.from(report));
-    if (updates.closeLink) {
-      // The core declared the link dead (no pong, or the browser went offline). Detach first so
-      // this socket's own close is not reported: the core already counts the link as closed.
-      const dead = this.#transport;
-      this.#transport = null;
-      this.#transportOpen = false;
-      dead?.close();
-    }
-    if (updates.connectNow && this.#retryTimer !== null && !this.#closed) {
+    if (this.#closed) return;
+    if (updates.closeLink) this.#core.linkDead();
+    if (updates.connectNow && this.#retryTimer !== null) {
       clearTimeout(this.#retryTimer);
-      this.#connect();
+      this.#retryTimer = null;
+      this.#core.reconnectDue();
     }
-    if (updates.retry && !this.#closed) {
+    if (updates.retry) {
       const { attempt, delayMs } = updates.retry;
       this.emit('retry', { attempt, delayMs });
       clearTimeout(this.#retryTimer);
-      this.#retryTimer = setTimeout(() => this.#connect(), delayMs);
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = null;
+        this.#core.reconnectDue();
+        this.#drain();
+      }, delayMs);
     }
   }
 

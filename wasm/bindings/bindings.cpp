@@ -6,6 +6,7 @@
 #include "holdfast/client.hpp"
 #include "holdfast/codec.hpp"
 #include "holdfast/errc.hpp"
+#include "holdfast/tab_coordinator.hpp"
 
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
@@ -89,15 +90,32 @@ holdfast::client::client_config make_config(const val& options) {
         option_u64(options, "heartbeatTimeoutMs", config.heartbeat.timeout_ms));
     config.retention_limits.max_sessions = option_u64(options, "maxSessions", config.retention_limits.max_sessions);
     config.retention_limits.max_bytes = option_u64(options, "maxBytes", config.retention_limits.max_bytes);
+    config.adopt_stored_producer = options["adoptStoredProducer"].isTrue();
     return config;
 }
 
-/// JS-facing wrapper: the same calls as client_core, with JS-friendly types. With a
-/// `storageRoot` option it owns the history store, over Emscripten's FS (where the JS glue has
-/// mounted IDBFS); the store must outlive the core, hence the member order.
+/// {tabId, sharedTabs, beatMs, leaderTimeoutMs, now}
+holdfast::client::tab_config make_tab_config(const val& options) {
+    holdfast::client::tab_config config;
+    config.tab_id = option_string(options, "tabId");
+    if (config.tab_id.empty()) config.tab_id = option_string(options, "clientId");
+    config.shared = options["sharedTabs"].isTrue();
+    config.beat_ms = static_cast<std::uint32_t>(option_u64(options, "beatMs", config.beat_ms));
+    config.leader_timeout_ms = static_cast<std::uint32_t>(option_u64(options, "leaderTimeoutMs", config.leader_timeout_ms));
+    return config;
+}
+
+/// JS-facing wrapper: the client core and its tab coordinator, with JS-friendly types. The
+/// coordinator is the way in for everything about the link (socket, tab channel, lock, time);
+/// app calls go to the core. With a `storageRoot` option it owns the history store, over
+/// Emscripten's FS (where the JS glue has mounted IDBFS); the store must outlive the core and the
+/// core the coordinator, hence the member order.
 class core_binding {
 public:
-    explicit core_binding(val options) : store_(make_store(options)), core_(with_store(make_config(options))) {}
+    explicit core_binding(val options)
+        : store_(make_store(options)),
+          core_(with_store(make_config(options))),
+          tabs_(core_, make_tab_config(options), option_u64(options, "now", 0)) {}
 
     val open_session(const std::string& id) {
         return guarded([&] {
@@ -117,36 +135,29 @@ public:
         return guarded([&] { return request_or_error(core_.control(session, action, target, payload_json)); });
     }
 
-    void on_open() {
-        try { core_.on_transport_open(); } catch (...) {}
+    // ---- the link, through the tab coordinator ----
+    void lock_acquired(double now_ms) { guard([&] { tabs_.on_lock_acquired(to_ms(now_ms)); }); }
+    void lock_lost() { guard([&] { tabs_.on_lock_lost(); }); }
+    void socket_open() { guard([&] { tabs_.on_socket_open(); }); }
+    void socket_closed() { guard([&] { tabs_.on_socket_closed(); }); }
+    void socket_frame(const std::string& bytes) { guard([&] { tabs_.on_socket_frame(bytes); }); }
+    void reconnect_due() { guard([&] { tabs_.on_reconnect_due(); }); }
+    void link_dead() { guard([&] { tabs_.on_link_dead(); }); }
+    void channel_message(const std::string& bytes, double now_ms) {
+        guard([&] { tabs_.on_channel_message(bytes, to_ms(now_ms)); });
     }
-    void on_close() {
-        try { core_.on_transport_closed(); } catch (...) {}
-    }
-    void on_frame(const std::string& bytes) {
-        try { core_.on_frame(bytes); } catch (...) {}
-    }
-    void on_tick(double now_ms) {
-        try { core_.on_tick(to_ms(now_ms)); } catch (...) {}
-    }
-    void on_wake(double now_ms) {
-        try { core_.on_wake(to_ms(now_ms)); } catch (...) {}
-    }
-    void on_network_offline() {
-        try { core_.on_network_offline(); } catch (...) {}
-    }
-    void on_network_online(double now_ms) {
-        try { core_.on_network_online(to_ms(now_ms)); } catch (...) {}
+    void tick(double now_ms) { guard([&] { tabs_.on_tick(to_ms(now_ms)); }); }
+    val take_socket_frames() { return copy_all([&] { return tabs_.take_socket_frames(); }); }
+    val take_channel_messages() { return copy_all([&] { return tabs_.take_channel_messages(); }); }
+    std::string take_directives() {
+        try { return tabs_.take_directives_json(); } catch (...) { return {}; }
     }
 
-    /// Every queued outbound frame, each as its own Uint8Array copy.
-    val take_frames() {
-        val out = val::array();
-        try {
-            for (const std::string& frame : core_.take_frames()) out.call<void>("push", copy_bytes(frame));
-        } catch (...) {}
-        return out;
-    }
+    // ---- environment signals the core interprets ----
+    void on_wake(double now_ms) { guard([&] { core_.on_wake(to_ms(now_ms)); }); }
+    void on_network_offline() { guard([&] { core_.on_network_offline(); }); }
+    void on_network_online(double now_ms) { guard([&] { core_.on_network_online(to_ms(now_ms)); }); }
+
     /// One JSON batch of everything that changed since the last call, or "".
     std::string take_updates() {
         try {
@@ -165,6 +176,20 @@ public:
     std::string client_id() const { return core_.client_id(); }
 
 private:
+    template <class Body>
+    static void guard(Body&& body) {
+        try { body(); } catch (...) {}  // the core reports its own failures as values
+    }
+    /// Every frame, each as its own Uint8Array copy.
+    template <class Take>
+    static val copy_all(Take&& take) {
+        val out = val::array();
+        try {
+            for (const std::string& frame : take()) out.call<void>("push", copy_bytes(frame));
+        } catch (...) {}
+        return out;
+    }
+
     std::unique_ptr<holdfast::client::history_store> make_store(const val& options) {
         const std::string root = option_string(options, "storageRoot");
         if (root.empty()) return nullptr;
@@ -182,6 +207,7 @@ private:
     holdfast::posix_file_system files_;
     std::unique_ptr<holdfast::client::history_store> store_;
     holdfast::client::client_core core_;
+    holdfast::client::tab_coordinator tabs_;
 };
 
 /// {name: code} for every code, walked from the enum so JS never holds a hand-copied table.
@@ -229,14 +255,21 @@ EMSCRIPTEN_BINDINGS(holdfast) {
         .function("closeSession", &core_binding::close_session)
         .function("publish", &core_binding::publish)
         .function("control", &core_binding::control)
-        .function("onOpen", &core_binding::on_open)
-        .function("onClose", &core_binding::on_close)
-        .function("onFrame", &core_binding::on_frame)
-        .function("onTick", &core_binding::on_tick)
+        .function("lockAcquired", &core_binding::lock_acquired)
+        .function("lockLost", &core_binding::lock_lost)
+        .function("socketOpen", &core_binding::socket_open)
+        .function("socketClosed", &core_binding::socket_closed)
+        .function("socketFrame", &core_binding::socket_frame)
+        .function("reconnectDue", &core_binding::reconnect_due)
+        .function("linkDead", &core_binding::link_dead)
+        .function("channelMessage", &core_binding::channel_message)
+        .function("tick", &core_binding::tick)
+        .function("takeSocketFrames", &core_binding::take_socket_frames)
+        .function("takeChannelMessages", &core_binding::take_channel_messages)
+        .function("takeDirectives", &core_binding::take_directives)
         .function("onWake", &core_binding::on_wake)
         .function("onNetworkOffline", &core_binding::on_network_offline)
         .function("onNetworkOnline", &core_binding::on_network_online)
-        .function("takeFrames", &core_binding::take_frames)
         .function("takeUpdates", &core_binding::take_updates)
         .function("clearSession", &core_binding::clear_session)
         .function("onStorageFull", &core_binding::on_storage_full)

@@ -51,7 +51,7 @@ result<std::string> validate_write(std::string_view session_id, const char* verb
 
 client_core::client_core(client_config config)
     : config_(std::move(config)), backoff_(config_.backoff, config_.random_seed) {
-    if (config_.storage) load_producer();
+    if (config_.storage && config_.adopt_stored_producer) load_producer();
 }
 
 client_core::~client_core() = default;

@@ -44,6 +44,10 @@ struct client_config {
     /// publishes persist too, so a reload resends them unchanged.
     history_store* storage = nullptr;
     retention retention_limits;
+    /// Continue the producer stored with the history (its id, epoch, sequences and outbox). Only
+    /// for the one tab that owns the storage from the start: two tabs with one producer identity
+    /// would number different publishes alike and the relay would drop one as a duplicate.
+    bool adopt_stored_producer = true;
 };
 
 /// The producer's persisted state: identity, sequences and unacknowledged publishes.
