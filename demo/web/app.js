@@ -27,8 +27,28 @@ function showState(state) {
   stateBadge.dataset.state = state;
 }
 
-/** Creates or updates the bubble of one message; the only DOM work per 'message' event. */
+const pending = new Map();
+
+/**
+ * Queues a message's bubble for update. The SDK emits one 'message' per changed message per
+ * batch, synchronously; they are written together, with one layout read for the whole batch:
+ * reading scrollHeight after each write would force a layout per bubble (quadratic over a long
+ * replay).
+ */
 function render(message) {
+  if (pending.size === 0) queueMicrotask(flushRenders);
+  pending.set(message.id, message);
+}
+
+function flushRenders() {
+  const nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
+  for (const message of pending.values()) place(message);
+  pending.clear();
+  if (nearBottom) transcript.scrollTop = transcript.scrollHeight;
+}
+
+/** DOM writes only: creates or updates one bubble. */
+function place(message) {
   let bubble = bubbles.get(message.id);
   if (!bubble) {
     bubble = document.createElement('article');
@@ -46,17 +66,17 @@ function render(message) {
     $('empty')?.remove();
   }
   // New messages only ever join the end of a conversation, so appending keeps the order.
-  const nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
   bubble.dataset.status = message.status;
   bubble.querySelector('.text').textContent = message.text;
   if (!bubble.isConnected) transcript.append(bubble);
-  if (nearBottom) transcript.scrollTop = transcript.scrollHeight;
 }
 
 function renderAll(messages) {
+  pending.clear();
   for (const bubble of bubbles.values()) bubble.remove();
   bubbles.clear();
-  for (const message of messages) render(message);
+  for (const message of messages) place(message);
+  transcript.scrollTop = transcript.scrollHeight;
 }
 
 async function main() {

@@ -275,3 +275,48 @@ TEST_F(history_test, eviction_removes_least_recently_used_sessions_first_and_spa
 
 } // namespace
 } // namespace holdfast::client
+
+namespace holdfast::client {
+namespace {
+
+TEST_F(history_test, a_hole_keeps_what_came_before_it_with_its_last_serial) {
+    const auto events = script(3, 30);
+    {
+        auto h = open();
+        ASSERT_TRUE(h->set_epoch(5));
+        for (const auto& e : events) ASSERT_TRUE(h->append(e));
+    }
+    auto before = names();
+    ASSERT_GT(before.size(), 6u);
+    fs::remove(fs::path(dir()) / before[3]);  // a segment in the middle goes missing
+    auto h = open();
+    ASSERT_FALSE(h->problems().empty());
+    EXPECT_NE(h->problems()[0].find("hole before serial"), std::string::npos) << h->problems()[0];
+    EXPECT_GT(h->last_serial(), 0u) << "the segments before the hole still count";
+    EXPECT_LT(h->last_serial(), events.size());
+    EXPECT_EQ(render_restored(*h), render_prefix(events, h->last_serial()));
+    // Appending continues right after what survived.
+    for (const auto& e : events) {
+        if (e.serial > h->last_serial()) ASSERT_TRUE(h->append(e));
+    }
+    EXPECT_EQ(render_restored(*open()), render_prefix(events, events.size()));
+}
+
+TEST_F(history_test, hundreds_of_files_with_chunks_reload_whole) {
+    // Large enough that sorting the file list exercises the comparator on many ties and chunks.
+    const auto events = script(40, 60);
+    history_config folding{256, 2};
+    {
+        auto h = open(folding);
+        ASSERT_TRUE(h->set_epoch(8));
+        for (const auto& e : events) ASSERT_TRUE(h->append(e));
+    }
+    EXPECT_GT(names().size(), 30u);
+    auto h = open(folding);
+    EXPECT_TRUE(h->problems().empty()) << h->problems()[0];
+    EXPECT_EQ(h->last_serial(), events.size());
+    EXPECT_EQ(render_restored(*h), render_prefix(events, events.size()));
+}
+
+} // namespace
+} // namespace holdfast::client

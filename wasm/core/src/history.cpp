@@ -150,9 +150,11 @@ result<ok_t> history::load() {
     } else if (!files_.empty()) {
         return drop_from(0, "segments without meta: local history dropped");
     }
-    // Chunks sort before raw segments starting at the same serial: they replaced them.
+    // Chunks sort before raw segments starting at the same serial: they replaced them. A strict
+    // weak order (never "a before a"): std::sort's behaviour is undefined otherwise, and libc++
+    // in the WASM build really did misplace files of large histories.
     std::sort(files_.begin(), files_.end(), [](const file_entry& a, const file_entry& b) {
-        return a.first != b.first ? a.first < b.first : a.kind == 'c';
+        return a.first != b.first ? a.first < b.first : (a.kind == 'c' && b.kind != 'c');
     });
 
     std::uint64_t expected = 1;
@@ -165,7 +167,12 @@ result<ok_t> history::load() {
             files_.erase(files_.begin() + static_cast<std::ptrdiff_t>(i));
             continue;
         }
-        if (f.first > expected) return drop_from(i, "hole before serial " + std::to_string(expected) + ": later history dropped");
+        if (f.first > expected) {
+            if (auto dropped = drop_from(i, "hole before serial " + std::to_string(expected) + ": later history dropped"); !dropped) {
+                return dropped;
+            }
+            break;  // what came before the hole stands: last_serial_ is set below
+        }
         auto content = fs_.read(file_path);
         if (!content) return content.err();
         const parsed_file parsed = parse_records(content.value());
@@ -174,7 +181,11 @@ result<ok_t> history::load() {
             const bool header_ok = !parsed.records.empty() && parsed.records[0].chunk_first == f.first &&
                                    parsed.records[0].chunk_last && *parsed.records[0].chunk_last >= f.first;
             if (!parsed.problem.empty() || !header_ok) {
-                return drop_from(i, "corrupt chunk at serial " + std::to_string(f.first) + ": history from there dropped");
+                if (auto dropped = drop_from(i, "corrupt chunk at serial " + std::to_string(f.first) + ": history from there dropped");
+                    !dropped) {
+                    return dropped;
+                }
+                break;
             }
             for (const auto& e : raw_tail_) folded_.apply(e);
             raw_tail_.clear();
