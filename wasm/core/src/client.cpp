@@ -17,17 +17,20 @@ struct client_core::followed {
     explicit followed(std::string id) : log(std::move(id)) {}
     session log;
     conversation conv;
+    activity act;
     std::unique_ptr<history> store;  // null without storage, or after storage failed
     std::vector<proto::event> events_out;
     std::vector<std::size_t> changed_out;  // message indices, deduplicated when rendered
     std::vector<std::string> problems_out;
+    std::vector<incoming_control> incoming_out;
+    bool agents_out = false;
     bool reset_out = false;
     bool state_reported = false;
     session_state reported_state = session_state::connecting;
 
     bool has_updates() const {
-        return !events_out.empty() || !changed_out.empty() || !problems_out.empty() || reset_out ||
-               !state_reported || reported_state != log.state();
+        return !events_out.empty() || !changed_out.empty() || !problems_out.empty() || !incoming_out.empty() ||
+               agents_out || reset_out || !state_reported || reported_state != log.state();
     }
 };
 
@@ -144,6 +147,7 @@ result<std::uint64_t> client_core::control(std::string_view session_id, std::str
     auto payload = validate_write(session_id, "action", action, payload_json);
     if (!payload) return payload.err();
     const std::uint64_t seq = next_producer_seq(session_id);
+    control_requests_.insert(next_request_);  // enqueue hands out this id
     proto::control frame{std::string(session_id), config_.client_id, seq, std::string(action), std::string(target),
                          proto::raw_value{std::move(payload).value()}, config_.producer_epoch};
     return enqueue(std::string(session_id), seq, proto::encode(frame));
@@ -252,6 +256,8 @@ void client_core::on_attached(const proto::attached& f) {
     if (!entry) return;  // closed meanwhile
     if (entry->log.on_attached(f) == session::attach_outcome::reset) {
         entry->conv.clear();
+        entry->act.clear();
+        entry->agents_out = true;
         entry->events_out.clear();
         entry->changed_out.clear();
         entry->reset_out = true;
@@ -273,6 +279,7 @@ void client_core::on_event_batch(proto::event_batch&& f) {
     for (auto& e : outcome.deliver) {
         const std::size_t index = entry->conv.apply(e);
         if (index != conversation::npos) entry->changed_out.push_back(index);
+        entry->act.apply(e, config_.client_id);
         if (entry->store) {
             if (auto stored = entry->store->append(e); !stored) {
                 // Keep delivering from memory; a broken store must not stop the session.
@@ -283,6 +290,9 @@ void client_core::on_event_batch(proto::event_batch&& f) {
         }
         entry->events_out.push_back(std::move(e));
     }
+    entry->agents_out |= entry->act.take_agents_changed();
+    for (auto& in : entry->act.take_incoming()) entry->incoming_out.push_back(std::move(in));
+    take_control_outcomes(*entry);
     if (outcome.gap && connected_) {
         // Repair by re-attaching from the last serial held: the relay replays the hole in order.
         send(proto::encode(proto::detach{entry->log.id()}));
@@ -292,7 +302,29 @@ void client_core::on_event_batch(proto::event_batch&& f) {
 
 void client_core::on_ack(const proto::ack& f) {
     if (f.producer_id != config_.client_id) return;
-    if (auto request = settle(f.session, f.producer_seq)) acks_out_.emplace_back(*request, f.serial);
+    auto request = settle(f.session, f.producer_seq);
+    if (!request) return;
+    acks_out_.emplace_back(*request, f.serial);
+    if (control_requests_.erase(*request) == 0) return;
+    if (auto early = early_outcomes_.find(f.serial); early != early_outcomes_.end()) {
+        controls_out_.push_back({*request, early->second});
+        early_outcomes_.erase(early);
+    } else {
+        control_by_serial_[f.serial] = *request;
+    }
+}
+
+void client_core::take_control_outcomes(followed& entry) {
+    for (auto& result : entry.act.take_outcomes()) {
+        if (auto waiting = control_by_serial_.find(result.control_serial); waiting != control_by_serial_.end()) {
+            controls_out_.push_back({waiting->second, std::move(result)});
+            control_by_serial_.erase(waiting);
+        } else if (!control_requests_.empty()) {
+            // Maybe ours with its ack still in flight; bounded, since most outcomes are others'.
+            early_outcomes_[result.control_serial] = std::move(result);
+            if (early_outcomes_.size() > 256) early_outcomes_.erase(early_outcomes_.begin());
+        }
+    }
 }
 
 void client_core::on_error(const proto::error_frame& f) {
@@ -316,7 +348,7 @@ std::string client_core::take_updates_json() {
     const bool any_session = std::any_of(sessions_.begin(), sessions_.end(),
                                          [](const auto& entry) { return entry.second->has_updates(); });
     if (!any_session && acks_out_.empty() && rejects_out_.empty() && errors_out_.empty() && !retry_pending_ &&
-        !close_link_out_ && !connect_now_out_ && !persist_out_ && evicted_out_.empty()) {
+        !close_link_out_ && !connect_now_out_ && !persist_out_ && evicted_out_.empty() && controls_out_.empty()) {
         return {};
     }
     std::string out;
@@ -351,6 +383,26 @@ std::string client_core::take_updates_json() {
             append_message_json(messages[changed[i]], changed[i], out);
         }
         out += ']';
+        if (entry->agents_out) {
+            update.begin("agents") += '[';
+            const auto& agents = entry->act.agents();
+            for (std::size_t i = 0; i < agents.size(); ++i) {
+                if (i) out += ',';
+                json::object_writer(out).string("name", agents[i].name).string("state", agents[i].state)
+                    .string("messageId", agents[i].message_id).close();
+            }
+            out += ']';
+        }
+        if (!entry->incoming_out.empty()) {
+            update.begin("incoming") += '[';
+            for (std::size_t i = 0; i < entry->incoming_out.size(); ++i) {
+                const auto& in = entry->incoming_out[i];
+                if (i) out += ',';
+                json::object_writer(out).number("serial", in.serial).string("action", in.action).string("target", in.target)
+                    .string("messageId", in.message_id).raw("payload", in.payload_json).close();
+            }
+            out += ']';
+        }
         if (!entry->problems_out.empty()) {
             update.begin("corrupt") += '[';
             for (std::size_t i = 0; i < entry->problems_out.size(); ++i) {
@@ -363,6 +415,8 @@ std::string client_core::take_updates_json() {
         entry->events_out.clear();
         entry->changed_out.clear();
         entry->problems_out.clear();
+        entry->incoming_out.clear();
+        entry->agents_out = false;
         entry->reset_out = false;
         entry->state_reported = true;
         entry->reported_state = entry->log.state();
@@ -398,6 +452,15 @@ std::string client_core::take_updates_json() {
     if (close_link_out_) batch.boolean("closeLink", true);
     if (connect_now_out_ && !connected_) batch.boolean("connectNow", true);
     if (persist_out_) batch.boolean("persist", true);
+    if (!controls_out_.empty()) {
+        batch.begin("controls") += '[';
+        for (std::size_t i = 0; i < controls_out_.size(); ++i) {
+            if (i) out += ',';
+            json::object_writer(out).number("request", controls_out_[i].request)
+                .string("outcome", controls_out_[i].result.outcome).string("reason", controls_out_[i].result.reason).close();
+        }
+        out += ']';
+    }
     if (!evicted_out_.empty()) {
         batch.begin("evicted") += '[';
         for (std::size_t i = 0; i < evicted_out_.size(); ++i) {
@@ -415,6 +478,7 @@ std::string client_core::take_updates_json() {
     connect_now_out_ = false;
     persist_out_ = false;
     evicted_out_.clear();
+    controls_out_.clear();
     return out;
 }
 

@@ -4,38 +4,10 @@
 #include "holdfast/conversation.hpp"
 
 #include "holdfast/json.hpp"
+#include "holdfast/payload.hpp"
 
-#include <msgpack.hpp>
 
 namespace holdfast::client {
-namespace {
-
-/// Reads a string field of a map payload; a payload that is itself a string counts as "text".
-std::string payload_string(const proto::raw_value& payload, std::string_view key) {
-    if (payload.bytes.empty()) return {};
-    try {
-        std::size_t offset = 0;
-        auto handle = msgpack::unpack(payload.bytes.data(), payload.bytes.size(), offset);
-        const msgpack::object& root = handle.get();
-        if (root.type == msgpack::type::STR) {
-            return key == "text" ? std::string(root.via.str.ptr, root.via.str.size) : std::string{};
-        }
-        if (root.type != msgpack::type::MAP) return {};
-        for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
-            const auto& entry = root.via.map.ptr[i];
-            if (entry.key.type == msgpack::type::STR && entry.val.type == msgpack::type::STR &&
-                std::string_view(entry.key.via.str.ptr, entry.key.via.str.size) == key) {
-                return std::string(entry.val.via.str.ptr, entry.val.via.str.size);
-            }
-        }
-    } catch (const std::exception&) {
-        // A payload that is not msgpack cannot come from the codec; treat it as empty.
-    }
-    return {};
-}
-
-} // namespace
-
 message_status parse_message_status(std::string_view text) noexcept {
     if (text == "streaming") return message_status::streaming;
     if (text == "cancelled") return message_status::cancelled;

@@ -4,6 +4,7 @@
 // moves bytes in (on_frame), tells it about the link (on_transport_open/closed) and drains its
 // outputs once per turn: frames to send and one JSON batch of updates for the app.
 #pragma once
+#include "holdfast/activity.hpp"
 #include "holdfast/backoff.hpp"
 #include "holdfast/conversation.hpp"
 #include "holdfast/history_store.hpp"
@@ -14,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -121,7 +123,11 @@ public:
     /// JSON: {"sessions":[{id,state,lastSerial,epoch,reset,events:[...],messages:[...]}],
     ///        "acks":[{request,serial}], "rejects":[{request,code,name,message}],
     ///        "errors":[{code,name,message}], "retry":{attempt,delayMs}, "closeLink":true,
-    ///        "connectNow":true, "persist":true, "evicted":[ids]}; "" when nothing changed.
+    ///        "connectNow":true, "persist":true, "evicted":[ids],
+    ///        "controls":[{request,outcome,reason}]}; "" when nothing changed.
+    ///        A session entry may carry "agents":[{name,state,messageId}] (when they changed) and
+    ///        "incoming":[{serial,action,target,messageId,payload}] (controls aimed at this
+    ///        client's own messages).
     ///        connectNow: skip the retry delay. persist: local files changed, sync them.
     ///        A session entry may carry "corrupt":[what its history open had to cut].
     std::string take_updates_json();
@@ -145,6 +151,10 @@ private:
         std::uint64_t request;
         error err;
     };
+    struct control_settled {
+        std::uint64_t request;
+        control_result result;
+    };
 
     followed* find(std::string_view id);
     void send(std::string frame);
@@ -156,6 +166,7 @@ private:
     void report(error err);
     std::uint64_t next_producer_seq(std::string_view session_id);
     std::uint64_t enqueue(std::string session_id, std::uint64_t producer_seq, std::string frame);
+    void take_control_outcomes(followed& entry);
     std::optional<std::uint64_t> settle(std::string_view session_id, std::uint64_t producer_seq);
     void load_producer();
     void save_producer();
@@ -181,6 +192,12 @@ private:
     std::vector<std::string> frames_out_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> acks_out_;  // request, serial
     std::vector<reject> rejects_out_;
+    // Controls resolve twice: the ack gives the control's serial, then the relay's
+    // control.outcome event naming that serial gives the result.
+    std::set<std::uint64_t> control_requests_;
+    std::map<std::uint64_t, std::uint64_t> control_by_serial_;  // control serial -> request
+    std::map<std::uint64_t, control_result> early_outcomes_;    // outcome seen before its ack
+    std::vector<control_settled> controls_out_;
     std::vector<error> errors_out_;
     std::uint32_t retry_delay_ms_ = 0;
     bool retry_pending_ = false;
