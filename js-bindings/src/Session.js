@@ -3,6 +3,7 @@
 // each update batch (events, changed messages by index, state, reset) and re-emits it; every
 // decision (ordering, dedup, resume, message assembly) was already made by the core.
 import { Emitter } from './Emitter.js';
+import { MessageWriter } from './MessageWriter.js';
 
 /**
  * @typedef {object} HoldfastEvent
@@ -43,6 +44,10 @@ export class Session extends Emitter {
   #epoch = 0;
   /** @type {HoldfastMessage[]} */
   #messages = [];
+  /** @type {{name: string, state: string, messageId: string}[]} */
+  #agents = [];
+  /** @type {Map<string, MessageWriter>} messages this client is writing, as an agent */
+  #writers = new Map();
   #closed = false;
 
   /** @internal Use `hf.session(id)`. @param {string} id @param {SessionHost} host */
@@ -112,6 +117,67 @@ export class Session extends Emitter {
     return this.#host.clearSession(this.#id);
   }
 
+  /**
+   * Stops a streaming message (default: the newest one), from any tab or device. A disconnect
+   * never cancels; this always does.
+   * @param {string} [target] a message id or run id; '' = the newest streaming message
+   * @returns {Promise<'applied' | 'too_late' | 'rejected'>} the relay's outcome
+   */
+  cancel(target = '') {
+    return this.#host.controlOutcome(this.#id, 'cancel', target ?? '', {});
+  }
+
+  /**
+   * Redirects a streaming message: the agent takes `text` into account for the rest of it.
+   * @param {string} target a message id or run id; '' = the newest streaming message
+   * @param {string} text
+   * @returns {Promise<'applied' | 'too_late' | 'rejected'>}
+   */
+  steer(target, text) {
+    return this.#host.controlOutcome(this.#id, 'steer', target ?? '', { text: String(text) });
+  }
+
+  /**
+   * Stops a streaming message and asks its agent to answer `text` instead.
+   * @param {string} target a message id or run id; '' = the newest streaming message
+   * @param {string} text
+   * @returns {Promise<'applied' | 'too_late' | 'rejected'>}
+   */
+  interrupt(target, text) {
+    return this.#host.controlOutcome(this.#id, 'interrupt', target ?? '', { text: String(text) });
+  }
+
+  /** @returns {{name: string, state: string, messageId: string}[]} agents present and what they do */
+  agents() {
+    return this.#agents.map((agent) => ({ ...agent }));
+  }
+
+  /**
+   * Agent side: starts streaming a message into this session (message.start).
+   * @param {{msgId?: string, run?: string, role?: string}} [options] `run` groups messages so one
+   *   cancel can stop them all
+   * @returns {MessageWriter}
+   */
+  startMessage(options = {}) {
+    const id = options.msgId ?? `msg-${randomId()}`;
+    const publish = (kind, payload, msgId) => this.publish(kind, payload, { msgId });
+    const writer = new MessageWriter(id, publish);
+    this.#writers.set(id, writer);
+    writer.on('end', () => this.#writers.delete(id));
+    const payload = { role: options.role ?? 'assistant' };
+    if (options.run) payload.run = String(options.run);
+    publish('message.start', payload, id).catch((error) => writer.emit('error', error));
+    return writer;
+  }
+
+  /**
+   * Agent side: says what the agent is doing ('thinking', …), shown in every surface's agents().
+   * @param {string} state
+   */
+  status(state) {
+    return this.publish('status', { state: String(state) });
+  }
+
   /** Stops following the session and drops every listener. */
   close() {
     if (this.#closed) return;
@@ -137,6 +203,7 @@ export class Session extends Emitter {
       this.#messages[index] = message;
       changed.push(message);
     }
+    if (update.agents) this.#agents = update.agents;
     const stateChanged = update.state !== undefined && update.state !== this.#state;
     if (stateChanged) this.#state = update.state;
 
@@ -144,6 +211,11 @@ export class Session extends Emitter {
     if (update.corrupt) this.emit('corrupt', { problems: update.corrupt });
     for (const event of update.events ?? []) this.emit('event', event);
     for (const message of changed) this.emit('message', message);
+    if (update.agents) this.emit('agents', this.agents());
+    for (const control of update.incoming ?? []) {
+      this.#writers.get(control.messageId)?._control(control);
+      this.emit('control', control);
+    }
     if (stateChanged) this.emit('state', this.#state);
   }
 

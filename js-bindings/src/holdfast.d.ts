@@ -55,7 +55,19 @@ export interface ConnectOptions {
   /** Relay WebSocket address; default ws(s)://<page host>/v1/ws (required outside a page). */
   url?: string;
   /** 'memory' (default). Other values fall back to memory and emit a 'warning'. */
-  storage?: 'memory' | (string & {});
+  storage?: 'indexeddb' | 'memory' | (string & {});
+  /** Longest delay before written history reaches IndexedDB (default 300 ms). */
+  flushDelayMs?: number;
+  /** Local history limits; least recently used sessions not in use are evicted first. */
+  retention?: { maxSessions?: number; maxBytes?: number };
+  /**
+   * 'shared' (default in browsers): the profile's tabs elect one leader holding the only socket
+   * and writing IndexedDB; the others follow it over a BroadcastChannel. 'isolated': own socket,
+   * memory storage.
+   */
+  tabs?: 'shared' | 'isolated';
+  /** A follower takes over after hearing nothing from the leader for this long (default 3000). */
+  leaderTimeoutMs?: number;
   /** WebSocket constructor used instead of globalThis.WebSocket (Node: the `ws` package's). */
   WebSocket?: WebSocketConstructor;
   /** Where to fetch holdfast_core.wasm; default next to holdfast.js. */
@@ -103,7 +115,28 @@ export class HoldfastError extends Error {
 interface HoldfastEvents {
   retry: { attempt: number; delayMs: number };
   error: HoldfastError | Error;
-  warning: { message: string; storage?: string };
+  warning: { message: string; storage?: string; session?: string };
+  evicted: { sessions: string[] };
+  role: 'leader' | 'follower';
+}
+
+export type ControlOutcome = 'applied' | 'too_late' | 'rejected';
+
+export interface AgentPresence {
+  name: string;
+  /** 'idle', 'streaming', or the agent's last status ('thinking', …). */
+  state: string;
+  /** The message it is streaming, if any. */
+  messageId: string;
+}
+
+/** A control aimed at one of this client's own messages (agent side). */
+export interface IncomingControl {
+  serial: number;
+  action: 'cancel' | 'steer' | 'interrupt' | (string & {});
+  target: string;
+  messageId: string;
+  payload: unknown;
 }
 
 interface SessionEvents {
@@ -111,6 +144,34 @@ interface SessionEvents {
   message: HoldfastMessage;
   state: SessionState;
   reset: undefined;
+  corrupt: { problems: string[] };
+  agents: AgentPresence[];
+  control: IncomingControl;
+}
+
+interface MessageWriterEvents {
+  cancel: { text?: string; control: IncomingControl };
+  interrupt: { text?: string; control: IncomingControl };
+  steer: { text?: string; control: IncomingControl };
+  end: { status: string; reason?: string };
+  error: HoldfastError;
+}
+
+/** Agent side: one message being streamed. Get it from session.startMessage(). */
+export class MessageWriter {
+  private constructor();
+  readonly id: string;
+  /** Aborted when a user cancels or interrupts this message or its run. */
+  readonly signal: AbortSignal;
+  readonly ended: boolean;
+  /** Appends text; after the end (e.g. a cancel) writes nothing and resolves null. */
+  write(text: string): Promise<number | null>;
+  /** Writes message.end once. */
+  end(options?: { status?: 'complete' | 'cancelled' | 'error'; reason?: string }): Promise<number>;
+  /** Reports that a steer (or interrupt) took effect; settles the user's promise. */
+  reportOutcome(control: IncomingControl, outcome?: ControlOutcome): Promise<number>;
+  on<K extends keyof MessageWriterEvents>(name: K, listener: (value: MessageWriterEvents[K]) => void): () => void;
+  off<K extends keyof MessageWriterEvents>(name: K, listener: (value: MessageWriterEvents[K]) => void): void;
 }
 
 /** One followed session. Get it from hf.session(id). */
@@ -130,6 +191,20 @@ export class Session {
   publish(kind: string, payload: unknown, options?: { msgId?: string }): Promise<number>;
   /** Sends a control (appended as control.<action> with msgId = target); resolves with its serial. */
   control(action: string, target: string, payload?: unknown): Promise<number>;
+  /** Stops a streaming message (default: the newest). A disconnect never cancels; this always does. */
+  cancel(target?: string): Promise<ControlOutcome>;
+  /** Redirects a streaming message; the agent reports when the steer took effect. */
+  steer(target: string, text: string): Promise<ControlOutcome>;
+  /** Stops a streaming message and asks its agent to answer `text` instead. */
+  interrupt(target: string, text: string): Promise<ControlOutcome>;
+  /** Agents present in the session and what they are doing. */
+  agents(): AgentPresence[];
+  /** Agent side: starts a message (message.start); `run` groups messages for one cancel. */
+  startMessage(options?: { msgId?: string; run?: string; role?: string }): MessageWriter;
+  /** Agent side: publishes a status ('thinking', …). */
+  status(state: string): Promise<number>;
+  /** Deletes the session's local history and stops following it. */
+  clear(): Promise<void>;
   /** Adds a listener; returns a function that removes it. */
   on<K extends keyof SessionEvents>(name: K, listener: (value: SessionEvents[K]) => void): () => void;
   off<K extends keyof SessionEvents>(name: K, listener: (value: SessionEvents[K]) => void): void;
@@ -148,8 +223,16 @@ export class Holdfast {
   readonly protocolVersion: number;
   /** The sessions currently followed. */
   readonly sessions: Session[];
-  /** Whether the link to the relay is open. */
+  /** Whether this tab's own socket to the relay is open (a follower's is not: it uses the leader's). */
   readonly connected: boolean;
+  /** Where the local history lives. */
+  readonly storage: 'indexeddb' | 'memory';
+  /** This tab's part in a shared profile. */
+  readonly role: 'leader' | 'follower' | null;
+  /** Resolves once everything written to the local history so far is in IndexedDB. */
+  flush(): Promise<void>;
+  /** Closes every open client and deletes every local history of this origin. */
+  static clearAll(options?: { wasmUrl?: string | URL; wasmBinary?: ArrayBuffer | Uint8Array }): Promise<void>;
   /** Follows a session (or returns its existing handle). Throws HoldfastError 'invalid_session_id'. */
   session(id: string): Session;
   on<K extends keyof HoldfastEvents>(name: K, listener: (value: HoldfastEvents[K]) => void): () => void;

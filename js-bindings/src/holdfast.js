@@ -7,12 +7,13 @@
 import { Emitter } from './Emitter.js';
 import { HoldfastError } from './HoldfastError.js';
 import { IdbStorage } from './IdbStorage.js';
+import { MessageWriter } from './MessageWriter.js';
 import { Session } from './Session.js';
 import { TabLock } from './TabLock.js';
 import { WebSocketTransport } from './WebSocketTransport.js';
 import { loadCore } from './loadCore.js';
 
-export { HoldfastError, Session, WebSocketTransport };
+export { HoldfastError, MessageWriter, Session, WebSocketTransport };
 
 /**
  * @typedef {object} ConnectOptions
@@ -61,6 +62,8 @@ export class Holdfast extends Emitter {
   #sessions = new Map();
   /** @type {Map<number, {resolve: (serial: number) => void, reject: (error: Error) => void}>} */
   #pending = new Map();
+  /** Controls waiting for the relay's outcome, by request id. */
+  #outcomes = new Map();
   /** @type {import('./WebSocketTransport.js').Transport | null} */
   #transport = null;
   #transportOpen = false;
@@ -240,6 +243,7 @@ export class Holdfast extends Emitter {
     const session = new Session(id, {
       publish: (sid, kind, msgId, payload) => this.#request('publish', sid, kind, msgId, payload),
       control: (sid, action, target, payload) => this.#request('control', sid, action, target, payload),
+      controlOutcome: (sid, action, target, payload) => this.#controlOutcome(sid, action, target, payload),
       closeSession: (sid) => this.#closeSession(sid),
       clearSession: (sid) => this.#clearSession(sid),
     });
@@ -277,8 +281,9 @@ export class Holdfast extends Emitter {
     transport?.close();
     this.#channel?.close();
     this.#lock?.release();  // the next tab in the queue takes over
-    const pending = [...this.#pending.values()];
+    const pending = [...this.#pending.values(), ...this.#outcomes.values()];
     this.#pending.clear();
+    this.#outcomes.clear();
     for (const { reject } of pending) reject(HoldfastError.named(this.#codes, 'closed', 'the client was closed'));
     for (const session of this.#sessions.values()) session._detach();
     this.#sessions.clear();
@@ -289,7 +294,7 @@ export class Holdfast extends Emitter {
 
   // ---- app calls ---------------------------------------------------------------------------
 
-  #request(method, sessionId, a, b, payload) {
+  #request(method, sessionId, a, b, payload, onRequest = null) {
     if (this.#closed) return Promise.reject(HoldfastError.named(this.#codes, 'closed', 'the client is closed'));
     let json;
     try {
@@ -300,8 +305,22 @@ export class Holdfast extends Emitter {
     const outcome = this.#core[method](sessionId, String(a), String(b), json);
     if (outcome.code !== undefined) return Promise.reject(HoldfastError.from(outcome));
     const promise = new Promise((resolve, reject) => this.#pending.set(outcome.request, { resolve, reject }));
+    onRequest?.(outcome.request);
     this.#scheduleDrain();
     return promise;
+  }
+
+  /** A control whose promise settles with the relay's outcome, not just its serial. */
+  #controlOutcome(sessionId, action, target, payload) {
+    let request = null;
+    const acked = this.#request('control', sessionId, action, target, payload, (id) => { request = id; });
+    if (request === null) return acked;  // refused before it was sent: rejects with its HoldfastError
+    const outcome = new Promise((resolve, reject) => this.#outcomes.set(request, { resolve, reject }));
+    acked.catch((error) => {
+      this.#outcomes.get(request)?.reject(error);
+      this.#outcomes.delete(request);
+    });
+    return outcome;
   }
 
   #closeSession(id) {
@@ -415,6 +434,10 @@ export class Holdfast extends Emitter {
     for (const { request, serial } of updates.acks ?? []) this.#settle(request)?.resolve(serial);
     for (const report of updates.rejects ?? []) this.#settle(report.request)?.reject(HoldfastError.from(report));
     for (const report of updates.errors ?? []) this.emit('error', HoldfastError.from(report));
+    for (const { request, outcome } of updates.controls ?? []) {
+      this.#outcomes.get(request)?.resolve(outcome);
+      this.#outcomes.delete(request);
+    }
     if (this.#closed) return;
     if (updates.closeLink) this.#core.linkDead();
     if (updates.connectNow && this.#retryTimer !== null) {

@@ -18,6 +18,8 @@ export class FakeRelay {
   /** publishes of these kinds are answered with an error frame (code forbidden) */
   rejectKinds = new Set();
   epoch = 1;
+  /** session -> Map(msgId -> {ended, status, pending: [{serial, action}]}): the relay's control model */
+  #messages = new Map();
   #dedup = new Map();  // `${session}/${producer}/${epoch}/${seq}` -> serial
   #connections = 0;
 
@@ -39,7 +41,46 @@ export class FakeRelay {
     for (const socket of this.sockets) {
       if (socket.attached.has(session)) socket.deliver({ type: 'events', session, events: [event] });
     }
+    this.#track(session, event);
     return event.serial;
+  }
+
+  /** The relay's control rules, minimally (docs/protocol.md, "Live control and agents"). */
+  #track(session, event) {
+    if (!this.#messages.has(session)) this.#messages.set(session, new Map());
+    const messages = this.#messages.get(session);
+    const outcome = (control, action, target, result) => this.append(session, {
+      kind: 'control.outcome', msgId: target, producerId: 'relay', payload: { control, action, target, outcome: result } });
+    if (event.kind === 'message.start') messages.set(event.msg_id, { ended: false, pending: [] });
+    if (event.kind === 'message.end') {
+      const m = messages.get(event.msg_id);
+      if (m && !m.ended) {
+        m.ended = true;
+        for (const { serial, action } of m.pending) outcome(serial, action, event.msg_id, event.payload?.status === 'cancelled' && action === 'cancel' ? 'applied' : 'too_late');
+        m.pending = [];
+      }
+    }
+    if (event.kind === 'control.outcome' && event.producer_id !== 'relay') {
+      for (const m of messages.values()) m.pending = m.pending.filter((p) => p.serial !== event.payload?.control);
+    }
+  }
+
+  /** Resolves a control's target as the relay does: '' means the newest open message. */
+  resolveTarget(session, target) {
+    const messages = this.#messages.get(session) ?? new Map();
+    if (target) return target;
+    return [...messages].reverse().find(([, m]) => !m.ended)?.[0] ?? '';
+  }
+
+  /** After a control event is appended: an immediate outcome, or a pending one. */
+  settleControl(session, serial, action, target) {
+    const m = (this.#messages.get(session) ?? new Map()).get(target);
+    const immediate = !m ? 'rejected' : m.ended ? 'too_late' : null;
+    if (immediate) {
+      this.append(session, { kind: 'control.outcome', msgId: target, producerId: 'relay', payload: { control: serial, action, target, outcome: immediate } });
+    } else {
+      m.pending.push({ serial, action });
+    }
   }
 
   /** Closes every open link from the relay's side. */
@@ -94,15 +135,18 @@ export class FakeRelay {
       }
       const key = `${frame.session}/${frame.producer_id}/${frame.producer_epoch}/${frame.producer_seq}`;
       let serial = this.#dedup.get(key);
+      let settle = null;
       if (serial === undefined) {
         const kind = frame.type === 'publish' ? frame.kind : `control.${frame.action}`;
-        const msgId = frame.type === 'publish' ? frame.msg_id : frame.target;
+        const msgId = frame.type === 'publish' ? frame.msg_id : this.resolveTarget(frame.session, frame.target);
         serial = this.append(frame.session, { kind, msgId, agent: socket.agent, payload: frame.payload, producerId: frame.producer_id });
         this.#dedup.set(key, serial);
+        if (frame.type === 'control') settle = () => this.settleControl(frame.session, serial, frame.action, msgId);
       }
       if (!this.holdAcks) {
         socket.deliver({ type: 'ack', session: frame.session, producer_id: frame.producer_id, producer_seq: frame.producer_seq, serial });
       }
+      settle?.();
       break;
     }
     case 'ping':
