@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 
-import { answerTokens } from './answer.mjs';
+import { answerTokens, composeSteered, composeTeamPart, isTeamPrompt, tokensOf } from './answer.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { values: flags } = parseArgs({
@@ -37,23 +37,21 @@ if (!(tokensPerSecond > 0)) {
 
 const sdkDir = path.resolve(process.env.HOLDFAST_SDK_DIR ?? path.join(root, 'build/sdk'));
 const { Holdfast } = await import(pathToFileURL(path.join(sdkDir, 'holdfast.js')).href);
-const hf = await Holdfast.connect({
-  url: flags.url,
-  storage: 'memory',
-  agent: flags.agent,
-  WebSocket,
-  wasmBinary: fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm')),
-});
+const wasmBinary = fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm'));
+const connectAs = (agent) => Holdfast.connect({ url: flags.url, storage: 'memory', agent, WebSocket, wasmBinary });
+const hf = await connectAs(flags.agent);
+/** The team's sub-agents: their own connections, so their tokens never pass through the orchestrator. */
+let team = null;
 const log = (line) => console.log(`${new Date().toISOString()} agent: ${line}`);
 hf.on('retry', ({ attempt, delayMs }) => log(`link lost; retry ${attempt} in ${delayMs} ms`));
 hf.on('error', (error) => log(`error ${error.name}: ${error.message}`));
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let stopping = false;
-/** reply ids being streamed by this process -> { cancelled } */
-const streaming = new Map();
+/** reply ids being streamed by this process */
+const streaming = new Set();
 
-/** Follows one session and answers its prompts. */
+/** Follows one session and answers its prompts (and interruptions). */
 function follow(sessionId) {
   if (hf.sessions.some((s) => s.id === sessionId)) return;
   const session = hf.session(sessionId);
@@ -62,11 +60,7 @@ function follow(sessionId) {
   let scanQueued = false;
 
   session.on('event', (event) => {
-    if (event.kind === 'user.prompt') {
-      prompts.push({ serial: event.serial, msgId: event.msgId, text: event.payload?.text ?? '' });
-    } else if (event.kind === 'control.cancel' && streaming.has(event.msgId)) {
-      streaming.get(event.msgId).cancelled = true;
-    }
+    if (event.kind === 'user.prompt') prompts.push({ serial: event.serial, msgId: event.msgId, text: event.payload?.text ?? '' });
     scheduleScan();
   });
   session.on('state', scheduleScan);
@@ -83,37 +77,75 @@ function follow(sessionId) {
       const answered = new Set(session.messages().map((m) => m.id));
       for (const prompt of prompts) {
         const replyId = `reply-${prompt.msgId || prompt.serial}`;
-        if (answered.has(replyId) || streaming.has(replyId)) continue;
-        answer(session, prompt, replyId);
+        if (answered.has(replyId) || answered.has(`${replyId}-researcher`) || streaming.has(replyId)) continue;
+        if (isTeamPrompt(prompt.text)) answerAsTeam(session.id, prompt, replyId);
+        else answer(session, prompt.text, replyId, `prompt ${prompt.serial}`);
       }
     });
   }
 }
 
-/** Streams one answer. Publishes are not awaited one by one: the outbox keeps them in order
- * (and across reconnects), so the rate is set by the timer, not by round trips. */
-async function answer(session, prompt, replyId) {
-  const state = { cancelled: false };
-  streaming.set(replyId, state);
-  const tokens = answerTokens(prompt.text);
-  const started = Date.now();
-  const sent = [session.publish('message.start', { role: 'assistant' }, { msgId: replyId })];
-  let count = 0;
-  for (const token of tokens) {
-    if (state.cancelled || stopping) break;
+/**
+ * Streams words into a message at the configured rate, honouring controls: a cancel or an
+ * interrupt ends the writer (the SDK does it), a steer swaps the rest for the steered text.
+ * Publishes are not awaited one by one: the outbox keeps them in order, across reconnects too.
+ */
+async function stream(writer, tokens, onInterrupt) {
+  let queue = tokens.slice();
+  let written = 0;
+  writer.on('steer', ({ text, control }) => {
+    queue = tokensOf(composeSteered(text ?? ''));
+    writer.reportOutcome(control, 'applied').catch(() => {});
+  });
+  if (onInterrupt) writer.on('interrupt', ({ text, control }) => onInterrupt(text ?? '', control));
+  const sent = [];
+  while (queue.length > 0 && !writer.ended && !stopping) {
     await sleep(1000 / tokensPerSecond);
-    if (state.cancelled || stopping) break;
-    sent.push(session.publish('message.delta', { text: token }, { msgId: replyId }));
-    ++count;
+    if (writer.ended || stopping) break;
+    sent.push(writer.write(queue.shift()));
+    ++written;
   }
-  const status = state.cancelled ? 'cancelled' : 'complete';
-  if (!stopping) sent.push(session.publish('message.end', { status }, { msgId: replyId }));
+  if (!writer.ended && !stopping) sent.push(writer.end());
+  await Promise.all(sent);
+  return written;
+}
+
+/** Streams one answer to `text` as message `replyId`. */
+async function answer(session, text, replyId, label) {
+  streaming.add(replyId);
+  const started = Date.now();
   try {
-    await Promise.all(sent);
-    log(`${session.id}: answered prompt ${prompt.serial} as ${replyId} (${count}/${tokens.length} tokens, ` +
-        `${status}, ${Date.now() - started} ms)`);
+    session.status('thinking').catch(() => {});
+    const writer = session.startMessage({ msgId: replyId });
+    const written = await stream(writer, answerTokens(text), (interruption, control) => {
+      answer(session, interruption, `reply-interrupt-${control.serial}`, `interruption ${control.serial}`);
+    });
+    log(`${session.id}: answered ${label} as ${replyId} (${written} tokens, ${writer.ended ? 'ended' : 'stopped'}, ${Date.now() - started} ms)`);
   } catch (error) {
     log(`${session.id}: reply ${replyId} failed: ${error.name}: ${error.message}`);
+  } finally {
+    streaming.delete(replyId);
+  }
+}
+
+/**
+ * A team prompt: the orchestrator (this agent) starts two sub-agents on their own connections;
+ * they stream into the same session concurrently under one run id, so one cancel of the run
+ * stops both and a cancel of one message leaves the other running.
+ */
+async function answerAsTeam(sessionId, prompt, replyId) {
+  streaming.add(replyId);
+  try {
+    team ??= { researcher: await connectAs('researcher'), writer: await connectAs('writer') };
+    const run = `run-${replyId}`;
+    log(`${sessionId}: team run ${run} for prompt ${prompt.serial}`);
+    await Promise.all(Object.entries(team).map(async ([role, client]) => {
+      const session = client.session(sessionId);
+      const writer = session.startMessage({ msgId: `${replyId}-${role}`, run });
+      await stream(writer, tokensOf(composeTeamPart(role, prompt.text)));
+    }));
+  } catch (error) {
+    log(`${sessionId}: team reply ${replyId} failed: ${error.name}: ${error.message}`);
   } finally {
     streaming.delete(replyId);
   }
@@ -132,6 +164,8 @@ function shutdown(signal) {
   stopping = true;
   log(`${signal}: stopping`);
   hf.close();
+  team?.researcher.close();
+  team?.writer.close();
   // Pending timers end on their own; nothing else holds the event loop once the link is closed.
   setTimeout(() => process.exit(0), 200).unref();
 }

@@ -31,3 +31,37 @@ export function composeAnswer(prompt) {
 export function answerTokens(prompt) {
   return composeAnswer(prompt).match(/\S+\s*/g) ?? [];
 }
+
+/** Splits text into streamed word tokens (each with its trailing space). */
+export function tokensOf(text) {
+  return String(text).match(/\S+\s*/g) ?? [];
+}
+
+/**
+ * What the agent streams instead of the rest of its answer after a steer: deterministic, so a
+ * test can check that the steer changed the rest of the answer.
+ * @param {string} direction the steer's text
+ */
+export function composeSteered(direction) {
+  return `[steered: ${String(direction).trim()}] Understood, changing course as you asked. ` +
+    'The remaining words follow the new direction until the answer ends.';
+}
+
+/** Whether a prompt asks for the multi-agent team ("team: …"). */
+export function isTeamPrompt(text) {
+  return /^\s*team:/i.test(String(text));
+}
+
+/**
+ * One team member's part of the answer to a team prompt.
+ * @param {'researcher' | 'writer'} role
+ * @param {string} prompt
+ */
+export function composeTeamPart(role, prompt) {
+  const topic = String(prompt).replace(/^\s*team:\s*/i, '').trim() || 'the question';
+  return role === 'researcher'
+    ? `Researcher here. Notes on ${topic}: three sources agree, one disagrees, and the evidence ` +
+      'is strongest where the sessions stayed durable across every reconnect.'
+    : `Writer here. A short draft about ${topic}: durable sessions keep every word, every tab ` +
+      'sees the same answer, and a stop from any surface stops the agent at once.';
+}

@@ -95,6 +95,30 @@ async function main() {
   session.on('reset', () => renderAll(session.messages()));
   renderAll(session.messages());
 
+  const agentsBadge = $('agents');
+  const showAgents = (agents) => {
+    agentsBadge.textContent = agents.map((a) => `${a.name}: ${a.state}`).join(' · ');
+  };
+  showAgents(session.agents());
+  session.on('agents', showAgents);
+
+  // Stop and Steer act on the newest streaming message; the relay decides the outcome.
+  const control = async (label, action) => {
+    try {
+      const outcome = await action();
+      if (outcome !== 'applied') showNotice(`${label}: ${outcome.replace('_', ' ')}`);
+    } catch (error) {
+      showNotice(`${label} failed: ${error.message}`);
+    }
+  };
+  $('stop').addEventListener('click', () => control('Stop', () => session.cancel()));
+  $('steer').addEventListener('click', () => {
+    const text = input.value.trim();
+    if (!text) return showNotice('Type a direction first, then press Steer.');
+    input.value = '';
+    return control('Steer', () => session.steer('', text));
+  });
+
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const text = input.value.trim();
