@@ -4,38 +4,20 @@
 // the rest of the answer arrives, and after closing the browser the history is readable with the
 // relay still down. Layer: e2e (Playwright, Chromium).
 import { chromium, expect, test } from '@playwright/test';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import { composeAnswer } from '../demo/agent/answer.mjs';
-import { chromiumArgs, relayLog, relayMetric, startAgent, startRelay, startStaticServer, stop, uniqueSession, waitHealthy } from './support.mjs';
+import { chromiumArgs, relayFixture, relayLog, relayMetric, startStaticServer, uniqueSession } from './support.mjs';
 
 const port = Number(process.env.HOLDFAST_E2E_HISTORY_PORT ?? 18095);
 const base = `http://127.0.0.1:${port}`;
 
 test.describe.configure({ mode: 'serial' });
 
-let dataDir;
-let relay;
-let agent;
+const fx = relayFixture(test, { port, tokensPerSecond: 20, name: 'history' });
 let site;
-
-test.beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'holdfast-e2e-history-'));
-  site = await startStaticServer();
-  relay = startRelay(port, path.join(dataDir, 'relay.db'));
-  await waitHealthy(base);
-  agent = await startAgent(port, 20);
-});
-
-test.afterAll(async () => {
-  agent?.kill('SIGCONT');
-  await stop(agent);
-  await stop(relay);
-  await site?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+test.beforeAll(async () => { site = await startStaticServer(); });
+test.afterAll(async () => { await site?.close(); });
 
 function launch(profile) {
   return chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', args: chromiumArgs, headless: true });
@@ -48,7 +30,7 @@ const stateOf = (page) => page.getByTestId('state');
 test('reload mid-answer shows stored text before the link, replays only the tail, and survives a browser restart', async ({}, testInfo) => {
   const session = uniqueSession('hist', testInfo);
   const pageUrl = `${site.url}/?session=${session}&relay=${encodeURIComponent(`ws://127.0.0.1:${port}/v1/ws`)}`;
-  const profile = path.join(dataDir, 'profile');
+  const profile = path.join(fx.dataDir, 'profile');
   let context = await launch(profile);
   let page = context.pages()[0] ?? await context.newPage();
   await page.goto(pageUrl);
@@ -68,8 +50,8 @@ test('reload mid-answer shows stored text before the link, replays only the tail
   await expect.poll(async () => (await relayLog(base, session)).headSerial).toBeGreaterThan(storedSerial + 5);
 
   // Freeze the agent (so only the page attaches next), stop the relay, and reload.
-  agent.kill('SIGSTOP');
-  await stop(relay, 'SIGKILL');
+  fx.agent.kill('SIGSTOP');
+  await fx.stopRelay('SIGKILL');
   await context.setOffline(false);
   await page.reload();
   await expect(answerOf(page).locator('.text')).toHaveText(storedText);
@@ -78,13 +60,12 @@ test('reload mid-answer shows stored text before the link, replays only the tail
   await expect(stateOf(page)).not.toHaveText('live');
 
   // The relay comes back: the page asks for the tail only.
-  relay = startRelay(port, path.join(dataDir, 'relay.db'));
-  await waitHealthy(base);
+  await fx.startRelay();
   await expect(stateOf(page)).toHaveText('live');
   const head = (await relayLog(base, session)).headSerial;
   expect(await relayMetric(base, 'holdfast_events_replayed_total')).toBe(head - storedSerial);
 
-  agent.kill('SIGCONT');
+  fx.agent.kill('SIGCONT');
   await expect(answerOf(page)).toHaveAttribute('data-status', 'complete');
   await expect(answerOf(page).locator('.text')).toHaveText(composeAnswer(prompt));
   const transcript = await bubbles(page).allTextContents();
@@ -92,7 +73,7 @@ test('reload mid-answer shows stored text before the link, replays only the tail
   await context.close();
 
   // Reopen the browser with the relay down: the whole conversation is there.
-  await stop(relay, 'SIGKILL');
+  await fx.stopRelay('SIGKILL');
   context = await launch(profile);
   page = context.pages()[0] ?? await context.newPage();
   await page.goto(pageUrl);
@@ -101,6 +82,5 @@ test('reload mid-answer shows stored text before the link, replays only the tail
   await expect(answerOf(page)).toHaveAttribute('data-status', 'complete');
   await expect(stateOf(page)).not.toHaveText('live');
   await context.close();
-  relay = startRelay(port, path.join(dataDir, 'relay.db'));
-  await waitHealthy(base);
+  await fx.startRelay();
 });

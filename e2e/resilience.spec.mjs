@@ -5,12 +5,9 @@
 // store, so it can be killed and restarted) and a slower agent, so outages land mid-answer.
 // Layer: e2e (Playwright, Chromium).
 import { expect, test } from '@playwright/test';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 import { composeAnswer } from '../demo/agent/answer.mjs';
-import { relayLog as fetchLog, startAgent, startRelay, stop, uniqueSession as unique, waitHealthy } from './support.mjs';
+import { relayFixture, relayLog as fetchLog, stop, uniqueSession as unique } from './support.mjs';
 
 const port = Number(process.env.HOLDFAST_E2E_RESILIENCE_PORT ?? 18090);
 const base = `http://127.0.0.1:${port}`;
@@ -18,23 +15,7 @@ const tokensPerSecond = 20;  // a ~70-word answer takes ~3.5 s: room for an outa
 
 test.describe.configure({ mode: 'serial' });
 
-let dataDir;
-let relay;
-let agent;
-const dbPath = () => path.join(dataDir, 'relay.db');
-
-test.beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'holdfast-e2e-'));
-  relay = startRelay(port, dbPath());
-  await waitHealthy(base);
-  agent = await startAgent(port, tokensPerSecond);
-});
-
-test.afterAll(async () => {
-  await stop(agent);
-  await stop(relay);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+const fx = relayFixture(test, { port, tokensPerSecond, name: 'resilience' });
 
 const uniqueSession = (testInfo) => unique('res', testInfo);
 
@@ -119,10 +100,9 @@ test('the relay is killed and restarted mid-answer; page and agent recover by th
   await ask(page, prompt);
   const answer = await waitMidAnswer(page);
 
-  await stop(relay, 'SIGKILL');
+  await fx.stopRelay('SIGKILL');
   await expect(page.getByTestId('state')).not.toHaveText('live');
-  relay = startRelay(port, dbPath());
-  await waitHealthy(base);
+  await fx.startRelay();
 
   await expect(page.getByTestId('state')).toHaveText('live');
   await expect(answer).toHaveAttribute('data-status', 'complete');

@@ -4,6 +4,7 @@
 // (so a page can load while the relay is down). Layer: e2e.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,4 +90,40 @@ export function startStaticServer() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
     resolve({ url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((done) => server.close(done)) });
   }));
+}
+
+/**
+ * Registers, on a serial Playwright suite, a relay on a SQLite file in a temp dir plus the demo
+ * agent, started before the suite's tests and stopped after them. The handle lets tests kill,
+ * restart or pause them.
+ * @param {typeof import('@playwright/test').test} test
+ * @param {{port: number, tokensPerSecond: number, name: string}} options
+ */
+export function relayFixture(test, { port, tokensPerSecond, name }) {
+  const fixture = {
+    port,
+    base: `http://127.0.0.1:${port}`,
+    dataDir: '',
+    relay: null,
+    agent: null,
+    dbPath() { return path.join(this.dataDir, 'relay.db'); },
+    /** Starts (or restarts) the relay on the same database and port; resolves once healthy. */
+    async startRelay() {
+      this.relay = startRelay(port, this.dbPath());
+      await waitHealthy(this.base);
+    },
+    async stopRelay(signal = 'SIGTERM') { await stop(this.relay, signal); },
+  };
+  test.beforeAll(async () => {
+    fixture.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `holdfast-e2e-${name}-`));
+    await fixture.startRelay();
+    fixture.agent = await startAgent(port, tokensPerSecond);
+  });
+  test.afterAll(async () => {
+    fixture.agent?.kill('SIGCONT');  // a test may have paused it
+    await stop(fixture.agent);
+    await stop(fixture.relay);
+    fs.rmSync(fixture.dataDir, { recursive: true, force: true });
+  });
+  return fixture;
 }

@@ -3,37 +3,20 @@
 // duplicate; prompts from followers (also while the leader is closing) land exactly once; a second
 // browser context (another device) sees the same serials live. Layer: e2e (Playwright, Chromium).
 import { chromium, expect, test } from '@playwright/test';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import { composeAnswer } from '../demo/agent/answer.mjs';
-import { chromiumArgs, relayLog, relayMetric, startAgent, startRelay, stop, uniqueSession, waitHealthy } from './support.mjs';
+import { chromiumArgs, relayFixture, relayLog, relayMetric, uniqueSession } from './support.mjs';
 
 const port = Number(process.env.HOLDFAST_E2E_TABS_PORT ?? 18100);
 const base = `http://127.0.0.1:${port}`;
 
 test.describe.configure({ mode: 'serial' });
 
-let dataDir;
-let relay;
-let agent;
-
-test.beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'holdfast-e2e-tabs-'));
-  relay = startRelay(port, path.join(dataDir, 'relay.db'));
-  await waitHealthy(base);
-  agent = await startAgent(port, 20);
-});
-
-test.afterAll(async () => {
-  await stop(agent);
-  await stop(relay);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+const fx = relayFixture(test, { port, tokensPerSecond: 20, name: 'tabs' });
 
 function launch(name) {
-  return chromium.launchPersistentContext(path.join(dataDir, name), { executablePath: '/usr/bin/chromium', args: chromiumArgs, headless: true });
+  return chromium.launchPersistentContext(path.join(fx.dataDir, name), { executablePath: '/usr/bin/chromium', args: chromiumArgs, headless: true });
 }
 
 /** Opens the demo on `session` and records every event serial the page's session delivers. */
