@@ -27,6 +27,8 @@ constexpr const char* usage = R"(usage: holdfast-relay [options]
   --max-batch-events N     events per replay frame (default 256)
   --max-queued-bytes N     send queue per WebSocket before it is closed as a slow consumer
                            (default 8388608)
+  --agent-lease-ms N       how long a disconnected agent keeps its open messages before the
+                           relay ends them with error/agent_lost (default 5000)
   --help                   show this help
 )";
 
@@ -97,7 +99,7 @@ int main(int argc, char** argv) {
         }
         constexpr std::string_view known[] = {"--listen",          "--store",           "--static-dir",
                                               "--sdk-dir",         "--max-frame-bytes", "--max-batch-events",
-                                              "--max-queued-bytes"};
+                                              "--max-queued-bytes", "--agent-lease-ms"};
         if (std::find(std::begin(known), std::end(known), arg) == std::end(known)) {
             return fail("unknown option " + std::string(arg));
         }
@@ -120,6 +122,10 @@ int main(int argc, char** argv) {
             const auto n = parse_number(*v);
             if (!n || *n == 0) return fail("bad --max-queued-bytes '" + std::string(*v) + "'");
             config.relay.max_queued_bytes = *n;
+        } else if (arg == "--agent-lease-ms") {
+            const auto n = parse_number(*v);
+            if (!n || *n > (std::uint64_t{1} << 40)) return fail("bad --agent-lease-ms '" + std::string(*v) + "'");
+            config.relay.agent_lease_ms = *n;
         }
     }
     const fs::path root = repo_root();

@@ -51,7 +51,8 @@ result<ok_t> memory_store::append(std::string_view session, const stored_event& 
     if (e.event.serial != log->events.size() + 1) {
         return make_error(errc::store_failure, "serial " + std::to_string(e.event.serial) + " is not head + 1");
     }
-    if (!e.event.producer_id.empty()) {
+    // Sequence 0 is not sequenced (the relay's own events): no dedup entry, no position.
+    if (!e.event.producer_id.empty() && e.producer_seq != 0) {
         auto [it, inserted] =
             log->serials.try_emplace({e.event.producer_id, e.producer_epoch, e.producer_seq}, e.event.serial);
         if (!inserted) return make_error(errc::store_failure, "duplicate producer sequence");

@@ -53,6 +53,14 @@ std::string render_metrics(const relay_metrics& m, const std::map<unsigned, std:
     family(out, "holdfast_slow_consumer_closes_total", "counter",
            "Connections closed because their send queue passed the bound (close status 4008).",
            m.slow_consumer_closes_total);
+    out += "# HELP holdfast_controls_total Controls resolved, by outcome (control.outcome events, the relay's and agents').\n";
+    out += "# TYPE holdfast_controls_total counter\n";
+    out += "holdfast_controls_total{outcome=\"applied\"} " + std::to_string(m.controls_applied_total) + '\n';
+    out += "holdfast_controls_total{outcome=\"too_late\"} " + std::to_string(m.controls_too_late_total) + '\n';
+    out += "holdfast_controls_total{outcome=\"rejected\"} " + std::to_string(m.controls_rejected_total) + '\n';
+    family(out, "holdfast_agents_lost_total", "counter",
+           "Agent leases that ran out: their open messages ended with agent_lost.", m.agents_lost_total);
+    family(out, "holdfast_agent_leases", "gauge", "Disconnected agents whose lease is running.", m.agent_leases);
     out += "# HELP holdfast_http_requests_total HTTP requests answered, by status code.\n";
     out += "# TYPE holdfast_http_requests_total counter\n";
     for (const auto& [status, count] : http_requests) {

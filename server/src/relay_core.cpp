@@ -11,7 +11,7 @@
 namespace holdfast::relay {
 
 relay_core::relay_core(store& backing, relay_config config, clock_ms clock)
-    : config_(config), out_(metrics_, config_), sessions_(backing, out_, metrics_, config_, std::move(clock)) {}
+    : config_(config), clock_(clock), out_(metrics_, config_), sessions_(backing, out_, metrics_, config_, std::move(clock)) {}
 
 void relay_core::on_open(connection_id connection) {
     if (!connections_.try_emplace(connection).second) return;
@@ -22,10 +22,32 @@ void relay_core::on_open(connection_id connection) {
 void relay_core::on_close(connection_id connection) {
     auto it = connections_.find(connection);
     if (it == connections_.end()) return;
-    for (const std::string& session : it->second.sessions) sessions_.detach(connection, session);
+    connection_state& conn = it->second;
+    for (const std::string& session : conn.sessions) sessions_.detach(connection, session);
+    // A disconnect is not a detach: presence stays until the agent detaches or its lease runs out.
+    for (const std::string& session : conn.agent_sessions) sessions_.agent_left(connection, session, conn.agent, false);
+    leases_.release(connection, conn.agent, conn.agent_sessions, clock_() + config_.agent_lease_ms);
     connections_.erase(it);
     out_.forget(connection);
     --metrics_.open_connections;
+    settle();
+}
+
+void relay_core::on_tick(std::uint64_t now) {
+    for (expired_lease& lost : leases_.expire(now)) {
+        if (sessions_.expire_producer(lost.producer_id, lost.agent, lost.sessions)) ++metrics_.agents_lost_total;
+    }
+    settle();
+}
+
+void relay_core::settle() {
+    for (rebuilt_owner& owner : sessions_.take_rebuilt_owners()) {
+        // Found open after a start with nobody speaking for its producer: it gets the same lease a
+        // closed connection would, from now.
+        leases_.orphaned(owner.producer_id, owner.agent, owner.session, clock_() + config_.agent_lease_ms);
+    }
+    metrics_.agent_leases = leases_.running();
+    shed_slow_consumers();
 }
 
 void relay_core::on_sent(connection_id connection, std::uint64_t bytes) {
@@ -122,7 +144,7 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
         return;
     }
     handle(connection, it->second, std::move(decoded).value());
-    shed_slow_consumers();  // a fan-out or reply may have overfilled any connection
+    settle();  // a fan-out or reply may have overfilled any connection
 }
 
 void relay_core::handle(connection_id id, connection_state& conn, proto::frame&& frame) {
@@ -171,6 +193,7 @@ void relay_core::on_hello(connection_id id, connection_state& conn, const proto:
     }
     conn.greeted = true;
     conn.agent = f.agent;
+    leases_.hold(f.client_id, id);  // a reconnecting agent keeps its producer's open messages
     out_.send(id, proto::welcome{std::to_string(id), proto::protocol_version,
                                  proto::limits{config_.max_frame_bytes, config_.max_batch_events}});
 }
@@ -186,6 +209,10 @@ void relay_core::on_attach(connection_id id, connection_state& conn, const proto
     if (std::find(conn.replaying.begin(), conn.replaying.end(), f.session) == conn.replaying.end()) {
         conn.replaying.push_back(f.session);
     }
+    // agent.attached is appended after `attached`, so the agent gets it through its own replay.
+    if (!conn.agent.empty() && !is_reserved_session_id(f.session) && conn.agent_sessions.insert(f.session).second) {
+        sessions_.agent_attached(id, f.session, conn.agent);
+    }
     pump_replay(id, conn);
 }
 
@@ -193,6 +220,7 @@ void relay_core::on_detach(connection_id id, connection_state& conn, const proto
     if (conn.sessions.erase(f.session) == 0) return;
     sessions_.detach(id, f.session);
     std::erase(conn.replaying, f.session);
+    if (conn.agent_sessions.erase(f.session) > 0) sessions_.agent_left(id, f.session, conn.agent, true);
 }
 
 void relay_core::on_append(connection_id id, append_input&& input) {
@@ -200,6 +228,7 @@ void relay_core::on_append(connection_id id, append_input&& input) {
         return send_error(id, invalid->code, std::move(invalid->detail), input.session, input.producer_seq,
                           input.producer_id);
     }
+    leases_.hold(input.producer_id, id);  // any frame with the producer id counts as its return
     auto reply = sessions_.append(input);
     if (!reply) {
         return send_error(id, reply.err().code, reply.err().detail, input.session, input.producer_seq,
@@ -215,6 +244,12 @@ std::optional<error> relay_core::validate(const append_input& input) {
         return make_error(errc::forbidden, "session '" + input.session + "' is reserved for the relay");
     }
     if (input.kind.empty()) return make_error(errc::missing_field, "kind");
+    if (input.producer_id == relay_producer) {
+        return make_error(errc::forbidden, "producer id 'relay' is reserved for the relay's own events");
+    }
+    if (input.kind == "agent.attached" || input.kind == "agent.detached") {
+        return make_error(errc::forbidden, "'" + input.kind + "' is written by the relay only");
+    }
     if (!input.producer_id.empty()) {
         if (input.producer_seq == 0) return make_error(errc::missing_field, "producer_seq (from 1) with producer_id");
         // The store orders positions as signed 64-bit integers.
@@ -228,8 +263,9 @@ std::optional<error> relay_core::validate(const append_input& input) {
 
 result<append_reply> relay_core::append_http(append_input input) {
     if (auto invalid = validate(input)) return std::move(*invalid);
+    leases_.seen(input.producer_id);
     auto reply = sessions_.append(input);
-    shed_slow_consumers();
+    settle();
     return reply;
 }
 

@@ -14,6 +14,8 @@ namespace holdfast::relay {
 
 namespace {
 constexpr auto stop_grace = std::chrono::seconds(2);
+// Lease deadlines are met within this much; the core decides, the timer only reports time.
+constexpr auto tick_interval = std::chrono::milliseconds(250);
 }
 
 relay_shell::relay_shell(server_config config, std::unique_ptr<store> backing)
@@ -51,6 +53,7 @@ result<std::uint16_t> relay_shell::start() {
         listeners_.push_back(std::move(next));
     }
     for (auto& each : listeners_) each->run();
+    schedule_tick();
     if (config_.handle_signals) {
         signals_.emplace(ioc_, SIGINT, SIGTERM);
         signals_->async_wait([this](beast::error_code wait_ec, int signal) {
@@ -64,6 +67,16 @@ result<std::uint16_t> relay_shell::start() {
 
 void relay_shell::run() { ioc_.run(); }
 
+void relay_shell::schedule_tick() {
+    tick_timer_.expires_after(tick_interval);
+    tick_timer_.async_wait([this](beast::error_code ec) {
+        if (ec || stopping_) return;
+        core_.on_tick(system_clock_ms());
+        flush();
+        schedule_tick();
+    });
+}
+
 void relay_shell::stop() {
     net::post(ioc_, [this] { begin_stop(); });
 }
@@ -73,6 +86,7 @@ void relay_shell::begin_stop() {
     stopping_ = true;
     for (auto& each : listeners_) each->close();
     if (signals_) signals_->cancel();
+    tick_timer_.cancel();  // so run() can return once the connections are gone
     // Copy first: shutting a session down may remove it from the registry.
     std::vector<std::shared_ptr<ws_session>> websockets;
     for (auto& [id, weak] : ws_) {

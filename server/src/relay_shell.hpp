@@ -50,6 +50,8 @@ public:
 private:
     void begin_stop();
     void maybe_finish_stop();
+    /// Drives relay_core::on_tick every tick_interval until the shell stops.
+    void schedule_tick();
 
     net::io_context ioc_{1};  // first member: destroyed last (see the file comment)
     server_config config_;
@@ -60,6 +62,7 @@ private:
     std::vector<std::shared_ptr<listener>> listeners_;
     std::optional<net::signal_set> signals_;
     net::steady_timer stop_deadline_{ioc_};
+    net::steady_timer tick_timer_{ioc_};
     std::unordered_map<connection_id, std::weak_ptr<ws_session>> ws_;
     std::unordered_map<std::uint64_t, std::weak_ptr<http_session>> http_;
     connection_id next_ws_id_ = 1;

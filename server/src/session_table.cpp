@@ -4,6 +4,7 @@
 
 #include "holdfast/event_json.hpp"
 #include "holdfast/json.hpp"
+#include "holdfast/payload.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -117,11 +118,7 @@ void session_table::detach(connection_id connection, const std::string& session)
 }
 
 result<append_reply> session_table::append(const append_input& input) {
-    auto reply = append_one(input);
-    if (reply && !reply->duplicate && reply->serial == 1 && input.session != sessions_index) {
-        announce(input.session);
-    }
-    return reply;
+    return append_one(input);
 }
 
 result<append_reply> session_table::append_one(const append_input& input) {
@@ -133,8 +130,10 @@ result<append_reply> session_table::append_one(const append_input& input) {
     }
     session_state& state = *found.value();
 
+    session_controls* controls = controls_for(input.session, state.info.head_serial);
     const producer_claim claim{input.session, input.producer_id, input.producer_epoch, input.producer_seq};
-    const bool sequenced = !input.producer_id.empty();
+    // Sequence 0 with a producer id is the relay's own event (clients cannot send it).
+    const bool sequenced = !input.producer_id.empty() && input.producer_seq != 0;
     if (sequenced) {
         auto verdict = producers_.check(claim);
         if (!verdict) {
@@ -151,9 +150,17 @@ result<append_reply> session_table::append_one(const append_input& input) {
         }
     }
 
+    // After the dedup check, so a retried control or outcome is answered and changes nothing.
+    std::string msg_id = input.msg_id;
+    if (controls && input.kind == "control.outcome") {
+        if (auto refused = controls->check_outcome(input.producer_id, input.agent, input.payload)) return *refused;
+    } else if (controls && is_control_kind(input.kind)) {
+        msg_id = controls->resolve_target(input.msg_id);
+    }
+
     stored_event stored;
     stored.event = proto::event{state.info.head_serial + 1, clock_(), input.producer_id, input.kind,
-                                input.msg_id,                input.agent, input.payload};
+                                std::move(msg_id),           input.agent, input.payload};
     stored.producer_seq = input.producer_seq;
     stored.producer_epoch = input.producer_epoch;
     if (auto written = store_.append(input.session, stored); !written) {
@@ -169,6 +176,14 @@ result<append_reply> session_table::append_one(const append_input& input) {
     ++metrics_.events_appended_total;
     if (stored.event.serial == 1) ++metrics_.sessions_started_total;
     const append_reply reply{stored.event.serial, state.info.epoch, false};
+    if (input.kind == "control.outcome") {
+        const std::string outcome = payload_string(input.payload, "outcome");
+        if (outcome == "applied") ++metrics_.controls_applied_total;
+        else if (outcome == "too_late") ++metrics_.controls_too_late_total;
+        else if (outcome == "rejected") ++metrics_.controls_rejected_total;
+    }
+    std::vector<relay_event> follow_ups;
+    if (controls) controls->observe(stored.event, &follow_ups);
 
     std::shared_ptr<const std::string> frame;  // encoded once, for the first live subscriber
     for (const auto& [connection, sub] : state.subscribers) {
@@ -179,7 +194,104 @@ result<append_reply> session_table::append_one(const append_input& input) {
         }
         out_.send(connection, frame);
     }
+    // Outcomes follow the event that decided them, before anything else can be appended.
+    for (relay_event& e : follow_ups) append_relay(input.session, std::move(e));
+    // Whoever wrote it (an agent's arrival can be a session's first event).
+    if (reply.serial == 1 && input.session != sessions_index) announce(input.session);
     return reply;
+}
+
+void session_table::append_relay(const std::string& session, relay_event e) {
+    append_input input;
+    input.session = session;
+    input.producer_id = std::string(relay_producer);
+    input.kind = std::move(e.kind);
+    input.msg_id = std::move(e.msg_id);
+    input.agent = std::move(e.agent);
+    input.payload = std::move(e.payload);
+    // A failure is counted (store_failures_total); the event that caused it stays appended.
+    (void)append_one(input);
+}
+
+session_controls* session_table::controls_for(const std::string& session, std::uint64_t head_serial) {
+    if (is_reserved_session_id(session)) return nullptr;
+    if (auto it = controls_.find(session); it != controls_.end()) return &it->second;
+    if (controls_.size() >= config_.idle_control_sessions) {
+        // Forget idle sessions nobody follows; their state is the log's and comes back on demand.
+        std::erase_if(controls_, [&](const auto& entry) {
+            return entry.second.idle() && !live_.contains(entry.first);
+        });
+    }
+    session_controls rebuilt(config_.ended_messages_remembered);
+    std::uint64_t cursor = head_serial > config_.open_message_scan_events ? head_serial - config_.open_message_scan_events : 0;
+    while (cursor < head_serial) {
+        auto events = store_.read(session, cursor, static_cast<std::size_t>(std::min<std::uint64_t>(1000, head_serial - cursor)));
+        if (!events) {
+            ++metrics_.store_failures_total;
+            return nullptr;  // this append goes through unrouted; the next one tries again
+        }
+        if (events->empty()) break;
+        for (const proto::event& e : *events) rebuilt.observe(e, nullptr);
+        cursor = events->back().serial;
+    }
+    for (open_message_owner& m : rebuilt.open_messages()) {
+        rebuilt_.push_back(rebuilt_owner{session, std::move(m.producer_id), std::move(m.agent)});
+    }
+    return &controls_.emplace(session, std::move(rebuilt)).first->second;
+}
+
+const session_controls* session_table::controls(const std::string& session) const {
+    auto it = controls_.find(session);
+    return it == controls_.end() ? nullptr : &it->second;
+}
+
+void session_table::agent_attached(connection_id connection, const std::string& session, const std::string& agent) {
+    auto it = live_.find(session);
+    if (it == live_.end()) return;  // attach failed
+    session_controls* controls = controls_for(session, it->second.info.head_serial);
+    if (!controls) return;
+    controls->add_agent_connection(agent, connection);
+    if (controls->announced(agent)) return;
+    std::string payload_json = "{\"agent\":";
+    json::append_string(agent, payload_json);
+    payload_json += '}';
+    append_relay(session, relay_event{"agent.attached", "", agent, proto::raw_value{json::to_msgpack(payload_json).value()}});
+}
+
+void session_table::agent_left(connection_id connection, const std::string& session, const std::string& agent,
+                               bool explicit_detach) {
+    auto it = controls_.find(session);
+    if (it == controls_.end()) return;
+    const std::size_t left = it->second.remove_agent_connection(agent, connection);
+    if (!explicit_detach || left > 0 || !it->second.announced(agent)) return;
+    std::string payload_json = "{\"agent\":";
+    json::append_string(agent, payload_json);
+    payload_json += ",\"reason\":\"detached\"}";
+    append_relay(session, relay_event{"agent.detached", "", agent, proto::raw_value{json::to_msgpack(payload_json).value()}});
+}
+
+bool session_table::expire_producer(const std::string& producer_id, const std::string& agent,
+                                    const std::set<std::string>& sessions) {
+    // Collect first: appending may load other sessions' state into controls_.
+    std::vector<std::pair<std::string, open_message_owner>> lost;
+    for (const auto& [session, controls] : controls_) {
+        for (open_message_owner& m : controls.open_messages_of(producer_id)) lost.emplace_back(session, std::move(m));
+    }
+    const auto end_payload = json::to_msgpack(R"({"status":"error","reason":"agent_lost"})").value();
+    for (auto& [session, m] : lost) {
+        append_relay(session, relay_event{"message.end", std::move(m.msg_id), std::move(m.agent), proto::raw_value{end_payload}});
+    }
+    bool detached = false;
+    for (const std::string& session : sessions) {
+        auto it = controls_.find(session);
+        if (it == controls_.end() || !it->second.announced(agent) || it->second.agent_connections(agent) > 0) continue;
+        std::string payload_json = "{\"agent\":";
+        json::append_string(agent, payload_json);
+        payload_json += ",\"reason\":\"lease_expired\"}";
+        append_relay(session, relay_event{"agent.detached", "", agent, proto::raw_value{json::to_msgpack(payload_json).value()}});
+        detached = true;
+    }
+    return detached || !lost.empty();
 }
 
 void session_table::announce(const std::string& session) {

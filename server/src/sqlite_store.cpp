@@ -12,7 +12,7 @@
 namespace holdfast::relay {
 namespace {
 
-// Version 2. producer_epoch comes last because version 1 databases get it by ALTER TABLE, which
+// Version 3 (2 plus the index below). producer_epoch comes last because version 1 databases get it by ALTER TABLE, which
 // appends; both then have the same layout.
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS sessions (
@@ -36,11 +36,14 @@ CREATE TABLE IF NOT EXISTS events (
 )sql";
 
 // Serves both the dedup lookup (equality on all four) and a producer's position (the last entry
-// for (session, producer_id)); partial, so queries repeat "producer_id <> ''" for the planner.
+// for (session, producer_id)); partial, so queries repeat its condition for the planner. Sequence
+// 0 is left out: the relay's own events (producer "relay") carry no sequence and may repeat
+// (epoch 0, seq 0); clients cannot send sequence 0 with a producer id.
 constexpr const char* producer_index_sql = R"sql(
 DROP INDEX IF EXISTS events_by_producer;
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_producer_epoch
-  ON events (session, producer_id, producer_epoch, producer_seq) WHERE producer_id <> '';
+DROP INDEX IF EXISTS events_by_producer_epoch;
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_producer_seq
+  ON events (session, producer_id, producer_epoch, producer_seq) WHERE producer_id <> '' AND producer_seq <> 0;
 )sql";
 
 sqlite3_int64 to_db(std::uint64_t v) { return static_cast<sqlite3_int64>(v); }
@@ -155,9 +158,10 @@ result<ok_t> sqlite_store::prepare_all() {
         {&insert_session_, "INSERT OR IGNORE INTO sessions (id, epoch, head_serial) VALUES (?1, ?2, 0)"},
         {&producer_state_,
          "SELECT producer_epoch, producer_seq FROM events WHERE session = ?1 AND producer_id = ?2 AND producer_id <> '' "
+         "AND producer_seq <> 0 "
          "ORDER BY producer_epoch DESC, producer_seq DESC LIMIT 1"},
         {&find_producer_, "SELECT serial FROM events WHERE session = ?1 AND producer_id = ?2 AND producer_epoch = ?3 "
-                          "AND producer_seq = ?4 AND producer_id <> ''"},
+                          "AND producer_seq = ?4 AND producer_id <> '' AND producer_seq <> 0"},
         {&advance_head_, "UPDATE sessions SET head_serial = ?2 WHERE id = ?1 AND head_serial = ?2 - 1"},
         {&insert_event_, "INSERT INTO events (session, serial, ts, producer_id, producer_seq, kind, msg_id, agent, "
                          "payload, producer_epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},

@@ -129,14 +129,16 @@ TEST_F(producer_rules, controls_and_publishes_share_one_series) {
         c.producer_epoch = epoch;
         return send(1, c);
     };
+    // Each control names no open message, so the relay's control.outcome (rejected) follows it.
     EXPECT_EQ(serial_of(publish_as(1, "s", "ui", epoch_a, 1), 1), 1u);
     EXPECT_EQ(serial_of(control(2), 1), 2u);
-    EXPECT_EQ(serial_of(publish_as(1, "s", "ui", epoch_a, 3), 1), 3u);
+    EXPECT_EQ(serial_of(publish_as(1, "s", "ui", epoch_a, 3), 1), 4u);
     EXPECT_EQ(serial_of(control(2), 1), 2u) << "a retried control gets its serial";
     EXPECT_EQ(error_of(control(5), 1).code, code(errc::sequence_gap));
     EXPECT_EQ(error_of(control(4, epoch_a - 1), 1).code, code(errc::stale_epoch));
-    EXPECT_EQ(serial_of(control(4), 1), 4u);
-    EXPECT_EQ(core_.read_events("s", 0, 10)->events.at(3).kind, "control.cancel");
+    EXPECT_EQ(serial_of(control(4), 1), 5u);
+    EXPECT_EQ(core_.read_events("s", 0, 10)->events.at(4).kind, "control.cancel");
+    EXPECT_EQ(core_.read_events("s", 0, 10)->events.size(), 6u) << "the retry added no second outcome";
 }
 
 TEST_F(producer_rules, sequence_zero_and_values_past_2_pow_63_are_refused) {

@@ -87,20 +87,22 @@ TEST_F(core_test, two_subscribers_get_the_same_event_and_the_publisher_an_ack) {
     connect(2);
     send(1, proto::attach{"s1", 0, 0});
     send(2, proto::attach{"s1", 0, 0});
+    // Serial 1 is the relay's agent.attached for agent-7 (first clock reading; session.created
+    // took the second).
     auto out = publish(1, "s1", "producer-a", 1);
     auto acks = out.of_type<proto::ack>(1);
     ASSERT_EQ(acks.size(), 1u);
-    EXPECT_EQ(acks[0].serial, 1u);
+    EXPECT_EQ(acks[0].serial, 2u);
     EXPECT_EQ(acks[0].producer_id, "producer-a");
     auto a = out.of_type<proto::event_batch>(1);
     auto b = out.of_type<proto::event_batch>(2);
     ASSERT_EQ(a.size(), 1u);
     ASSERT_EQ(b.size(), 1u);
     EXPECT_EQ(a[0], b[0]);
-    EXPECT_EQ(a[0].events.at(0).serial, 1u);
+    EXPECT_EQ(a[0].events.at(0).serial, 2u);
     EXPECT_EQ(a[0].events.at(0).agent, "agent-7");
     EXPECT_EQ(a[0].events.at(0).producer_id, "producer-a");
-    EXPECT_EQ(a[0].events.at(0).ts, 1'700'000'000'001u);  // the first clock reading; session.created took the next
+    EXPECT_EQ(a[0].events.at(0).ts, 1'700'000'000'003u);
 }
 
 TEST_F(core_test, detach_and_close_stop_delivery) {
@@ -235,9 +237,10 @@ TEST_F(core_test, control_is_appended_as_control_action) {
     ASSERT_EQ(acks.size(), 1u);
     EXPECT_EQ(acks[0].producer_seq, 5u);
     auto batches = out.of_type<proto::event_batch>(2);
-    ASSERT_EQ(batches.size(), 1u);
+    ASSERT_EQ(batches.size(), 2u);  // the control, then the relay's outcome (no such message)
     EXPECT_EQ(batches[0].events.at(0).kind, "control.cancel");
     EXPECT_EQ(batches[0].events.at(0).msg_id, "msg-9");
+    EXPECT_EQ(batches[1].events.at(0).kind, "control.outcome");
     // Same dedup as publish.
     auto retry = send(1, proto::control{"s1", "ui", 5, "cancel", "msg-9", {}});
     EXPECT_EQ(retry.of_type<proto::ack>(1).at(0).serial, acks[0].serial);

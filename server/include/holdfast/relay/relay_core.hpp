@@ -5,8 +5,11 @@
 // including backpressure. The core knows each connection's queued bytes (what it emitted minus
 // what on_sent reported written), paces replays by them, and closes a connection whose queue a
 // live event or reply would take past relay_config::max_queued_bytes (error slow_consumer, close
-// status 4008), leaving every other connection alone.
+// status 4008), leaving every other connection alone. It also keeps agents' presence and leases
+// (lease_table): a closed agent connection's open messages are ended with error/agent_lost only
+// when its producer has not come back by the deadline, checked by on_tick.
 #pragma once
+#include "holdfast/relay/lease_table.hpp"
 #include "holdfast/relay/outbox.hpp"
 #include "holdfast/relay/relay_types.hpp"
 #include "holdfast/relay/session_table.hpp"
@@ -39,8 +42,15 @@ public:
     /// the read): counted and answered like an oversized on_frame, then closed.
     void on_frame_too_large(connection_id connection);
 
-    /// The connection is gone (closed by either side or failed): stop delivering to it.
+    /// The connection is gone (closed by either side or failed): stop delivering to it. An agent's
+    /// producer keeps its open messages for relay_config::agent_lease_ms from now.
     void on_close(connection_id connection);
+
+    /// Time passed (`now`: ms since the Unix epoch, the clock's scale); the shell calls it every
+    /// 250 ms. Expires agent leases whose deadline is <= now: their open messages get
+    /// message.end{status: "error", reason: "agent_lost"}, their pending controls too_late, and
+    /// the sessions the agent had attached agent.detached{reason: "lease_expired"}.
+    void on_tick(std::uint64_t now);
 
     /// The shell finished writing `bytes` (whole frames, in output order) to `connection`: called
     /// from its write-completion handler. Releases more replay once the queue is below the low-water
@@ -62,6 +72,9 @@ public:
     /// Bytes queued for `connection` and not yet reported written (for tests and diagnostics).
     std::uint64_t queued_bytes(connection_id connection) const { return out_.queued_bytes(connection); }
 
+    /// A session's open messages, pending controls and presence (null: not loaded). For tests.
+    const session_controls* controls(const std::string& session) const { return sessions_.controls(session); }
+
     const relay_metrics& metrics() const noexcept { return metrics_; }
     const relay_config& config() const noexcept { return config_; }
 
@@ -69,7 +82,8 @@ private:
     struct connection_state {
         bool greeted = false;              // hello accepted
         bool closing = false;              // a close directive is out: ignore its frames
-        std::string agent;                 // stamped on this connection's appends
+        std::string agent;                 // stamped on this connection's appends; non-empty: an agent
+        std::set<std::string> agent_sessions;  // attached as an agent (kept through close_connection)
         std::set<std::string> sessions;    // attached
         std::deque<std::string> replaying;  // attached sessions not yet live, in release order
         /// outbox::queued_total after each replay batch still unwritten: the window in flight.
@@ -81,6 +95,9 @@ private:
     void on_attach(connection_id id, connection_state& conn, const proto::attach& f);
     void on_detach(connection_id id, connection_state& conn, const proto::detach& f);
     void on_append(connection_id id, append_input&& input);
+    /// After every input: leases for owners found by session rebuilds, the lease gauge, and
+    /// closing connections a fan-out overfilled.
+    void settle();
     /// Releases replay batches while the connection's window and queue allow.
     void pump_replay(connection_id id, connection_state& conn);
     /// Closes every connection the outbox found over its bound during the last input.
@@ -97,8 +114,10 @@ private:
 
     relay_config config_;
     relay_metrics metrics_;
+    clock_ms clock_;
     outbox out_;
     session_table sessions_;
+    lease_table leases_;
     std::map<connection_id, connection_state> connections_;
 };
 

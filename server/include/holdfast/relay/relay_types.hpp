@@ -29,6 +29,17 @@ struct relay_config {
     std::uint64_t replay_low_water_bytes = 1u << 20;
     /// Producer positions kept in memory (the store is the truth; evicted ones are reloaded).
     std::size_t producer_cache_entries = 100'000;
+    /// How long a closed agent connection's producer keeps its open messages before the relay
+    /// ends them with error/agent_lost (unless a connection with that producer shows up).
+    std::uint64_t agent_lease_ms = 5000;
+    /// Events read from the end of a session's log to rebuild its open messages and pending
+    /// controls the first time the session is used after a start. Older messages are unknown.
+    std::uint64_t open_message_scan_events = 10'000;
+    /// Ended message ids (and runs) remembered per session: a control naming one is too_late;
+    /// naming one forgotten is rejected as unknown.
+    std::size_t ended_messages_remembered = 1024;
+    /// Sessions whose control state is kept with nothing open or pending (rebuilt when evicted).
+    std::size_t idle_control_sessions = 10'000;
 };
 
 /// WebSocket close statuses the core asks for (RFC 6455 section 7.4.1; 4000-4999 are private
@@ -99,6 +110,11 @@ struct relay_metrics {
     std::uint64_t replay_batches_total = 0;        // `events` frames sent by paced replays
     std::uint64_t events_replayed_total = 0;       // events inside those frames
     std::uint64_t slow_consumer_closes_total = 0;  // connections closed for an overfull send queue
+    std::uint64_t controls_applied_total = 0;      // control.outcome events by outcome (relay's and
+    std::uint64_t controls_too_late_total = 0;     // agents')
+    std::uint64_t controls_rejected_total = 0;
+    std::uint64_t agents_lost_total = 0;           // agent leases that expired and ended or detached something
+    std::uint64_t agent_leases = 0;                // gauge: leases running now
 };
 
 } // namespace holdfast::relay

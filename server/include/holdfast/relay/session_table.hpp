@@ -9,18 +9,30 @@
 #include "holdfast/relay/outbox.hpp"
 #include "holdfast/relay/producer_table.hpp"
 #include "holdfast/relay/relay_types.hpp"
+#include "holdfast/relay/session_controls.hpp"
 #include "holdfast/relay/store.hpp"
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace holdfast::relay {
 
 /// Wall clock in ms since the Unix epoch; injected so a simulator controls time.
 using clock_ms = std::function<std::uint64_t()>;
 std::uint64_t system_clock_ms();
+
+/// The owner of a message found open when a session's state was rebuilt from its log: the relay
+/// starts a lease for it unless its producer is connected.
+struct rebuilt_owner {
+    std::string session;
+    std::string producer_id;
+    std::string agent;
+};
 
 /// What one replay step did.
 struct replay_step_result {
@@ -47,9 +59,30 @@ public:
     void detach(connection_id connection, const std::string& session);
 
     /// Appends (or finds the earlier serial of) one event and fans it out to the live subscribers.
-    /// A first event also appends `session.created` to the sessions index. Errors: the producer
-    /// rules' (stale_epoch, sequence_gap) and store_failure.
+    /// A first event also appends `session.created` to the sessions index. A control gets its
+    /// resolved target as msg_id; the control.outcome events it or any other event causes are
+    /// appended right after it (session_controls). Errors: the producer rules' (stale_epoch,
+    /// sequence_gap), forbidden (a control.outcome from a producer that does not own the pending
+    /// control's target) and store_failure.
     result<append_reply> append(const append_input& input);
+
+    /// An agent connection attached `session`: appends agent.attached unless `agent` is present.
+    void agent_attached(connection_id connection, const std::string& session, const std::string& agent);
+    /// An agent connection left `session`. An explicit detach by the last connection of that
+    /// agent name appends agent.detached{reason: "detached"}; a closed connection appends nothing
+    /// (its lease decides).
+    void agent_left(connection_id connection, const std::string& session, const std::string& agent,
+                    bool explicit_detach);
+    /// `producer_id`'s lease ran out: ends each of its open messages (message.end error/agent_lost),
+    /// which settles their pending controls as too_late, then appends agent.detached{reason:
+    /// "lease_expired"} to each of `sessions` where `agent` is present with no connection left.
+    /// Returns whether it appended anything.
+    bool expire_producer(const std::string& producer_id, const std::string& agent,
+                         const std::set<std::string>& sessions);
+    /// Owners of the open messages found by rebuilds since the last call.
+    std::vector<rebuilt_owner> take_rebuilt_owners() { return std::exchange(rebuilt_, {}); }
+    /// The session's control state (for tests and diagnostics); null when not loaded.
+    const session_controls* controls(const std::string& session) const;
 
     /// Events after `after_serial`, at most `limit`; an unknown session reads as epoch 0, empty.
     result<read_reply> read(const std::string& session, std::uint64_t after_serial, std::size_t limit);
@@ -67,7 +100,12 @@ private:
     /// The cached state, or a transient one loaded (creating if asked) from the store.
     result<session_state*> find_or_load(const std::string& session, bool create, session_state& scratch);
     result<append_reply> append_one(const append_input& input);
+    /// Appends an event of the relay's own (producer "relay", no sequence).
+    void append_relay(const std::string& session, relay_event e);
     void announce(const std::string& session);
+    /// The session's control state, rebuilt from the last open_message_scan_events events of its
+    /// log when first needed; null for reserved sessions or when the store fails.
+    session_controls* controls_for(const std::string& session, std::uint64_t head_serial);
 
     store& store_;
     outbox& out_;
@@ -76,6 +114,8 @@ private:
     clock_ms clock_;
     producer_table producers_;
     std::unordered_map<std::string, session_state> live_;  // sessions with subscribers
+    std::unordered_map<std::string, session_controls> controls_;  // kept while not idle (or live)
+    std::vector<rebuilt_owner> rebuilt_;
 };
 
 } // namespace holdfast::relay

@@ -29,9 +29,10 @@ public:
                                                        std::uint64_t producer_epoch,
                                                        std::uint64_t producer_seq) override;
 
-    /// The schema this code writes (PRAGMA user_version). Version 1 (no producer_epoch) is
-    /// migrated on open; a newer version is refused.
-    static constexpr int schema_version = 2;
+    /// The schema this code writes (PRAGMA user_version). Version 1 (no producer_epoch) and
+    /// version 2 (an index that also covered producer_seq 0) are migrated on open; a newer
+    /// version is refused.
+    static constexpr int schema_version = 3;
     result<ok_t> append(std::string_view session, const stored_event& e) override;
     result<std::vector<proto::event>> read(std::string_view session, std::uint64_t after_serial,
                                            std::size_t limit) override;

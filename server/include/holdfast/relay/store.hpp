@@ -70,8 +70,9 @@ public:
                                                                std::uint64_t producer_seq) = 0;
 
     /// Durably appends one event to an existing session. e.event.serial must be head + 1 and a
-    /// non-empty producer_id must not repeat its (epoch, seq); otherwise nothing is written and
-    /// store_failure is returned. When this returns, the event survives a crash (per the store's
+    /// non-empty producer_id with a nonzero producer_seq must not repeat its (epoch, seq);
+    /// otherwise nothing is written and store_failure is returned. producer_seq 0 means "not
+    /// sequenced" (the relay's own events, producer "relay"): no dedup entry, no position. When this returns, the event survives a crash (per the store's
     /// durability).
     virtual result<ok_t> append(std::string_view session, const stored_event& e) = 0;
 
