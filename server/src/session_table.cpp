@@ -58,6 +58,9 @@ result<session_info> session_table::attach(connection_id connection, const std::
     }
     const std::uint64_t cursor = (client_epoch != 0 && client_epoch != info.epoch) ? 0 : from_serial;
     it->second.subscribers[connection] = subscriber{cursor, false};
+    // Load (after a start: rebuild) its open messages now, so an agent that died with the previous
+    // relay process gets a lease as soon as someone looks at the session.
+    (void)controls_for(session, info.head_serial);
     return info;
 }
 

@@ -166,6 +166,16 @@ TEST_P(store_suite, producer_positions_and_lookups_by_epoch) {
     EXPECT_EQ(store_->read("s", 0, 10).value().size(), 5u);
 }
 
+TEST_P(store_suite, the_relays_own_events_carry_no_sequence_and_may_repeat_it) {
+    ASSERT_TRUE(store_->create("s").has_value());
+    ASSERT_TRUE(store_->append("s", make(1, "p", 1, 500)).has_value());
+    ASSERT_TRUE(store_->append("s", make(2, "relay")).has_value());
+    ASSERT_TRUE(store_->append("s", make(3, "relay")).has_value()) << "(relay, 0, 0) twice";
+    EXPECT_FALSE(store_->producer_state("s", "relay").value().has_value()) << "no position";
+    EXPECT_FALSE(store_->find_producer("s", "relay", 0, 0).value().has_value()) << "no dedup entry";
+    EXPECT_EQ(store_->read("s", 0, 10).value().at(2).producer_id, "relay");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     stores, store_suite,
     ::testing::Values(store_kind{"memory", [](const fs::path&) -> std::unique_ptr<store> {
@@ -239,7 +249,7 @@ TEST(sqlite_store_schema, a_version_1_file_is_migrated_in_place) {
         INSERT INTO events VALUES ('s', 1, 10, 'p', 1, 'k', '', '', NULL), ('s', 2, 11, 'p', 2, 'k', '', '', NULL),
                                   ('s', 3, 12, '', 0, 'k', '', '', NULL);
     )sql");
-    for (int reopen = 0; reopen < 2; ++reopen) {  // the second open finds version 2 and changes nothing
+    for (int reopen = 0; reopen < 2; ++reopen) {  // the second open finds the current version, changes nothing
         auto s = sqlite_store::open(path);
         ASSERT_TRUE(s.has_value()) << s.err().detail;
         EXPECT_EQ(s.value()->load("s").value(),
@@ -261,6 +271,35 @@ TEST(sqlite_store_schema, a_version_1_file_is_migrated_in_place) {
     }
     EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), sqlite_store::schema_version);
     EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM sqlite_master WHERE name = 'events_by_producer'"), 0);
+}
+
+TEST(sqlite_store_schema, a_version_2_file_gets_the_index_without_sequence_0) {
+    temp_dir dir;
+    const std::string path = (dir.path / "v2.db").string();
+    raw_sql(path, R"sql(
+        CREATE TABLE sessions (id TEXT PRIMARY KEY, epoch INTEGER NOT NULL, head_serial INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE events (session TEXT NOT NULL, serial INTEGER NOT NULL, ts INTEGER NOT NULL,
+          producer_id TEXT NOT NULL, producer_seq INTEGER NOT NULL, kind TEXT NOT NULL, msg_id TEXT NOT NULL,
+          agent TEXT NOT NULL, payload BLOB, producer_epoch INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY (session, serial)) WITHOUT ROWID;
+        CREATE UNIQUE INDEX events_by_producer_epoch ON events (session, producer_id, producer_epoch, producer_seq)
+          WHERE producer_id <> '';
+        INSERT INTO sessions VALUES ('s', 4242, 1);
+        INSERT INTO events VALUES ('s', 1, 10, 'p', 3, 'k', '', '', NULL, 77);
+        PRAGMA user_version = 2;
+    )sql");
+    auto s = sqlite_store::open(path);
+    ASSERT_TRUE(s.has_value()) << s.err().detail;
+    EXPECT_EQ(s.value()->producer_state("s", "p").value(), std::optional<producer_position>(producer_position{77, 3}));
+    for (std::uint64_t serial : {2u, 3u}) {
+        stored_event relay_event;
+        relay_event.event.serial = serial;
+        relay_event.event.kind = "control.outcome";
+        relay_event.event.producer_id = "relay";
+        ASSERT_TRUE(s.value()->append("s", relay_event).has_value()) << serial;
+    }
+    EXPECT_EQ(raw_sql(path, "PRAGMA user_version"), sqlite_store::schema_version);
+    EXPECT_EQ(raw_sql(path, "SELECT count(*) FROM sqlite_master WHERE name = 'events_by_producer_epoch'"), 0);
 }
 
 TEST(sqlite_store_schema, a_file_from_a_newer_relay_is_refused) {
