@@ -311,6 +311,50 @@ TEST_F(loopback_test, a_reader_that_stops_reading_is_closed_with_4008_and_the_ot
     writer.close();
 }
 
+TEST_F(loopback_test, an_agent_that_drops_mid_answer_is_ended_by_the_lease_timer_and_a_cancel_is_answered) {
+    relay_config config;
+    config.agent_lease_ms = 300;
+    running_relay relay(dir_ / "relay.db", config);
+    ws_client browser(relay.port());
+    greet(browser);
+    browser.send(proto::attach{"chat", 0, 0});
+    browser.read_until<proto::attached>();
+    {
+        ws_client agent(relay.port());
+        proto::hello hello;
+        hello.client_id = "agent-1";
+        hello.agent = "writer";
+        agent.send(hello);
+        agent.read_until<proto::welcome>();
+        agent.send(proto::attach{"chat", 0, 0});
+        agent.send(proto::publish{"chat", "agent-1", 1, "message.start", "m1", {}});
+        agent.read_until<proto::ack>();
+        agent.close();  // mid-answer
+    }
+    browser.send(proto::control{"chat", "ui", 1, "cancel", "", {}});
+    // agent.attached, message.start, control.cancel (resolved to m1), then after the lease:
+    // message.end agent_lost, the cancel's outcome (too_late), agent.detached.
+    std::vector<proto::event> events;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (events.size() < 6 && std::chrono::steady_clock::now() < deadline) {
+        auto batch = browser.read_until<proto::event_batch>();
+        for (auto& e : batch.events) events.push_back(std::move(e));
+    }
+    ASSERT_EQ(events.size(), 6u);
+    EXPECT_EQ(events[0].kind, "agent.attached");
+    EXPECT_EQ(events[2].kind, "control.cancel");
+    EXPECT_EQ(events[2].msg_id, "m1");
+    EXPECT_EQ(events[3].kind, "message.end");
+    EXPECT_EQ(events[3].producer_id, "relay");
+    EXPECT_GE(events[3].ts, events[1].ts + 300) << "not before the lease ran out (the close came after the start)";
+    EXPECT_EQ(events[4].kind, "control.outcome");
+    EXPECT_EQ(events[5].kind, "agent.detached");
+    EXPECT_EQ(metric(relay.port(), "holdfast_agents_lost_total"), 1u);
+    const std::string body = http_call(relay.port(), http::verb::get, "/metrics").body;
+    EXPECT_NE(body.find("holdfast_controls_total{outcome=\"too_late\"} 1\n"), std::string::npos) << body;
+    browser.close();
+}
+
 TEST_F(loopback_test, oversized_message_closes_only_that_connection) {
     relay_config limits;
     limits.max_frame_bytes = 4096;
