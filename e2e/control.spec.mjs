@@ -7,7 +7,7 @@ import { chromium, expect, test } from '@playwright/test';
 import path from 'node:path';
 
 import { composeAnswer, composeSteered, composeTeamPart } from '../demo/agent/answer.mjs';
-import { chromiumArgs, relayFixture, relayLog, uniqueSession } from './support.mjs';
+import { chromiumArgs, relayFixture, relayLog, startAgent, uniqueSession } from './support.mjs';
 
 const port = Number(process.env.HOLDFAST_E2E_CONTROL_PORT ?? 18105);
 const base = `http://127.0.0.1:${port}`;
@@ -125,4 +125,21 @@ test('two agents stream into one session; one message, then the run, can be stop
   expect(await page.evaluate((target) => window.session.cancel(target), run)).toBe('applied');
   await expect(page.locator('[data-status="cancelled"]')).toHaveCount(3);
   await context.close();
+});
+
+test('an agent killed mid-answer has its message ended as agent_lost once its lease runs out', async ({}, testInfo) => {
+  const session = uniqueSession('lost', testInfo);
+  const context = await launch('lost');
+  const page = await open(context, session);
+  await ask(page, 'An answer whose agent dies');
+  await expect.poll(() => wordsShown(bubble(page))).toBeGreaterThan(3);
+  const killedAt = Date.now();
+  fx.agent.kill('SIGKILL');
+  // The relay's default lease is 5 s: no surface shows a forever-streaming bubble.
+  await expect(bubble(page)).toHaveAttribute('data-status', 'error', { timeout: 15_000 });
+  expect(Date.now() - killedAt).toBeGreaterThan(4000);  // a disconnect alone ended nothing
+  const end = (await relayLog(base, session)).events.find((e) => e.kind === 'message.end');
+  expect(end.payload).toMatchObject({ status: 'error', reason: 'agent_lost' });
+  await context.close();
+  fx.agent = await startAgent(fx.port, 15);  // for whatever runs after
 });
