@@ -8,7 +8,8 @@
 // Builds nothing: needs build/sdk (bash scripts/build.sh wasm) and the relay binary
 // (bash scripts/build.sh native). Usage:
 //   npm run bench:browser [-- --sizes 0,100,1000,10000 --reps 5 --rates 50,1000 --stream-reps 3 --demo-timeout 60 --json out.json]
-// Env: HOLDFAST_SDK_DIR (default build/sdk), HOLDFAST_RELAY_BINARY (default build/native/server/holdfast-relay).
+// Env: HOLDFAST_SDK_DIR (default build/sdk), HOLDFAST_RELAY_BINARY (default build/native/server/holdfast-relay),
+// HOLDFAST_DEMO_DIR (default demo/web): e.g. all three from a clean export of one commit.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -22,6 +23,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const benchDir = path.join(root, 'bench/browser');
 const sdkDir = path.resolve(root, process.env.HOLDFAST_SDK_DIR ?? 'build/sdk');
 const relayBinary = path.resolve(root, process.env.HOLDFAST_RELAY_BINARY ?? 'build/native/server/holdfast-relay');
+const demoDir = path.resolve(root, process.env.HOLDFAST_DEMO_DIR ?? 'demo/web');
 const chromiumPath = '/usr/bin/chromium';
 const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -95,7 +97,7 @@ function freePort() {
 async function startRelay() {
   const port = await freePort();
   const child = spawn(relayBinary, ['--listen', `127.0.0.1:${port}`, '--store', 'memory:',
-    '--static-dir', path.join(root, 'demo/web'), '--sdk-dir', sdkDir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    '--static-dir', demoDir, '--sdk-dir', sdkDir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-4000); });
   const base = `http://127.0.0.1:${port}`;
@@ -129,7 +131,7 @@ const contentTypes = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': '
  * the IndexedDB history.
  */
 function startStaticServer() {
-  const routes = [['/sdk/', sdkDir], ['/bench/', benchDir], ['/', path.join(root, 'demo/web')]];
+  const routes = [['/sdk/', sdkDir], ['/bench/', benchDir], ['/', demoDir]];
   const server = http.createServer((request, response) => {
     const pathname = new URL(request.url, 'http://x').pathname;
     const [prefix, dir] = routes.find(([p]) => pathname.startsWith(p));
@@ -440,6 +442,7 @@ report.durationS = (Date.now() - started.getTime()) / 1000;
 // ---- report --------------------------------------------------------------------------------------
 const out = (line = '') => console.log(line);
 out(`Local history benchmark, ${report.date} (${report.durationS.toFixed(0)} s), commit ${report.commit}, ${report.chromium}, Node ${report.node}, ${report.cpus} CPUs, load ${report.loadavg.join(' ')} → ${report.loadavgAfter.join(' ')}`);
+out(`SDK ${path.relative(root, sdkDir) || '.'}, relay ${path.relative(root, relayBinary)}, demo ${path.relative(root, demoDir)}`);
 out();
 out(`Cold start to rendered history, relay down (medians of ${reps}; ms from navigation start; the demo page stops at ${demoTimeoutMs / 1000} s):`);
 out();
