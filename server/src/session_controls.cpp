@@ -116,9 +116,11 @@ void session_controls::on_end(const proto::event& e, std::vector<relay_event>* f
         if (status == "cancelled") c.any_cancelled = true;
         c.last_reason = reason == "agent_lost" ? "agent_lost" : "ended";
         if (!c.remaining.empty()) continue;
-        // Every target ended. A cancel worked if any of them ended cancelled; a steer or an
-        // interrupt the agent did not confirm before the end came too late.
-        const bool applied = c.action == "cancel" && c.any_cancelled;
+        // Every target ended. A cancel or an interrupt worked if any of them ended cancelled (an
+        // agent stops an interrupted message as cancelled, then answers anew); a steer the agent
+        // did not confirm before the end came too late.
+        const bool stops = c.action == "cancel" || c.action == "interrupt";
+        const bool applied = stops && c.any_cancelled;
         if (follow_ups) {
             follow_ups->push_back(make_outcome(serial, c.action, c.target, applied ? "applied" : "too_late",
                                                applied ? std::string_view{} : std::string_view{c.last_reason}));

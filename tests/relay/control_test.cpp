@@ -294,6 +294,17 @@ TEST_F(control_test, a_steer_waits_for_the_owning_agent_and_the_relay_adds_no_se
     EXPECT_EQ(outcomes[1].control, second);
     EXPECT_EQ(outcomes[1].result, "too_late");
     EXPECT_EQ(outcomes[1].producer_id, "relay");
+
+    // An interrupt is applied by the agent stopping the message (cancelled), as MessageWriter does.
+    relay_.publish(1, "s", "w", 7, "message.start", "m3");
+    const std::uint64_t interrupt =
+        relay_.control(2, "s", "ui", 3, "interrupt", "m3").of_type<proto::ack>(2).at(0).serial;
+    relay_.publish(1, "s", "w", 8, "message.end", "m3", R"({"status":"cancelled","reason":"interrupted"})");
+    outcomes = relay_.outcomes("s");
+    ASSERT_EQ(outcomes.size(), 3u);
+    EXPECT_EQ(outcomes[2].control, interrupt);
+    EXPECT_EQ(outcomes[2].action, "interrupt");
+    EXPECT_EQ(outcomes[2].result, "applied");
 }
 
 TEST_F(control_test, clients_cannot_write_as_the_relay) {
