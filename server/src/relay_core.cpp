@@ -42,9 +42,12 @@ void relay_core::on_tick(std::uint64_t now) {
 
 void relay_core::settle() {
     for (rebuilt_owner& owner : sessions_.take_rebuilt_owners()) {
-        // Found open after a start with nobody speaking for its producer: it gets the same lease a
-        // closed connection would, from now.
-        leases_.orphaned(owner.producer_id, owner.agent, owner.session, clock_() + config_.agent_lease_ms);
+        // Found open (or present) after a start with nobody speaking for its producer: it gets the
+        // same lease a closed connection would, from now. An agent known by name only gets a key
+        // no client can hold ("\n" is not sent as a producer id by any client core), so only
+        // a connection of that name attaching the session keeps it present.
+        const std::string key = owner.producer_id.empty() ? "\n" + owner.agent : owner.producer_id;
+        leases_.orphaned(key, owner.agent, owner.session, clock_() + config_.agent_lease_ms);
     }
     metrics_.agent_leases = leases_.running();
     shed_slow_consumers();

@@ -5,6 +5,8 @@
 
 #include <msgpack.hpp>
 
+#include <algorithm>
+
 namespace holdfast::relay {
 namespace {
 
@@ -77,6 +79,9 @@ std::optional<error> session_controls::check_outcome(std::string_view producer_i
 }
 
 void session_controls::observe(const proto::event& e, std::vector<relay_event>* follow_ups) {
+    if (!e.agent.empty() && !e.producer_id.empty() && e.producer_id != relay_producer) {
+        last_producer_[e.agent] = e.producer_id;
+    }
     if (e.kind == "message.start") return on_start(e);
     if (e.kind == "message.end") return on_end(e, follow_ups);
     if (e.kind == outcome_kind) return on_outcome(e);
@@ -195,6 +200,17 @@ std::vector<open_message_owner> session_controls::open_messages() const {
     for (const auto& [serial, msg_id] : open_by_start_) {
         const open_message& m = open_.at(msg_id);
         out.push_back(open_message_owner{msg_id, m.producer_id, m.agent});
+    }
+    return out;
+}
+
+std::vector<open_message_owner> session_controls::lease_candidates() const {
+    std::vector<open_message_owner> out = open_messages();
+    for (const std::string& agent : announced_) {
+        const bool streaming = std::any_of(out.begin(), out.end(), [&](const auto& m) { return m.agent == agent; });
+        if (streaming) continue;
+        auto producer = last_producer_.find(agent);
+        out.push_back(open_message_owner{"", producer == last_producer_.end() ? "" : producer->second, agent});
     }
     return out;
 }

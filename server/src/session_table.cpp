@@ -237,7 +237,7 @@ session_controls* session_table::controls_for(const std::string& session, std::u
         for (const proto::event& e : *events) rebuilt.observe(e, nullptr);
         cursor = events->back().serial;
     }
-    for (open_message_owner& m : rebuilt.open_messages()) {
+    for (open_message_owner& m : rebuilt.lease_candidates()) {
         rebuilt_.push_back(rebuilt_owner{session, std::move(m.producer_id), std::move(m.agent)});
     }
     return &controls_.emplace(session, std::move(rebuilt)).first->second;

@@ -494,5 +494,30 @@ TEST(control_restart, an_agent_that_reconnects_after_a_restart_keeps_its_message
     EXPECT_EQ(relay.open_messages("s"), 0u);
 }
 
+TEST(control_restart, a_present_agent_that_never_returns_is_detached_after_the_lease) {
+    memory_store backing([] { return std::uint64_t{78}; });
+    {
+        control_harness relay(backing);
+        relay.connect(1, "w", "writer");
+        relay.connect(3, "x", "idle-agent");  // present, never wrote anything
+        relay.send(1, proto::attach{"s", 0, 0});
+        relay.send(3, proto::attach{"s", 0, 0});
+        relay.publish(1, "s", "w", 1, "message.start", "m1");
+        relay.publish(1, "s", "w", 2, "message.end", "m1", R"({"status":"complete"})");
+    }
+    control_harness relay(backing);
+    relay.connect(2, "ui");
+    relay.send(2, proto::attach{"s", 0, 0});
+    relay.connect(4, "other-process", "writer");  // writer is back under a new producer
+    relay.send(4, proto::attach{"s", 0, 0});
+    relay.now += 5'000;
+    relay.core.on_tick(relay.now);
+    auto detached = relay.of_kind("s", "agent.detached");
+    ASSERT_EQ(detached.size(), 1u);
+    EXPECT_EQ(payload_string(detached[0].payload, "agent"), "idle-agent");
+    EXPECT_EQ(payload_string(detached[0].payload, "reason"), "lease_expired");
+    EXPECT_EQ(relay.of_kind("s", "agent.attached").size(), 2u) << "writer was still present: no new arrival";
+}
+
 } // namespace
 } // namespace holdfast::relay::testing

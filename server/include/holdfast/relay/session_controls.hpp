@@ -70,6 +70,10 @@ public:
     std::vector<open_message_owner> open_messages_of(std::string_view producer_id) const;
     /// Every open message, oldest first.
     std::vector<open_message_owner> open_messages() const;
+    /// What a rebuilt session needs leases for: every open message's owner, and each present agent
+    /// with nothing open under the producer it last wrote with (msg_id empty; producer_id empty
+    /// when it wrote nothing in the scanned window).
+    std::vector<open_message_owner> lease_candidates() const;
     std::size_t open_count() const noexcept { return open_.size(); }
     std::size_t pending_count() const noexcept { return pending_.size(); }
 
@@ -116,6 +120,7 @@ private:
     std::unordered_set<std::string> ended_;                     // msg ids and runs of ended_order_
     std::string newest_ended_;
     std::set<std::string> announced_;
+    std::map<std::string, std::string> last_producer_;          // agent name -> producer it last wrote with
     std::map<std::string, std::set<connection_id>> agents_;     // agent name -> attached connections
 };
 

@@ -26,8 +26,9 @@ namespace holdfast::relay {
 using clock_ms = std::function<std::uint64_t()>;
 std::uint64_t system_clock_ms();
 
-/// The owner of a message found open when a session's state was rebuilt from its log: the relay
-/// starts a lease for it unless its producer is connected.
+/// The owner of a message found open, or an agent found present, when a session's state was
+/// rebuilt from its log: the relay starts a lease for it unless its producer is connected.
+/// producer_id is empty for a present agent that wrote nothing in the scanned window.
 struct rebuilt_owner {
     std::string session;
     std::string producer_id;
