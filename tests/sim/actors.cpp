@@ -40,10 +40,13 @@ void world::agent_start(agent& a) {
     }
     a.link = open_link(true, a.index, -1);
     auto schedule_tick = std::make_shared<std::function<void()>>();
-    *schedule_tick = [this, index = a.index, schedule_tick] {
-        after(agent_tick_ms + net_.below(20), "agent-tick", index, [this, index, schedule_tick] {
+    *schedule_tick = [this, index = a.index, weak = std::weak_ptr<std::function<void()>>(schedule_tick)] {
+        // Weak: a strong self-reference would be a cycle (leaked); each pending task holds it.
+        auto self = weak.lock();
+        if (!self) return;
+        after(agent_tick_ms + net_.below(20), "agent-tick", index, [this, index, self] {
             agents_[index].core->on_tick(now_);
-            (*schedule_tick)();
+            (*self)();
         });
     };
     (*schedule_tick)();

@@ -117,12 +117,15 @@ tab& world::tab_open(device& d) {
     pump(t);
     // The page's interval timer (throttling is modelled by freezing).
     auto schedule_tick = std::make_shared<std::function<void()>>();
-    *schedule_tick = [this, uid, schedule_tick] {
-        after(tick_ms + net_.below(20), "tick", uid, [this, uid, schedule_tick] {
+    *schedule_tick = [this, uid, weak = std::weak_ptr<std::function<void()>>(schedule_tick)] {
+        // Weak: a strong self-reference would be a cycle (leaked); each pending task holds it.
+        auto self = weak.lock();
+        if (!self) return;
+        after(tick_ms + net_.below(20), "tick", uid, [this, uid, self] {
             tab* t = find_tab(uid);
             if (!t) return;
             if (!t->frozen) t->coord->on_tick(now_);
-            (*schedule_tick)();
+            (*self)();
         });
     };
     (*schedule_tick)();

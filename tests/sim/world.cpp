@@ -199,11 +199,14 @@ void world::relay_start() {
     relay_up_ = true;
     // The shell's 250 ms timer (agent leases).
     auto schedule_tick = std::make_shared<std::function<void()>>();
-    *schedule_tick = [this, generation = relay_generation_, schedule_tick] {
-        after(250, "relay-tick", generation, [this, generation, schedule_tick] {
+    *schedule_tick = [this, generation = relay_generation_, weak = std::weak_ptr<std::function<void()>>(schedule_tick)] {
+        // Weak: a strong self-reference would be a cycle (leaked); each pending task holds it.
+        auto self = weak.lock();
+        if (!self) return;
+        after(250, "relay-tick", generation, [this, generation, self] {
             if (!relay_up_ || generation != relay_generation_) return;
             relay_->on_tick(now_);
-            (*schedule_tick)();
+            (*self)();
         });
     };
     (*schedule_tick)();
