@@ -186,6 +186,9 @@ void client_host::dispatch(update_batch& batch) {
             if (handlers_.on_event) handlers_.on_event(batch.events[next_event]);
         }
     }
+    for (const incoming_control_update& control : batch.incoming) {
+        if (handlers_.on_incoming_control) handlers_.on_incoming_control(control);
+    }
     for (const ack_update& ack : batch.acks) {
         if (handlers_.on_ack) handlers_.on_ack(ack.request, ack.serial);
     }
@@ -194,6 +197,9 @@ void client_host::dispatch(update_batch& batch) {
     }
     for (const error& err : batch.errors) {
         if (handlers_.on_error) handlers_.on_error(err);
+    }
+    for (const control_outcome_update& outcome : batch.controls) {
+        if (handlers_.on_control_outcome) handlers_.on_control_outcome(outcome);
     }
     if (batch.close_link && state_ != link_state::closed) {
         // The core already counts this link closed (it asked for a retry in this same batch).

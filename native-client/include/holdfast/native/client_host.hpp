@@ -41,6 +41,10 @@ struct client_handlers {
     std::function<void(std::uint64_t request, std::uint64_t serial)> on_ack;
     std::function<void(std::uint64_t request, const error&)> on_reject;
     std::function<void(const error&)> on_error;
+    /// After the batch's events: controls users aimed at this client's own messages.
+    std::function<void(const incoming_control_update&)> on_incoming_control;
+    /// The relay's outcome for one of this client's control() requests.
+    std::function<void(const control_outcome_update&)> on_control_outcome;
     std::function<void(link_state)> on_link;
 };
 
