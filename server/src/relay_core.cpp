@@ -141,12 +141,23 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
     proto::decode_limits limits;
     limits.max_frame_bytes = config_.max_frame_bytes;
     limits.max_string_bytes = config_.max_frame_bytes;
-    auto decoded = proto::decode(bytes, limits);
+    auto decoded = proto::decode_message(bytes, limits);
     if (!decoded) {
         reject(connection, decoded.err().code, decoded.err().detail);
         return;
     }
-    handle(connection, it->second, std::move(decoded).value());
+    // A bundle's frames are handled in order as if they had come one by one; a bad one gets its
+    // own error and the others still count.
+    metrics_.frames_received_total += decoded->size() - 1;
+    for (auto& frame : decoded.value()) {
+        auto current = connections_.find(connection);
+        if (current == connections_.end() || current->second.closing) break;
+        if (!frame) {
+            reject(connection, frame.err().code, frame.err().detail);
+            continue;
+        }
+        handle(connection, current->second, std::move(frame).value());
+    }
     settle();  // a fan-out or reply may have overfilled any connection
 }
 
@@ -196,9 +207,11 @@ void relay_core::on_hello(connection_id id, connection_state& conn, const proto:
     }
     conn.greeted = true;
     conn.agent = f.agent;
+    if (f.bundles.value_or(false)) out_.enable_bundles(id);
     leases_.hold(f.client_id, id);  // a reconnecting agent keeps its producer's open messages
     out_.send(id, proto::welcome{std::to_string(id), proto::protocol_version,
-                                 proto::limits{config_.max_frame_bytes, config_.max_batch_events}});
+                                 proto::limits{config_.max_frame_bytes, config_.max_batch_events,
+                                               static_cast<std::uint32_t>(proto::bundle_limits{}.max_frames)}});
 }
 
 void relay_core::on_attach(connection_id id, connection_state& conn, const proto::attach& f) {

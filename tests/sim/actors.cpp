@@ -70,7 +70,7 @@ void world::agent_frame(agent& a, const std::string& bytes) {
 void world::pump(agent& a) {
     for (int round = 0; round < 64; ++round) {
         bool moved = false;
-        for (auto& frame : a.core->take_frames()) {
+        for (auto& frame : a.core->bundle_for_relay(a.core->take_frames())) {
             moved = true;
             auto it = links_.find(a.link);
             if (it != links_.end() && it->second.client == link::client_side::open) send(a.link, up, std::move(frame));

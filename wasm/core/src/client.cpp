@@ -158,7 +158,7 @@ void client_core::on_transport_open() {
     retry_pending_ = false;
     rx_since_tick_ = true;  // the handshake itself is traffic: the idle clock starts now
     ping_sent_ms_.reset();
-    send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent}));
+    send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true}));
     for (auto& [id, entry] : sessions_) send(proto::encode(entry->log.make_attach()));
     for (const auto& [request, pending] : outbox_) send(pending.frame);
 }
@@ -170,6 +170,7 @@ void client_core::on_transport_closed() {
     connected_ = false;
     ping_sent_ms_.reset();
     frames_out_.clear();  // unsent frames belong to the dead link; the outbox keeps publishes
+    bundle_frames_max_ = 0;  // the next relay says again whether it takes bundles
     for (auto& [id, entry] : sessions_) entry->log.on_transport_lost();
     retry_delay_ms_ = backoff_.next_delay_ms();
     retry_pending_ = true;
@@ -220,24 +221,32 @@ void client_core::on_network_online(std::uint64_t now_ms) {
 
 void client_core::on_frame(std::string_view bytes) {
     rx_since_tick_ = true;
-    auto decoded = proto::decode(bytes);
+    auto decoded = proto::decode_message(bytes);
     if (!decoded) {
         report(decoded.err());
         return;
     }
-    handle(decoded.value());
+    for (auto& frame : decoded.value()) {
+        if (frame) {
+            handle(std::move(frame).value());
+        } else {
+            report(frame.err());
+        }
+    }
 }
 
-void client_core::handle(const proto::frame& f) {
+void client_core::handle(proto::frame&& f) {
     std::visit(
-        [&](const auto& frame) {
+        [&](auto& frame) {
             using T = std::decay_t<decltype(frame)>;
             if constexpr (std::is_same_v<T, proto::welcome>) {
                 backoff_.reset();
+                bundle_frames_max_ = frame.limits.max_bundle_frames.value_or(0);
+                bundle_bytes_max_ = std::min<std::size_t>(256u << 10, frame.limits.max_frame_bytes);
             } else if constexpr (std::is_same_v<T, proto::attached>) {
                 on_attached(frame);
             } else if constexpr (std::is_same_v<T, proto::event_batch>) {
-                on_event_batch(proto::event_batch(frame));
+                on_event_batch(std::move(frame));
             } else if constexpr (std::is_same_v<T, proto::ack>) {
                 on_ack(frame);
             } else if constexpr (std::is_same_v<T, proto::error_frame>) {
@@ -343,6 +352,11 @@ void client_core::on_error(const proto::error_frame& f) {
 void client_core::report(error err) { errors_out_.push_back(std::move(err)); }
 
 std::vector<std::string> client_core::take_frames() { return std::exchange(frames_out_, {}); }
+
+std::vector<std::string> client_core::bundle_for_relay(std::vector<std::string> frames) const {
+    if (bundle_frames_max_ < 2) return frames;
+    return proto::bundle_frames(std::move(frames), proto::bundle_limits{bundle_frames_max_, bundle_bytes_max_});
+}
 
 std::string client_core::take_updates_json() {
     const bool any_session = std::any_of(sessions_.begin(), sessions_.end(),

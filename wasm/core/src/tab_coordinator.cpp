@@ -213,7 +213,7 @@ void tab_coordinator::pump_core() {
 
 std::vector<std::string> tab_coordinator::take_socket_frames() {
     pump_core();
-    return std::exchange(socket_out_, {});
+    return core_.bundle_for_relay(std::exchange(socket_out_, {}));
 }
 
 std::vector<std::string> tab_coordinator::take_channel_messages() {

@@ -90,6 +90,8 @@ private:
     void set_state(link_state next);
     /// One turn's output: frames to the link, then one update batch to the handlers.
     void pump();
+    /// pump() once the current handler returns (publish and control coalesce into one turn).
+    void pump_soon();
     void dispatch(update_batch& batch);
 
     boost::asio::io_context& ioc_;
@@ -106,6 +108,7 @@ private:
     link_state state_ = link_state::idle;
     bool pumping_ = false;
     bool pump_again_ = false;
+    bool pump_posted_ = false;
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // timer handlers check it
 };
 

@@ -120,6 +120,11 @@ public:
 
     // ---- outputs, drained once per turn -------------------------------------------------------
     std::vector<std::string> take_frames();
+    /// Frames about to go to the relay, grouped into bundles when the relay takes them (its
+    /// welcome said so): pipelined publishes then leave in one message, the relay appends them in
+    /// one turn and answers with one message of acks and fan-out. Whoever owns the socket calls it
+    /// (the host, or the tab coordinator for the frames of every tab it carries).
+    std::vector<std::string> bundle_for_relay(std::vector<std::string> frames) const;
     /// JSON: {"sessions":[{id,state,lastSerial,epoch,reset,events:[...],messages:[...]}],
     ///        "acks":[{request,serial}], "rejects":[{request,code,name,message}],
     ///        "errors":[{code,name,message}], "retry":{attempt,delayMs}, "closeLink":true,
@@ -158,7 +163,7 @@ private:
 
     followed* find(std::string_view id);
     void send(std::string frame);
-    void handle(const proto::frame& f);
+    void handle(proto::frame&& f);
     void on_attached(const proto::attached& f);
     void on_event_batch(proto::event_batch&& f);
     void on_ack(const proto::ack& f);
@@ -190,6 +195,8 @@ private:
     std::uint64_t next_ping_nonce_ = 1;
 
     std::vector<std::string> frames_out_;
+    std::size_t bundle_frames_max_ = 0;  // from the relay's welcome: 0 = send frames one by one
+    std::size_t bundle_bytes_max_ = 256u << 10;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> acks_out_;  // request, serial
     std::vector<reject> rejects_out_;
     // Controls resolve twice: the ack gives the control's serial, then the relay's
