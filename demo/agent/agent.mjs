@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The Holdfast demo agent: a Node process that uses the SDK itself (build/sdk, with the `ws`
-// package and the .wasm bytes) to follow the relay's `$sessions` index, open every session
+// The Holdfast demo agent: a Node process that uses the SDK's agent entry (`holdfast/agent`, i.e.
+// agent.js of build/sdk, with the `ws` package) to follow the relay's `$sessions` index, open every session
 // announced there, and answer each user.prompt with a simulated LLM stream
 // (message.start, one message.delta per word at a fixed rate, message.end). Layer: demo.
 // It never answers a prompt twice: a prompt whose reply id already has a message in the replayed
@@ -8,7 +8,6 @@
 //
 // Usage: node demo/agent/agent.mjs [--url ws://127.0.0.1:8080/v1/ws] [--rate 50] [--agent demo-agent]
 // Env: HOLDFAST_URL, HOLDFAST_RATE, HOLDFAST_AGENT, HOLDFAST_SDK_DIR (default build/sdk).
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -36,9 +35,9 @@ if (!(tokensPerSecond > 0)) {
 }
 
 const sdkDir = path.resolve(process.env.HOLDFAST_SDK_DIR ?? path.join(root, 'build/sdk'));
-const { Holdfast } = await import(pathToFileURL(path.join(sdkDir, 'holdfast.js')).href);
-const wasmBinary = fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm'));
-const connectAs = (agent) => Holdfast.connect({ url: flags.url, storage: 'memory', agent, WebSocket, wasmBinary });
+// What an npm install names `holdfast/agent`; it reads the .wasm next to itself.
+const { connectAgent, onSessions } = await import(pathToFileURL(path.join(sdkDir, 'agent.js')).href);
+const connectAs = (agent) => connectAgent({ url: flags.url, agent, WebSocket });
 const hf = await connectAs(flags.agent);
 /** The team's sub-agents: their own connections, so their tokens never pass through the orchestrator. */
 let team = null;
@@ -151,12 +150,8 @@ async function answerAsTeam(sessionId, prompt, replyId) {
   }
 }
 
-const index = hf.session('$sessions');
-index.on('event', (event) => {
-  const id = event.kind === 'session.created' ? event.payload?.session : undefined;
-  if (typeof id === 'string' && !stopping) follow(id);
-});
-index.on('state', (state) => log(`$sessions ${state}`));
+onSessions(hf, (id) => { if (!stopping) follow(id); });
+hf.session('$sessions').on('state', (state) => log(`$sessions ${state}`));
 log(`${flags.agent} following $sessions at ${flags.url}, ${tokensPerSecond} tokens/s`);
 
 function shutdown(signal) {
