@@ -1,10 +1,10 @@
 // The npm package as front-end developers use it: scripts/vite-app.sh packs `holdfast`, installs
 // the tarball into the Vite app fixture (e2e/vite-app, copied to build/vite-app) with current Vite,
 // React and the AI SDK from npm, and builds it; `vite preview` serves it; Chromium drives it
-// against a real relay and the demo agent. The vanilla page and the React hook render a streamed answer, Stop stops it,
-// a reload resumes it; useChat with HoldfastChatTransport streams, survives a cut link with the
-// exact text, shows the same in a second tab, and stops the agent. The consumer file of every
-// entry type-checks under tsc --strict. Layer: e2e (Playwright, Chromium).
+// against a real relay and the demo agent. The vanilla page and the React hook render a streamed
+// answer, Stop stops it, a reload resumes it; useChat with HoldfastChatTransport streams, survives
+// a cut link with the exact text, shows the same in a second tab, and stops the agent. The
+// consumer file of every entry type-checks under tsc --strict. Layer: e2e (Playwright, Chromium).
 import { chromium, expect, test } from '@playwright/test';
 import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
