@@ -4,10 +4,14 @@
 // against a real relay and the demo agent. The vanilla page and the React hook render a streamed
 // answer, Stop stops it, a reload resumes it; useChat with HoldfastChatTransport streams, survives
 // a cut link with the exact text, shows the same in a second tab, and stops the agent. The
-// consumer file of every entry type-checks under tsc --strict. Layer: e2e (Playwright, Chromium).
+// consumer file of every entry type-checks under tsc --strict, and the installed holdfast/agent
+// gets a cancel sent while its link was down. Layer: e2e (Playwright, Chromium; Node for the agent).
 import { chromium, expect, test } from '@playwright/test';
 import { execFile, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import WebSocket from 'ws';
 
 import { composeAnswer } from '../demo/agent/answer.mjs';
 import { chromiumArgs, relayFixture, relayLog, root, stop, uniqueSession } from './support.mjs';
@@ -84,6 +88,50 @@ test('the build ships the .wasm the package finds with new URL(..., import.meta.
   expect(html).toContain('<script type="module"');
   const listing = await run('ls', [path.join(appDir, 'dist/assets')]);
   expect(listing.output).toMatch(/holdfast_core-[\w-]+\.wasm/);
+});
+
+test('holdfast/agent from the installed package: a cancel sent while the agent is cut off aborts its model call once it is back within its lease', async ({}, testInfo) => {
+  // Resolved through the installed package's exports map, as an app's `import 'holdfast/agent'`.
+  const requireFromApp = createRequire(path.join(appDir, 'package.json'));
+  const { Holdfast, connectAgent, pipeUIMessageStream } = await import(pathToFileURL(requireFromApp.resolve('holdfast/agent')).href);
+  const url = `ws://127.0.0.1:${port}/v1/ws`;
+  const agentSockets = [];
+  class TrackedWebSocket extends WebSocket {
+    constructor(address) { super(address); agentSockets.push(this); }
+  }
+  const agent = await connectAgent({ url, agent: 'pipe-agent', WebSocket: TrackedWebSocket });
+  const user = await Holdfast.connect({ url, storage: 'memory', WebSocket });
+  const id = uniqueSession('vite-agent', testInfo);
+  const as = agent.session(id);
+  const us = user.session(id);
+  let modelSignal = null;
+  // A simulated streamText result: a word per 50 ms until its abortSignal fires.
+  const piping = pipeUIMessageStream(as, (abortSignal) => {
+    modelSignal = abortSignal;
+    return {
+      toUIMessageStream: () => new ReadableStream({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          if (abortSignal.aborted) controller.error(new DOMException('aborted', 'AbortError'));
+          else controller.enqueue({ type: 'text-delta', id: 't', delta: 'word ' });
+        },
+      }),
+    };
+  }, { msgId: 'piped-reply' });
+  await expect.poll(() => us.messages()[0]?.text.length ?? 0).toBeGreaterThan(10);
+  agentSockets.at(-1).terminate();  // the agent's link dies; the relay starts its lease
+  const outcome = await us.cancel('piped-reply');
+  expect(outcome).toBe('applied');
+  expect(modelSignal.aborted).toBe(true);
+  const result = await piping;
+  expect(result.status).toBe('cancelled');
+  expect(agentSockets.length).toBeGreaterThan(1);  // it was back on a new link
+  const events = (await relayLog(fx.base, id)).events;
+  const end = events.find((e) => e.kind === 'message.end');
+  expect(end.payload.status).toBe('cancelled');  // the agent's end, not the lease's agent_lost
+  expect(events.filter((e) => e.kind === 'message.delta').map((e) => e.payload.text).join('')).toBe(us.messages()[0].text);
+  agent.close();
+  user.close();
 });
 
 test('vanilla JS: the page streams an answer and Stop cancels the next', async ({}, testInfo) => {
