@@ -48,7 +48,8 @@ export function pipeUIMessageStream(session, stream, options = {}) {
  * finish_reason of 'length' or 'content_filter' is kept as the end's reason). `stream` is an async
  * iterable or ReadableStream of chunk objects (the `openai` package's stream), a fetch Response or
  * byte stream of server-sent events (`data: {...}` … `data: [DONE]`), or a function given the
- * message's AbortSignal returning one of those.
+ * message's AbortSignal returning one of those. A Response that is not ok ends the message with
+ * status 'error' and the HTTP status as the reason.
  * @param {Session} session
  * @param {unknown} stream
  * @param {PipeOptions} [options]
@@ -56,10 +57,12 @@ export function pipeUIMessageStream(session, stream, options = {}) {
  */
 export function pipeOpenAIStream(session, stream, options = {}) {
   return pipe(session, stream, options, async (source) => {
-    return sseOrObjects(isResponse(source) ? source.body : source);
+    if (!isResponse(source)) return sseOrObjects(source);
+    // An HTTP error carries a JSON body, not events: the message ends as an error saying why.
+    if (!source.ok) throw new Error(`HTTP ${source.status}: ${(await source.text()).slice(0, 200)}`);
+    return sseOrObjects(source.body);
   }, openAIChunkAction);
 }
-
 
 /** What one UI message chunk means for the message: text to write, or its end. */
 function uiChunkAction(chunk) {

@@ -179,6 +179,17 @@ describe('holdfast/agent', () => {
     close();
   });
 
+  test('an HTTP error from an OpenAI-compatible endpoint ends the message as an error saying why', async () => {
+    const { us, as, close } = await pair();
+    const response = new Response('{"error":{"message":"rate limited"}}', { status: 429, headers: { 'content-type': 'application/json' } });
+    const result = await agentEntry.pipeOpenAIStream(as, async () => response, { msgId: 'http-error' });
+    assert.equal(result.status, 'error');
+    assert.match(result.reason, /^HTTP 429: .*rate limited/);
+    await until(() => us.messages()[0]?.status === 'error', 'error on the user side');
+    assert.equal(us.messages()[0].text, '');
+    close();
+  });
+
   test("the caller's own signal ends the message cancelled", async () => {
     const { us, as, close } = await pair();
     const stop = new AbortController();
