@@ -42,10 +42,17 @@ export class HoldfastChatTransport {
    * @param {{ trigger: string, chatId: string, messageId?: string, messages: any[], abortSignal?: AbortSignal }} options
    * @returns {Promise<ReadableStream<any>>}
    */
-  async sendMessages({ chatId, messages, abortSignal }) {
+  async sendMessages({ trigger, chatId, messages, abortSignal }) {
+    // A regenerate (or a send ending in an assistant message, e.g. after a tool result) would
+    // re-publish an answered prompt: the agent skips it and the stream would wait forever.
+    if (trigger === 'regenerate-message') {
+      throw new Error('HoldfastChatTransport: regenerate is not supported yet; send a new message instead');
+    }
     const session = this.session(chatId);
-    const last = [...messages].reverse().find((message) => message.role === 'user');
-    if (!last) throw new TypeError('HoldfastChatTransport: there is no user message to send');
+    const last = messages.at(-1);
+    if (last?.role !== 'user') {
+      throw new TypeError('HoldfastChatTransport: the last message must be the user message to send');
+    }
     const text = textOf(last);
     const promptId = `prompt-${last.id}`;
     const known = new Set(session.messages().map((message) => message.id));

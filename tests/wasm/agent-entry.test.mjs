@@ -276,6 +276,16 @@ describe('holdfast/ai-sdk HoldfastChatTransport', () => {
     close();
   });
 
+  test('a regenerate, or a send without a new user message, is refused rather than left waiting', async () => {
+    const { user, us, close } = await pair();
+    const transport = new aiSdkEntry.HoldfastChatTransport({ client: user });
+    const history = [userMessage('u3', 'q'), { id: 'a3', role: 'assistant', parts: [{ type: 'text', text: 'a' }] }];
+    await assert.rejects(transport.sendMessages({ trigger: 'regenerate-message', chatId: us.id, messageId: 'a3', messages: history, abortSignal: undefined }), /regenerate is not supported/);
+    await assert.rejects(transport.sendMessages({ trigger: 'submit-message', chatId: us.id, messageId: undefined, messages: history, abortSignal: undefined }), TypeError);
+    assert.equal(us.messages().length, 0, 'nothing was published');
+    close();
+  });
+
   test('reconnectToStream replays a reply still being written from its start', async () => {
     const { user, us, as, close } = await pair();
     const transport = new aiSdkEntry.HoldfastChatTransport({ client: user });
