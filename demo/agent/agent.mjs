@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The Holdfast demo agent: a Node process that uses the SDK itself (build/sdk, with the `ws`
-// package and the .wasm bytes) to follow the relay's `$sessions` index, open every session
+// The Holdfast demo agent: a Node process that uses the SDK's agent entry (`holdfast/agent`, i.e.
+// agent.js of build/sdk, with the `ws` package) to follow the relay's `$sessions` index, open every session
 // announced there, and answer each user.prompt with a simulated LLM stream
 // (message.start, one message.delta per word at a fixed rate, message.end). Layer: demo.
 // It never answers a prompt twice: a prompt whose reply id already has a message in the replayed
@@ -10,7 +10,6 @@
 // Env: HOLDFAST_URL, HOLDFAST_RATE, HOLDFAST_AGENT, HOLDFAST_SDK_DIR (default build/sdk);
 // HOLDFAST_LLM_URL (+ HOLDFAST_LLM_API_KEY, HOLDFAST_LLM_MODEL) streams from an OpenAI-compatible
 // endpoint instead of the simulator (llm.mjs).
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,9 +38,9 @@ if (!(tokensPerSecond > 0)) {
 }
 
 const sdkDir = path.resolve(process.env.HOLDFAST_SDK_DIR ?? path.join(root, 'build/sdk'));
-const { Holdfast } = await import(pathToFileURL(path.join(sdkDir, 'holdfast.js')).href);
-const wasmBinary = fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm'));
-const connectAs = (agent) => Holdfast.connect({ url: flags.url, storage: 'memory', agent, WebSocket, wasmBinary });
+// What an npm install names `holdfast/agent`; it reads the .wasm next to itself.
+const { connectAgent, onSessions } = await import(pathToFileURL(path.join(sdkDir, 'agent.js')).href);
+const connectAs = (agent) => connectAgent({ url: flags.url, agent, WebSocket });
 const hf = await connectAs(flags.agent);
 /** The team's sub-agents: their own connections, so their tokens never pass through the orchestrator. */
 let team = null;
@@ -195,12 +194,8 @@ async function answerAsTeam(sessionId, prompt, replyId) {
   }
 }
 
-const index = hf.session('$sessions');
-index.on('event', (event) => {
-  const id = event.kind === 'session.created' ? event.payload?.session : undefined;
-  if (typeof id === 'string' && !stopping) follow(id);
-});
-index.on('state', (state) => log(`$sessions ${state}`));
+onSessions(hf, (id) => { if (!stopping) follow(id); });
+hf.session('$sessions').on('state', (state) => log(`$sessions ${state}`));
 log(`${flags.agent} following $sessions at ${flags.url}, ` +
   (llm ? `answers from ${llm.model} at ${llm.url}` : `simulated answers at ${tokensPerSecond} tokens/s`));
 
