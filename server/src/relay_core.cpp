@@ -221,7 +221,8 @@ void relay_core::on_attach(connection_id id, connection_state& conn, const proto
     auto attached = sessions_.attach(id, f.session, f.from_serial, f.epoch);
     if (!attached) return send_error(id, attached.err().code, attached.err().detail, f.session);
     conn.sessions.insert(f.session);
-    // Attaching again restarts the replay from the new from_serial; it keeps its turn if it had one.
+    // Attaching again restarts the replay (from the lower of the new from_serial and where a replay
+    // under way stands); it keeps its turn if it had one.
     if (std::find(conn.replaying.begin(), conn.replaying.end(), f.session) == conn.replaying.end()) {
         conn.replaying.push_back(f.session);
     }

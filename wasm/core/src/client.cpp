@@ -116,14 +116,15 @@ std::uint64_t client_core::next_producer_seq(std::string_view session_id) {
 std::uint64_t client_core::enqueue(std::string session_id, std::uint64_t producer_seq, std::string frame) {
     if (connected_) send(frame);
     const std::uint64_t request = next_request_++;
-    request_by_seq_.emplace(std::make_pair(session_id, producer_seq), request);
+    request_by_seq_.emplace(sequence_key{config_.client_id, session_id, producer_seq}, request);
     outbox_.emplace(request, pending_publish{std::move(session_id), producer_seq, std::move(frame)});
     save_producer();
     return request;
 }
 
-std::optional<std::uint64_t> client_core::settle(std::string_view session_id, std::uint64_t producer_seq) {
-    auto it = request_by_seq_.find(std::make_pair(std::string(session_id), producer_seq));
+std::optional<std::uint64_t> client_core::settle(const std::string& producer_id, std::string_view session_id,
+                                                 std::uint64_t producer_seq) {
+    auto it = request_by_seq_.find(sequence_key{producer_id, std::string(session_id), producer_seq});
     if (it == request_by_seq_.end()) return std::nullopt;  // a duplicate answer to a resent publish
     const std::uint64_t request = it->second;
     request_by_seq_.erase(it);
@@ -310,42 +311,43 @@ void client_core::on_event_batch(proto::event_batch&& f) {
 }
 
 void client_core::on_ack(const proto::ack& f) {
-    if (f.producer_id != config_.client_id) return;
-    auto request = settle(f.session, f.producer_seq);
+    // Acks of other producers (tabs sharing this connection) find no request here.
+    auto request = settle(f.producer_id, f.session, f.producer_seq);
     if (!request) return;
     acks_out_.emplace_back(*request, f.serial);
     if (control_requests_.erase(*request) == 0) return;
-    if (auto early = early_outcomes_.find(f.serial); early != early_outcomes_.end()) {
-        controls_out_.push_back({*request, early->second});
-        early_outcomes_.erase(early);
+    // The outcome may be known already: it overtook the ack, or (a control resent after a
+    // reload, acked with its first serial) it was stored with the history before the reload.
+    const followed* entry = find(f.session);
+    if (const control_result* known = entry ? entry->conv.outcome_of(f.serial) : nullptr) {
+        controls_out_.push_back({*request, *known});
     } else {
-        control_by_serial_[f.serial] = *request;
+        control_by_serial_[control_key{f.session, f.serial}] = *request;
     }
 }
 
 void client_core::take_control_outcomes(followed& entry) {
     for (auto& result : entry.act.take_outcomes()) {
-        if (auto waiting = control_by_serial_.find(result.control_serial); waiting != control_by_serial_.end()) {
-            controls_out_.push_back({waiting->second, std::move(result)});
-            control_by_serial_.erase(waiting);
-        } else if (!control_requests_.empty()) {
-            // Maybe ours with its ack still in flight; bounded, since most outcomes are others'.
-            early_outcomes_[result.control_serial] = std::move(result);
-            if (early_outcomes_.size() > 256) early_outcomes_.erase(early_outcomes_.begin());
-        }
+        // Keyed by session too: serials are per session, so serial S of another session names
+        // another control.
+        auto waiting = control_by_serial_.find(control_key{entry.log.id(), result.control_serial});
+        if (waiting == control_by_serial_.end()) continue;
+        controls_out_.push_back({waiting->second, std::move(result)});
+        control_by_serial_.erase(waiting);
     }
 }
 
 void client_core::on_error(const proto::error_frame& f) {
     error err{static_cast<errc>(f.code), f.message};
-    // Another producer's rejection (a tab sharing this connection) is that tab's business.
-    if (f.producer_id && *f.producer_id != config_.client_id) return;
+    const std::string& producer = f.producer_id ? *f.producer_id : config_.client_id;
     if (f.session && f.producer_seq) {
-        if (auto request = settle(*f.session, *f.producer_seq)) {
+        if (auto request = settle(producer, *f.session, *f.producer_seq)) {
             rejects_out_.push_back(reject{*request, std::move(err)});
             return;
         }
     }
+    // Another producer's rejection (a tab sharing this connection) is that tab's business.
+    if (producer != config_.client_id) return;
     report(std::move(err));
 }
 
