@@ -13,16 +13,16 @@ let Holdfast;
 let HoldfastError;
 let module;      // the instance the SDK shares (loadCore caches it)
 let rawModule;   // a separate instance for the fake relay's decoding
-let handlesAtStart;
+let coresAtStart;
 
 before(async () => {
   ({ Holdfast, HoldfastError } = await importSdk());
   const { loadCore } = await import(pathToFileURL(path.join(sdkDir, 'loadCore.js')).href);
   module = await loadCore({ wasmBinary });
   rawModule = await loadModule();
-  handlesAtStart = module.count_emval_handles();
+  coresAtStart = module.liveCores();
 });
-after(() => assert.equal(module.count_emval_handles(), handlesAtStart, 'embind handles leaked'));
+after(() => assert.equal(module.liveCores(), coresAtStart, 'closed clients left their Core undeleted'));
 
 let sessionCounter = 0;
 const uniqueSession = () => `t-${process.pid}-${++sessionCounter}`;
