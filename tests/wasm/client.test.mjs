@@ -272,6 +272,19 @@ describe('Holdfast against a fake relay', () => {
     hf.close();
   });
 
+  test('numbers in a payload come back as the same doubles (the browser build formats them in JS)', async () => {
+    const { hf } = await setup();
+    const s = hf.session(uniqueSession());
+    const events = [];
+    s.on('event', (event) => events.push(event));
+    const numbers = { tenth: 0.1, third: 1 / 3, tiny: 1.5e-7, huge: 1e300, big: 2 ** 60, negative: -2.5,
+      whole: 1700000000123, max: Number.MAX_VALUE, min: Number.MIN_VALUE, list: [0.2, -0.3e-12, 12345.6789] };
+    await s.publish('status', numbers);
+    await until(() => events.length === 1, 'status event');
+    assert.deepEqual(events[0].payload, numbers);
+    hf.close();
+  });
+
   test('indexeddb without IndexedDB (Node) falls back to memory with a warning; off() removes a listener', async () => {
     const { hf } = await setup({ connect: { storage: 'indexeddb' } });
     const warning = await new Promise((resolve) => hf.on('warning', resolve));
