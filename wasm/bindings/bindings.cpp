@@ -314,6 +314,9 @@ EMSCRIPTEN_KEEPALIVE int hf_error_name(int code) {
 EMSCRIPTEN_KEEPALIVE int hf_last_errc() { return static_cast<int>(holdfast::last_errc); }
 EMSCRIPTEN_KEEPALIVE int hf_protocol_version() { return static_cast<int>(holdfast::proto::protocol_version); }
 
+// The codec's test helpers: only in holdfast_core_testing (the Node tests' module), so the SDK
+// ships neither the encoders of relay-to-client frames nor the debug rendering of frames.
+#ifdef HOLDFAST_TESTING_EXPORTS
 /// Test helper: decode then encode again (equal bytes prove both codecs agree). Returns the
 /// length of the re-encoded frame in the output buffer, or -1.
 EMSCRIPTEN_KEEPALIVE int hf_reencode_frame(std::uint32_t length) {
@@ -340,5 +343,6 @@ EMSCRIPTEN_KEEPALIVE int hf_describe_frame(std::uint32_t length) {
         return output_length(std::string("error malformed_frame: ") + e.what());
     }
 }
+#endif
 
 } // extern "C"

@@ -1,6 +1,7 @@
 // core_api.js: the JS face of bindings.cpp's C ABI, linked into holdfast_core.js with --post-js so
 // the module presents the interface the SDK and tests use (formerly made by embind): the class
-// `Core` and errorCodes(), protocolVersion(), reencodeFrame(), describeFrame(), liveCores().
+// `Core` and errorCodes(), protocolVersion(), liveCores(), and in the testing build reencodeFrame()
+// and describeFrame().
 // Layer: bindings. It only moves bytes: string and byte arguments are written back to back into
 // the core's scratch buffer (hf_scratch) and passed as lengths; results are read from the output
 // buffer (hf_out) and copied out before the next call (a heap view would be detached by the next
@@ -157,13 +158,16 @@ Module['errorCodes'] = function () {
   return codes;
 };
 Module['protocolVersion'] = function () { return Module['_hf_protocol_version'](); };
-/** Test helper: {bytes} re-encoded after decoding, or {code, name, message}. */
-Module['reencodeFrame'] = function (bytes) {
-  var l = hfPut([bytes]);
-  var n = Module['_hf_reencode_frame'](l[0]);
-  return n < 0 ? hfFailure() : { bytes: hfByteCopy(n) };
-};
-/** Test helper: a debug rendering of a frame, or "error <name>: <detail>". */
-Module['describeFrame'] = function (bytes) { var l = hfPut([bytes]); return hfText(Module['_hf_describe_frame'](l[0])); };
+// The codec's test helpers exist only in the testing build (holdfast_core_testing).
+if (Module['_hf_describe_frame']) {
+  /** Test helper: {bytes} re-encoded after decoding, or {code, name, message}. */
+  Module['reencodeFrame'] = function (bytes) {
+    var l = hfPut([bytes]);
+    var n = Module['_hf_reencode_frame'](l[0]);
+    return n < 0 ? hfFailure() : { bytes: hfByteCopy(n) };
+  };
+  /** Test helper: a debug rendering of a frame, or "error <name>: <detail>". */
+  Module['describeFrame'] = function (bytes) { var l = hfPut([bytes]); return hfText(Module['_hf_describe_frame'](l[0])); };
+}
 /** Cores created and not yet deleted (the Node tests check that clients free theirs). */
 Module['liveCores'] = function () { return Module['_hf_live_cores'](); };
