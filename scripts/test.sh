@@ -30,6 +30,9 @@ node --test tests/wasm/ 2>&1 | tee "$log_dir/node.log" || status=1
 p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log_dir/node.log" | tail -1); f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log_dir/node.log" | tail -1)
 if [ -n "$p" ]; then count "$p" "${f:-0}"; else count 0 1; status=1; fi
 
+echo "== SDK size (the core, wasm + glue, gzip -9: never above 80 kB)"
+if node bench/size/sdk-size.mjs --max-core-kb 80 2>&1 | tee "$log_dir/sdk-size.log"; then count 1 0; else count 0 1; status=1; fi
+
 echo "== browser tests (Playwright, Debian Chromium)"
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test -c e2e/playwright.config.mjs --reporter=list 2>&1 | tee "$log_dir/e2e.log" || status=1
 p=$(grep -Eo '^ *[0-9]+ passed' "$log_dir/e2e.log" | tail -1 | tr -dc 0-9); f=$(grep -Eo '^ *[0-9]+ failed' "$log_dir/e2e.log" | tail -1 | tr -dc 0-9)
