@@ -147,6 +147,16 @@ public:
         guard([&] { tabs_.on_channel_message(bytes, to_ms(now_ms)); });
     }
     void tick(double now_ms) { guard([&] { tabs_.on_tick(to_ms(now_ms)); }); }
+    void set_token(const std::string& token) { guard([&] { core_.set_token(token); }); }
+    /// ms until the token should be renewed, or -1 when it has no readable exp.
+    double token_refresh_delay_ms(double now_ms) {
+        try {
+            auto delay = core_.token_refresh_delay_ms(to_ms(now_ms));
+            return delay ? static_cast<double>(*delay) : -1.0;
+        } catch (...) {
+            return -1.0;
+        }
+    }
     val take_socket_frames() { return copy_all([&] { return tabs_.take_socket_frames(); }); }
     val take_channel_messages() { return copy_all([&] { return tabs_.take_channel_messages(); }); }
     std::string take_directives() {
@@ -264,6 +274,8 @@ EMSCRIPTEN_BINDINGS(holdfast) {
         .function("linkDead", &core_binding::link_dead)
         .function("channelMessage", &core_binding::channel_message)
         .function("tick", &core_binding::tick)
+        .function("setToken", &core_binding::set_token)
+        .function("tokenRefreshDelayMs", &core_binding::token_refresh_delay_ms)
         .function("takeSocketFrames", &core_binding::take_socket_frames)
         .function("takeChannelMessages", &core_binding::take_channel_messages)
         .function("takeDirectives", &core_binding::take_directives)
