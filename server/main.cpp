@@ -37,9 +37,9 @@ constexpr const char* usage = R"(usage: holdfast-relay [options]
                            without either the relay runs in development mode with NO auth
   --allowed-origins A,B    browser Origins allowed to open a WebSocket (others: 403);
                            default: every origin
-  --max-frames-per-second N   per-connection frame budget before reads are paused (default 1000)
-  --max-bytes-per-second N    per-connection byte budget (default 4194304)
-  --max-sessions-per-connection N  sessions attached at once per connection (default 1000)
+  --max-frames-per-second N   per-connection frame budget before reads are paused (default 5000)
+  --max-bytes-per-second N    per-connection byte budget (default 8388608)
+  --max-sessions-per-connection N  sessions attached at once per connection (default 10000)
   --max-connections-per-ip N  WebSockets open at once from one IP (default 256; 0: unlimited)
   --help                   show this help
 )";

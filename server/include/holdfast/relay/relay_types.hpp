@@ -47,12 +47,12 @@ struct relay_config {
     // buckets holding `rate_burst_seconds` of budget; past it the shell pauses reading from that
     // connection (read_pause_ms) and the client gets one error{rate_limited} per episode. A peer
     // whose debt passes `rate_debt_seconds` anyway (a shell that does not pause) is closed (4029).
-    std::uint32_t max_frames_per_second = 1000;      // 0: unmetered
-    std::uint64_t max_bytes_per_second = 4u << 20;   // 0: unmetered
+    std::uint32_t max_frames_per_second = 5000;      // 0: unmetered (an agent multiplexes many sessions)
+    std::uint64_t max_bytes_per_second = 8u << 20;   // 0: unmetered
     std::uint32_t rate_burst_seconds = 2;
     std::uint32_t rate_debt_seconds = 10;
     /// Sessions one connection may have attached at once (error limit_exceeded beyond).
-    std::uint32_t max_sessions_per_connection = 1000;
+    std::uint32_t max_sessions_per_connection = 10'000;
     /// Capability tokens: null is development mode (no checks); otherwise every hello must carry
     /// a valid token and every attach, publish and control must be within its capabilities.
     std::shared_ptr<const token_verifier> auth;
