@@ -33,7 +33,9 @@ TEST_F(rate_limit_test, overrun_is_reported_once_then_paused_then_closed_past_th
         auto out = send(1, proto::ping{++nonce});
         for (auto& f : out.to(1)) seen.push_back(f);
         if (out.closed.contains(1)) closed = out.closed.at(1);
-        if (nonce == 12) EXPECT_GT(core_.read_pause_ms(1), 0u) << "in debt: the shell must wait";
+        if (nonce == 12) {
+            EXPECT_GT(core_.read_pause_ms(1), 0u) << "in debt: the shell must wait";
+        }
     }
     ASSERT_TRUE(closed);
     EXPECT_EQ(closed->code, close_status::rate_limited);
