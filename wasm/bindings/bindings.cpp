@@ -272,6 +272,19 @@ EMSCRIPTEN_KEEPALIVE int hf_on_storage_full(core_binding* c) {
     try { return c->core().on_storage_full() ? 1 : 0; } catch (...) { return 0; }
 }
 EMSCRIPTEN_KEEPALIVE int hf_client_id(core_binding* c) { return output_length(c->core().client_id()); }
+/// A renewed token: the core sends a second hello on a live link (no reconnect, no replay).
+EMSCRIPTEN_KEEPALIVE void hf_set_token(core_binding* c, std::uint32_t token_len) {
+    quietly([&] { c->core().set_token(arguments_reader(scratch.data()).next(token_len)); });
+}
+/// ms until the token should be renewed, or -1 when it has no readable exp.
+EMSCRIPTEN_KEEPALIVE double hf_token_refresh_delay_ms(core_binding* c, double now_ms) {
+    try {
+        auto delay = c->core().token_refresh_delay_ms(to_ms(now_ms));
+        return delay ? static_cast<double>(*delay) : -1.0;
+    } catch (...) {
+        return -1.0;
+    }
+}
 
 // ---- environment signals the core interprets ----
 EMSCRIPTEN_KEEPALIVE void hf_on_wake(core_binding* c, double now_ms) { quietly([&] { c->core().on_wake(to_ms(now_ms)); }); }
