@@ -231,8 +231,7 @@ void relay_core::on_hello(connection_id id, connection_state& conn, const proto:
             ++metrics_.forbidden_total;
             send_error(id, errc::forbidden, "the renewed token does not allow subscribe on '" + session + "'", session);
         }
-        out_.send(id, proto::welcome{std::to_string(id), proto::protocol_version,
-                                     proto::limits{config_.max_frame_bytes, config_.max_batch_events}});
+        out_.send(id, welcome_for(id));
         return;
     }
     if (f.version != proto::protocol_version) {
@@ -246,9 +245,7 @@ void relay_core::on_hello(connection_id id, connection_state& conn, const proto:
     conn.agent = f.agent;
     if (f.bundles.value_or(false)) out_.enable_bundles(id);
     leases_.hold(f.client_id, id);  // a reconnecting agent keeps its producer's open messages
-    out_.send(id, proto::welcome{std::to_string(id), proto::protocol_version,
-                                 proto::limits{config_.max_frame_bytes, config_.max_batch_events,
-                                               static_cast<std::uint32_t>(proto::bundle_limits{}.max_frames)}});
+    out_.send(id, welcome_for(id));
 }
 
 void relay_core::on_attach(connection_id id, connection_state& conn, const proto::attach& f) {
@@ -344,6 +341,12 @@ std::uint64_t relay_core::read_pause_ms(connection_id connection) {
     if (it == connections_.end() || it->second.closing) return 0;
     auto now = [this] { return clock_(); };
     return std::max(it->second.frame_budget.wait_ms(now), it->second.byte_budget.wait_ms(now));
+}
+
+proto::welcome relay_core::welcome_for(connection_id id) const {
+    return proto::welcome{std::to_string(id), proto::protocol_version,
+                          proto::limits{config_.max_frame_bytes, config_.max_batch_events,
+                                        static_cast<std::uint32_t>(proto::bundle_limits{}.max_frames)}};
 }
 
 bool relay_core::meter(connection_id id, connection_state& conn, std::size_t bytes, std::size_t frames) {

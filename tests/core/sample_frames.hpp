@@ -15,7 +15,7 @@ inline proto::raw_value payload(std::string_view json_text) {
 
 template <class T> T sample();
 
-template <> inline proto::hello sample() { return {proto::protocol_version, "tok-123", "client-a", ""}; }
+template <> inline proto::hello sample() { return {proto::protocol_version, "tok-123", "client-a", "", std::nullopt}; }
 template <> inline proto::attach sample() { return {"chat-1", 41, 7}; }
 template <> inline proto::detach sample() { return {"chat-1"}; }
 template <> inline proto::publish sample() {
@@ -25,7 +25,7 @@ template <> inline proto::control sample() {
     return {"chat-1", "client-a", 4, "cancel", "reply-1", payload(R"({"reason":"user"})"), 1700000000123};
 }
 template <> inline proto::ping sample() { return {99}; }
-template <> inline proto::welcome sample() { return {"conn-1", proto::protocol_version, {1u << 20, 256}}; }
+template <> inline proto::welcome sample() { return {"conn-1", proto::protocol_version, {1u << 20, 256, std::nullopt}}; }
 template <> inline proto::attached sample() { return {"chat-1", 7, 42}; }
 template <> inline proto::event_batch sample() {
     return {"chat-1",

@@ -167,7 +167,7 @@ void client_core::on_transport_open() {
 
 void client_core::set_token(std::string token) {
     config_.token = std::move(token);
-    if (connected_) send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent}));
+    if (connected_) send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true}));
 }
 
 std::optional<std::uint64_t> client_core::token_refresh_delay_ms(std::uint64_t now_ms) const {

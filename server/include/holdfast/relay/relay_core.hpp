@@ -114,6 +114,8 @@ private:
     /// Charges one frame of `bytes` to the connection's budgets; false when it was closed for
     /// flooding past rate_debt_seconds.
     bool meter(connection_id id, connection_state& conn, std::size_t bytes, std::size_t frames);
+    /// The answer to a hello (also to a renewing one): limits, and that bundles are taken.
+    proto::welcome welcome_for(connection_id id) const;
     /// Verifies hello's token (auth on): false when the connection was refused and is closing.
     bool admit(connection_id id, connection_state& conn, const proto::hello& f);
     /// True when the token allows `what` on `session` (or auth is off); else error{forbidden}.
