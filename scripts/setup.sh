@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 need_pkgs=(build-essential cmake ninja-build pkg-config libboost1.81-dev libsqlite3-dev
-           libgtest-dev libgmock-dev libbenchmark-dev emscripten chromium gzip curl)
+           libgtest-dev libgmock-dev libbenchmark-dev emscripten chromium gzip curl
+           redis-server libhiredis-dev)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,7 +11,7 @@
 namespace holdfast::relay {
 
 relay_core::relay_core(store& backing, relay_config config, clock_ms clock)
-    : config_(config), clock_(clock), out_(metrics_, config_), sessions_(backing, out_, metrics_, config_, std::move(clock)) {}
+    : store_(backing), config_(config), clock_(clock), out_(metrics_, config_), sessions_(backing, out_, metrics_, config_, std::move(clock)) {}
 
 void relay_core::on_open(connection_id connection) {
     if (!connections_.try_emplace(connection).second) return;
@@ -37,6 +37,11 @@ void relay_core::on_tick(std::uint64_t now) {
     for (expired_lease& lost : leases_.expire(now)) {
         if (sessions_.expire_producer(lost.producer_id, lost.agent, lost.sessions)) ++metrics_.agents_lost_total;
     }
+    settle();
+}
+
+void relay_core::on_store_appended(const std::string& session, std::uint64_t serial) {
+    sessions_.on_store_appended(session, serial);
     settle();
 }
 

@@ -76,12 +76,38 @@ public:
     /// durability).
     virtual result<ok_t> append(std::string_view session, const stored_event& e) = 0;
 
-    /// Events with serial > after_serial, in serial order, at most `limit` of them.
+    /// Events with serial > after_serial, in serial order, at most `limit` of them. A store with
+    /// retention (redis) may have dropped the oldest: the first event returned is then later than
+    /// after_serial + 1 (first_retained says where the log starts).
     virtual result<std::vector<proto::event>> read(std::string_view session, std::uint64_t after_serial,
                                                    std::size_t limit) = 0;
+
+    // ---- shared stores (several relay nodes on one store: redis) ------------------------------
+    /// True when other processes append to this store too: the store assigns serials and applies
+    /// the producer rules itself in one atomic step (append_assigning), and a node's cached head
+    /// may be behind. The embedded stores answer false and keep the calls above.
+    virtual bool assigns_serials() const { return false; }
+
+    /// What append_assigning did: the serial the event got, or the one a retry got first.
+    struct assigned_serial {
+        std::uint64_t serial = 0;
+        bool duplicate = false;
+    };
+    /// Appends `e` with the next serial (e.event.serial is ignored) after checking the producer
+    /// rules atomically with it (errors: stale_epoch, sequence_gap, store_failure, limit_exceeded).
+    virtual result<assigned_serial> append_assigning(std::string_view /*session*/, const stored_event& /*e*/) {
+        return make_error(errc::store_failure, "this store does not assign serials");
+    }
+
+    /// The oldest serial still held (1 unless retention trimmed the log). 0 for an empty log.
+    virtual result<std::uint64_t> first_retained(std::string_view /*session*/) { return std::uint64_t{1}; }
+
+    /// Whether the store can serve requests now (GET /healthz). Embedded stores always can.
+    virtual bool healthy() { return true; }
 };
 
-/// Opens a store from a URL: "memory:" or "sqlite:PATH". Errors: store_failure with a detail.
+/// Opens a store from a URL: "memory:", "sqlite:PATH" or "redis://HOST:PORT/DB" (when built with
+/// hiredis). Errors: store_failure with a detail.
 result<std::unique_ptr<store>> open_store(std::string_view url, epoch_source epochs = random_epoch);
 
 } // namespace holdfast::relay
