@@ -161,6 +161,7 @@ void client_core::on_transport_open() {
     send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent}));
     for (auto& [id, entry] : sessions_) send(proto::encode(entry->log.make_attach()));
     for (const auto& [request, pending] : outbox_) send(pending.frame);
+    resend_at_ms_ = 0;  // just resent
 }
 
 void client_core::on_transport_closed() {
@@ -189,6 +190,10 @@ void client_core::declare_link_dead() {
 void client_core::on_tick(std::uint64_t now_ms) {
     now_ms_ = now_ms;
     if (!connected_) return;
+    if (resend_at_ms_ != 0 && now_ms >= resend_at_ms_) {
+        resend_at_ms_ = 0;
+        for (const auto& [request, pending] : outbox_) send(pending.frame);  // duplicates are acked, not appended
+    }
     if (rx_since_tick_) {
         rx_since_tick_ = false;
         last_rx_ms_ = now_ms;
@@ -331,6 +336,13 @@ void client_core::on_error(const proto::error_frame& f) {
     error err{static_cast<errc>(f.code), f.message};
     // Another producer's rejection (a tab sharing this connection) is that tab's business.
     if (f.producer_id && *f.producer_id != config_.client_id) return;
+    if (f.session && f.producer_seq && keep_for_resend(err.code, *f.session, *f.producer_seq)) {
+        // The relay could not store it now (its shared store is down): it stays in the outbox and
+        // goes again, in order, shortly; the app hears of the trouble, not of a loss.
+        if (resend_at_ms_ == 0) resend_at_ms_ = now_ms_ + resend_delay_ms;
+        report(std::move(err));
+        return;
+    }
     if (f.session && f.producer_seq) {
         if (auto request = settle(*f.session, *f.producer_seq)) {
             rejects_out_.push_back(reject{*request, std::move(err)});
@@ -338,6 +350,17 @@ void client_core::on_error(const proto::error_frame& f) {
         }
     }
     report(std::move(err));
+}
+
+bool client_core::keep_for_resend(errc code, const std::string& session_id, std::uint64_t producer_seq) const {
+    const auto mine = request_by_seq_.find(std::make_pair(session_id, producer_seq));
+    if (mine == request_by_seq_.end()) return false;
+    if (code == errc::store_failure) return true;
+    // A gap behind an earlier publish of ours that is still waiting (refused for a store failure):
+    // the in-order resend fills it.
+    if (code != errc::sequence_gap) return false;
+    const auto first = request_by_seq_.lower_bound(std::make_pair(session_id, std::uint64_t{0}));
+    return first != mine && first->first.first == session_id;
 }
 
 void client_core::report(error err) { errors_out_.push_back(std::move(err)); }
