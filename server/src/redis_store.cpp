@@ -4,6 +4,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -66,6 +67,14 @@ if redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1]) == 1 then
   redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 end
 return redis.call('HMGET', KEYS[1], 'epoch', 'head')
+)lua";
+
+// Renews the presence keys of one node: ARGV[1] the TTL in ms, then the keys.
+constexpr const char* presence_script = R"lua(
+for i = 2, #ARGV do
+  redis.call('SET', 'hf:present:' .. ARGV[i], '1', 'PX', ARGV[1])
+end
+return #ARGV - 1
 )lua";
 
 constexpr std::uint64_t lua_exact_limit = std::uint64_t{1} << 53;
@@ -218,7 +227,8 @@ result<ok_t> redis_store::connect() {
         if (!selected) return fail(selected.err());
         if (selected.value()->type == REDIS_REPLY_ERROR) return fail(unexpected("SELECT", selected.value().get()));
     }
-    for (auto [source, sha] : {std::pair{append_script, &append_sha_}, std::pair{create_script, &create_sha_}}) {
+    for (auto [source, sha] : {std::pair{append_script, &append_sha_}, std::pair{create_script, &create_sha_},
+                                 std::pair{presence_script, &presence_sha_}}) {
         auto loaded = command({"SCRIPT", "LOAD", source});
         if (!loaded) return fail(loaded.err());
         if (loaded.value()->type != REDIS_REPLY_STRING) return fail(unexpected("SCRIPT LOAD", loaded.value().get()));
@@ -433,6 +443,33 @@ result<std::uint64_t> redis_store::first_retained(std::string_view session) {
 bool redis_store::healthy() {
     auto reply = command({"PING"});
     return reply && reply.value()->type == REDIS_REPLY_STATUS;
+}
+
+} // namespace holdfast::relay
+
+namespace holdfast::relay {
+
+result<ok_t> redis_store::keep_present(const std::vector<std::string>& keys, std::uint64_t ttl_ms) {
+    if (keys.empty()) return ok_t{};
+    std::vector<std::string> args{std::to_string(std::max<std::uint64_t>(ttl_ms, 1))};
+    args.insert(args.end(), keys.begin(), keys.end());
+    auto reply = eval(presence_sha_, presence_script, {}, args);
+    if (!reply) return reply.err();
+    if (reply.value()->type == REDIS_REPLY_ERROR) return unexpected("presence script", reply.value().get());
+    return ok_t{};
+}
+
+result<std::vector<bool>> redis_store::present(const std::vector<std::string>& keys) {
+    std::vector<bool> out(keys.size(), false);
+    if (keys.empty()) return out;
+    std::vector<std::string> args{"MGET"};
+    for (const std::string& k : keys) args.push_back("hf:present:" + k);
+    auto reply = command(args);
+    if (!reply) return reply.err();
+    const redisReply* r = reply.value().get();
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != keys.size()) return unexpected("MGET", r);
+    for (std::size_t i = 0; i < keys.size(); ++i) out[i] = r->element[i]->type != REDIS_REPLY_NIL;
+    return out;
 }
 
 } // namespace holdfast::relay

@@ -53,7 +53,21 @@ result<session_info> session_table::attach(connection_id connection, const std::
     auto found = find_or_load(session, true, scratch);
     if (!found) return found.err();
     const session_info info = found.value()->info;
-    out_.send(connection, proto::attached{session, info.epoch, info.head_serial});
+    std::uint64_t first_serial = 1;
+    if (store_.assigns_serials() && info.head_serial > 0) {
+        // A store with retention may have dropped the oldest events: tell the client where the
+        // log starts, so one resuming from before it resets (continuity_lost) instead of looping
+        // on a gap no replay can fill.
+        auto first = store_.first_retained(session);
+        if (!first) {
+            ++metrics_.store_failures_total;
+            return first.err();
+        }
+        first_serial = std::max<std::uint64_t>(first.value(), 1);
+    }
+    proto::attached reply{session, info.epoch, info.head_serial};
+    if (first_serial > 1) reply.first_serial = first_serial;
+    out_.send(connection, reply);
 
     auto [it, inserted] = live_.try_emplace(session);
     if (inserted) {
@@ -61,7 +75,8 @@ result<session_info> session_table::attach(connection_id connection, const std::
         ++metrics_.live_sessions;
         live_added(session);
     }
-    const std::uint64_t cursor = (client_epoch != 0 && client_epoch != info.epoch) ? 0 : from_serial;
+    const std::uint64_t cursor =
+        std::max((client_epoch != 0 && client_epoch != info.epoch) ? 0 : from_serial, first_serial - 1);
     it->second.subscribers[connection] = subscriber{cursor, false};
     // Load (after a start: rebuild) its open messages now, so an agent that died with the previous
     // relay process gets a lease as soon as someone looks at the session.
@@ -399,6 +414,7 @@ void session_table::catch_up(const std::string& session, session_state& state, s
         serial = now.head_serial;
     }
     session_controls* controls = controls_for(session, state.info.head_serial);
+    const std::uint64_t head_before = state.info.head_serial;
     while (state.info.head_serial < serial) {
         const std::uint64_t behind = serial - state.info.head_serial;
         const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(config_.max_batch_events, behind));
@@ -421,6 +437,14 @@ void session_table::catch_up(const std::string& session, session_state& state, s
                     proto::encode(proto::event_batch{session, std::move(events).value()}));
             }
             out_.send(connection, frame);
+        }
+    }
+    if (controls && state.info.head_serial != head_before) {
+        // Messages opened through other nodes: this node takes a lease for their owners too
+        // (relay_core keeps it alive while the owner's node renews its presence), so that if that
+        // node dies, the messages still end as agent_lost.
+        for (open_message_owner& m : controls->lease_candidates()) {
+            rebuilt_.push_back(rebuilt_owner{session, std::move(m.producer_id), std::move(m.agent)});
         }
     }
 }

@@ -73,6 +73,7 @@ cluster_client& cluster::add_client(const std::string& name, std::size_t node, c
     h.on_session = [&ref](const native::session_status& status) {
         if (!status.reset) return;
         ++ref.resets;
+        if (status.continuity_lost) ++ref.continuity_losses;
         ref.serials.clear();
         ref.payloads.clear();
     };
@@ -173,6 +174,14 @@ void cluster::kill_node(std::size_t i) {
         c->balancer->cut_all();  // the dead node's links are gone anyway; do not wait for timeouts
     }
 }
+
+void cluster::take_offline(cluster_client& c) {
+    // Port 1 on loopback refuses: every reconnect fails until bring_online.
+    c.balancer->set_upstream_port(1);
+    c.balancer->cut_all();
+}
+
+void cluster::bring_online(cluster_client& c) { c.balancer->set_upstream_port(nodes_.at(c.node)->port()); }
 
 faults::relay_log cluster::log_from(std::size_t i) const { return faults::read_relay_log(nodes_.at(i)->port(), session_id); }
 

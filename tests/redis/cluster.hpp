@@ -35,6 +35,7 @@ struct cluster_client {
     std::vector<std::uint64_t> serials;             // in delivery order
     std::map<std::uint64_t, std::string> payloads;  // serial -> payload JSON
     std::size_t resets = 0;
+    std::size_t continuity_losses = 0;  // resets that said the relay's retention dropped events
     std::vector<std::string> errors;
     // As a publisher:
     std::size_t to_publish = 0;
@@ -73,6 +74,9 @@ public:
 
     /// SIGKILLs node `i` and sends its clients (through their balancers) to the next live node.
     void kill_node(std::size_t i);
+    /// Cuts `c` off (its balancer forwards nowhere) and, later, lets it reach its node again.
+    void take_offline(cluster_client& c);
+    void bring_online(cluster_client& c);
 
     /// The session's log as node `i` serves it over HTTP.
     faults::relay_log log_from(std::size_t i) const;

@@ -50,5 +50,47 @@ TEST(redis_cluster, a_redis_restart_mid_stream_loses_nothing) {
     EXPECT_FALSE(agent.errors.empty()) << "no publish met the Redis restart";
 }
 
+TEST(redis_cluster, resuming_from_before_the_retained_range_is_continuity_lost_and_a_reset) {
+    cluster c(2, "trim");
+    cluster_client& writer = c.add_client("writer", 0);
+    cluster_client& reader = c.add_client("reader", 1);
+    c.start();
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    c.publish(writer, 300, 8);
+    ASSERT_TRUE(c.run_until([&] { return c.all_answered() && c.caught_up(300); }, deadline)) << c.report();
+    ASSERT_EQ(reader.serials.size(), 300u);
+
+    c.take_offline(reader);
+    c.publish(writer, 300, 8);
+    ASSERT_TRUE(c.run_until([&] { return c.all_answered(); }, deadline)) << c.report();
+    // Keep only the last 50 events of the stream (what retain_events does, made exact here).
+    c.redis().cli("XTRIM 'hf:{" + cluster::session_id + "}:log' MAXLEN 50");
+    const faults::relay_log trimmed = c.log_from(0);
+    ASSERT_EQ(trimmed.head_serial, 600u);
+    ASSERT_EQ(trimmed.events.size(), 50u);
+    ASSERT_EQ(trimmed.events.front().serial, 551u);
+
+    c.bring_online(reader);
+    ASSERT_TRUE(c.run_until([&] { return c.caught_up(600); }, deadline)) << c.report();
+    // The reader held 1..300; 301..550 are gone: it is told, resets, and holds 551..600 only.
+    EXPECT_EQ(reader.resets, 1u);
+    EXPECT_EQ(reader.continuity_losses, 1u);
+    ASSERT_EQ(reader.serials.size(), 50u) << c.report();
+    for (std::size_t k = 0; k < reader.serials.size(); ++k) EXPECT_EQ(reader.serials[k], 551 + k);
+    for (const auto& e : trimmed.events) EXPECT_EQ(reader.payloads[e.serial], e.payload_json);
+    // The writer, online throughout, lost nothing and was never reset.
+    EXPECT_EQ(writer.resets, 0u);
+    EXPECT_EQ(writer.serials.size(), 600u);
+
+    // A newcomer starts at the oldest retained event, with nothing lost to report.
+    cluster_client& late = c.add_client("late", 1);
+    (void)late.host->open_session(cluster::session_id);
+    late.host->start();
+    ASSERT_TRUE(c.run_until([&] { return c.caught_up(600); }, deadline)) << c.report();
+    EXPECT_EQ(late.resets, 0u);
+    ASSERT_EQ(late.serials.size(), 50u);
+    EXPECT_EQ(late.serials.front(), 551u);
+}
+
 } // namespace
 } // namespace holdfast::redis_tests

@@ -25,12 +25,13 @@ struct client_core::followed {
     std::vector<incoming_control> incoming_out;
     bool agents_out = false;
     bool reset_out = false;
+    bool continuity_lost_out = false;  // with reset_out: the relay's retention dropped events we lacked
     bool state_reported = false;
     session_state reported_state = session_state::connecting;
 
     bool has_updates() const {
         return !events_out.empty() || !changed_out.empty() || !problems_out.empty() || !incoming_out.empty() ||
-               agents_out || reset_out || !state_reported || reported_state != log.state();
+               agents_out || reset_out || continuity_lost_out || !state_reported || reported_state != log.state();
     }
 };
 
@@ -259,13 +260,24 @@ void client_core::handle(const proto::frame& f) {
 void client_core::on_attached(const proto::attached& f) {
     followed* entry = find(f.session);
     if (!entry) return;  // closed meanwhile
-    if (entry->log.on_attached(f) == session::attach_outcome::reset) {
+    const auto outcome = entry->log.on_attached(f);
+    if (outcome != session::attach_outcome::continued) {
         entry->conv.clear();
         entry->act.clear();
         entry->agents_out = true;
         entry->events_out.clear();
         entry->changed_out.clear();
         entry->reset_out = true;
+    }
+    if (outcome == session::attach_outcome::continuity_lost) {
+        entry->continuity_lost_out = true;
+        if (entry->store) {
+            // The stored copy ends where the relay's retained log no longer continues: drop it;
+            // this session goes on from memory until it is opened again.
+            (void)entry->store->clear();
+            entry->store.reset();
+            persist_out_ = true;
+        }
     }
     if (entry->store) {
         // A different epoch than the stored one drops the stored log: the replay rebuilds it.
@@ -388,7 +400,8 @@ std::string client_core::take_updates_json() {
             .string("state", to_string(entry->log.state()))
             .number("lastSerial", entry->log.last_serial())
             .number("epoch", entry->log.epoch())
-            .boolean("reset", entry->reset_out);
+            .boolean("reset", entry->reset_out)
+            .boolean("continuityLost", entry->continuity_lost_out);
         std::string& events = update.begin("events");
         events += '[';
         for (std::size_t i = 0; i < entry->events_out.size(); ++i) {
@@ -441,6 +454,7 @@ std::string client_core::take_updates_json() {
         entry->incoming_out.clear();
         entry->agents_out = false;
         entry->reset_out = false;
+        entry->continuity_lost_out = false;
         entry->state_reported = true;
         entry->reported_state = entry->log.state();
     }

@@ -65,6 +65,9 @@ public:
     result<assigned_serial> append_assigning(std::string_view session, const stored_event& e) override;
     result<std::uint64_t> first_retained(std::string_view session) override;
     bool healthy() override;
+    /// hf:present:<key> with PX ttl_ms, in one script call.
+    result<ok_t> keep_present(const std::vector<std::string>& keys, std::uint64_t ttl_ms) override;
+    result<std::vector<bool>> present(const std::vector<std::string>& keys) override;
 
     const redis_address& address() const noexcept { return address_; }
     /// Commands sent to Redis so far (for the benchmark's commands-per-event figure).
@@ -93,6 +96,7 @@ private:
     redisContext* context_ = nullptr;
     std::string append_sha_;
     std::string create_sha_;
+    std::string presence_sha_;
     std::uint64_t commands_sent_ = 0;
     std::chrono::steady_clock::time_point last_failure_{};  // of the last connect; zero after success
 };

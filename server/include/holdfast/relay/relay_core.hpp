@@ -127,6 +127,9 @@ private:
     /// Checks shared by WebSocket and HTTP appends.
     static std::optional<error> validate(const append_input& input);
 
+    /// Presence keys outlive the lease by this much: renewals every 250 ms tick must not let
+    /// a live node's keys lapse between two ticks.
+    static constexpr std::uint64_t presence_slack_ms = 1000;
     store& store_;
     bool store_healthy_extra_ = true;
     relay_config config_;

@@ -102,6 +102,17 @@ public:
     /// The oldest serial still held (1 unless retention trimmed the log). 0 for an empty log.
     virtual result<std::uint64_t> first_retained(std::string_view /*session*/) { return std::uint64_t{1}; }
 
+    /// Agent presence across nodes: marks each key (a producer id, or "\n" + an agent name) as
+    /// spoken for by a live node for `ttl_ms`. Nodes renew their own keys every tick, so the keys
+    /// of a node that died lapse by themselves. Embedded stores: nothing to share.
+    virtual result<ok_t> keep_present(const std::vector<std::string>& /*keys*/, std::uint64_t /*ttl_ms*/) {
+        return ok_t{};
+    }
+    /// Which of `keys` some node keeps present now.
+    virtual result<std::vector<bool>> present(const std::vector<std::string>& keys) {
+        return std::vector<bool>(keys.size(), false);
+    }
+
     /// Whether the store can serve requests now (GET /healthz). Embedded stores always can.
     virtual bool healthy() { return true; }
 };
