@@ -31,12 +31,14 @@ std::string describe(const error& err) { return std::string(to_string(err.code))
 
 } // namespace
 
-cluster::cluster(std::size_t nodes, const std::string& name, const std::string& store_query) : dir_(fresh_dir(name)) {
+cluster::cluster(std::size_t nodes, const std::string& name, const std::string& store_query,
+                 std::vector<std::string> relay_args)
+    : dir_(fresh_dir(name)) {
     redis_ = std::make_unique<redis_fixture>(dir_ / "redis");
     for (std::size_t i = 0; i < nodes; ++i) {
         nodes_.push_back(std::make_unique<faults::relay_process>(faults::relay_process::default_binary(),
                                                                  redis_->url(0, store_query),
-                                                                 dir_ / ("node" + std::to_string(i))));
+                                                                 dir_ / ("node" + std::to_string(i)), relay_args));
         nodes_.back()->start();
     }
 }

@@ -48,7 +48,8 @@ struct cluster_client {
 class cluster {
 public:
     /// Starts Redis and `nodes` relays on it. `store_query` is appended to the redis URL.
-    cluster(std::size_t nodes, const std::string& name, const std::string& store_query = {});
+    cluster(std::size_t nodes, const std::string& name, const std::string& store_query = {},
+            std::vector<std::string> relay_args = {});
     ~cluster();
 
     static const std::string session_id;

@@ -92,5 +92,44 @@ TEST(redis_cluster, resuming_from_before_the_retained_range_is_continuity_lost_a
     EXPECT_EQ(late.serials.front(), 551u);
 }
 
+TEST(redis_cluster, an_agent_alive_on_another_node_keeps_its_message_and_one_whose_node_died_is_agent_lost) {
+    cluster c(2, "leases", {}, {"--agent-lease-ms", "500"});
+    cluster_client& agent = c.add_client("agent", 0, "agent-1");
+    cluster_client& reader = c.add_client("reader", 1);
+    c.start();
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    ASSERT_TRUE(agent.host->publish(cluster::session_id, "message.start", "answer-1", R"({"role":"assistant"})"));
+    ASSERT_TRUE(c.run_until([&] { return c.caught_up(2); }, deadline)) << c.report();  // agent.attached + start
+
+    // The agent streams through node 0 for six lease periods; node 1, which follows the session and
+    // holds a lease on the message's owner, must not end it while node 0 vouches for the agent.
+    for (int i = 0; i < 30; ++i) {
+        ASSERT_TRUE(agent.host->publish(cluster::session_id, "message.delta", "answer-1", R"({"text":"x"})"));
+        const auto pause = std::chrono::steady_clock::now() + 100ms;
+        c.run_until([&] { return std::chrono::steady_clock::now() >= pause; }, deadline);
+    }
+    ASSERT_TRUE(c.run_until([&] { return c.all_answered() && c.caught_up(32); }, deadline)) << c.report();
+    for (const auto& e : c.log_from(1).events) EXPECT_NE(e.kind, "message.end") << "ended while its agent streamed";
+
+    // Node 0 dies and the agent never comes back: node 1 ends the message as agent_lost.
+    c.kill_node(0);
+    c.take_offline(agent);  // after kill_node, which points node 0's clients at node 1
+    bool lost = false;
+    ASSERT_TRUE(c.run_until(
+        [&] {
+            for (const auto& e : c.log_from(1).events) {
+                if (e.kind == "message.end" && e.payload_json.find("agent_lost") != std::string::npos) lost = true;
+            }
+            return lost;
+        },
+        deadline))
+        << c.report();
+    const faults::relay_log log = c.log_from(1);
+    std::size_t ends = 0;
+    for (const auto& e : log.events) ends += e.kind == "message.end" ? 1 : 0;
+    EXPECT_EQ(ends, 1u);
+    EXPECT_GE(reader.serials.size(), 33u);
+}
+
 } // namespace
 } // namespace holdfast::redis_tests
