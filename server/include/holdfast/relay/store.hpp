@@ -4,7 +4,8 @@
 // invariants (no holes, one serial per (session, producer_id, producer_epoch, producer_seq)) so a
 // bug in the caller fails loudly instead of corrupting a log. Producer state is derived from the
 // stored events, so it survives a restart with them. Implementations: memory_store (tests,
-// simulator) and sqlite_store (default).
+// simulator), sqlite_store (default) and redis_store (several relay nodes; it assigns serials
+// itself, see the shared-store calls at the end).
 #pragma once
 #include "holdfast/frames.hpp"
 #include "holdfast/result.hpp"
@@ -99,7 +100,8 @@ public:
         return make_error(errc::store_failure, "this store does not assign serials");
     }
 
-    /// The oldest serial still held (1 unless retention trimmed the log). 0 for an empty log.
+    /// The oldest serial still held: 1 unless retention trimmed the log (then head + 1 when the
+    /// stream is empty).
     virtual result<std::uint64_t> first_retained(std::string_view /*session*/) { return std::uint64_t{1}; }
 
     /// Agent presence across nodes: marks each key (a producer id, or "\n" + an agent name) as
