@@ -164,14 +164,18 @@ void node_bus::on_reply(const redisReply* reply) {
     const std::string session = session_of_channel(std::string_view(channel->str, channel->len));
     if (session.empty()) return;
     if (kind == "message") {
+        // "<serial>:<epoch>": the epoch lets a node notice a recreated session (flushed Redis)
+        // even when the new serial is below what it already fanned out.
         const redisReply* payload = reply->element[2];
-        std::uint64_t serial = 0;
+        std::uint64_t serial = 0, epoch = 0;
         if (payload->type == REDIS_REPLY_STRING) {
-            std::from_chars(payload->str, payload->str + payload->len, serial);
+            const char* end = payload->str + payload->len;
+            const auto parsed = std::from_chars(payload->str, end, serial);
+            if (parsed.ptr != end && *parsed.ptr == ':') std::from_chars(parsed.ptr + 1, end, epoch);
         }
-        core_.on_store_appended(session, serial);
+        core_.on_store_appended(session, serial, epoch);
     } else if (kind == "subscribe") {
-        core_.on_store_appended(session, 0);
+        core_.on_store_appended(session, 0, 0);
     }
 }
 

@@ -56,7 +56,7 @@ if sequenced then
   redis.call('HSET', KEYS[3], pid, ARGV[2] .. ':' .. ARGV[3])
   redis.call('HSET', KEYS[4], dkey, serial)
 end
-redis.call('PUBLISH', ARGV[10], serial)
+redis.call('PUBLISH', ARGV[10], string.format('%d', serial) .. ':' .. epoch)
 return {serial, 0}
 )lua";
 

@@ -77,8 +77,8 @@ void relay_core::on_tick(std::uint64_t now) {
     settle();
 }
 
-void relay_core::on_store_appended(const std::string& session, std::uint64_t serial) {
-    sessions_.on_store_appended(session, serial);
+void relay_core::on_store_appended(const std::string& session, std::uint64_t serial, std::uint64_t epoch) {
+    sessions_.on_store_appended(session, serial, epoch);
     settle();
 }
 

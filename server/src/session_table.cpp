@@ -371,9 +371,13 @@ std::vector<std::string> session_table::live_sessions() const {
     return sessions;
 }
 
-void session_table::on_store_appended(const std::string& session, std::uint64_t serial) {
+void session_table::on_store_appended(const std::string& session, std::uint64_t serial, std::uint64_t epoch) {
     auto it = live_.find(session);
     if (it == live_.end()) return;  // nobody follows it here (any more)
+    if (epoch != 0 && epoch != it->second.info.epoch) {
+        catch_up(session, it->second, 0);  // recreated: the store's own view decides
+        return;
+    }
     if (serial != 0 && serial <= it->second.info.head_serial) return;  // already fanned out
     catch_up(session, it->second, serial);
 }

@@ -139,5 +139,50 @@ TEST(redis_cluster, an_agent_alive_on_another_node_keeps_its_message_and_one_who
     EXPECT_EQ(reader.serials.size(), log.head_serial);
 }
 
+TEST(redis_cluster, a_flushed_redis_gives_the_session_a_new_epoch_and_every_client_resets_to_it) {
+    cluster c(2, "flush");
+    cluster_client& writer = c.add_client("writer", 0);
+    cluster_client& near = c.add_client("reader-0", 0);
+    cluster_client& far = c.add_client("reader-1", 1);
+    c.start();
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    c.publish(writer, 100, 4);
+    ASSERT_TRUE(c.run_until([&] { return c.all_answered() && c.caught_up(100); }, deadline)) << c.report();
+    const std::uint64_t old_epoch = c.log_from(0).epoch;
+
+    c.redis().cli("FLUSHALL");  // every session gone: the next use creates a new incarnation
+    c.publish(writer, 100, 4);
+    faults::relay_log log;
+    ASSERT_TRUE(c.run_until(
+        [&] {
+            if (!c.all_answered()) return false;
+            log = c.log_from(1);
+            for (cluster_client* each : {&writer, &near, &far}) {
+                const auto* st = each->host->core().find_session(cluster::session_id);
+                if (!st || st->epoch() != log.epoch || st->last_serial() < log.head_serial) return false;
+            }
+            return true;
+        },
+        deadline))
+        << c.report();
+    EXPECT_NE(log.epoch, old_epoch);
+    // The new log holds the second hundred only, 1..100, each once.
+    ASSERT_EQ(log.head_serial, 100u);
+    ASSERT_EQ(log.events.size(), 100u);
+    for (std::size_t k = 0; k < log.events.size(); ++k) {
+        EXPECT_EQ(log.events[k].serial, k + 1);
+        EXPECT_EQ(log.events[k].payload_json, R"({"c":"writer","i":)" + std::to_string(100 + k) + "}");
+    }
+    for (cluster_client* each : {&writer, &near, &far}) {
+        SCOPED_TRACE(each->name);
+        EXPECT_EQ(each->resets, 1u);
+        EXPECT_EQ(each->continuity_losses, 0u);
+        ASSERT_EQ(each->serials.size(), 100u);
+        for (std::size_t k = 0; k < 100; ++k) EXPECT_EQ(each->serials[k], k + 1);
+        for (const auto& e : log.events) EXPECT_EQ(each->payloads[e.serial], e.payload_json);
+    }
+    EXPECT_TRUE(writer.rejects.empty()) << writer.rejects.front();
+}
+
 } // namespace
 } // namespace holdfast::redis_tests

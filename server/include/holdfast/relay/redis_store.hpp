@@ -4,7 +4,7 @@
 //   hf:{S}:log    stream, entry id "<serial>-0"           (one entry per event; trimmed by retention)
 //   hf:{S}:prod   hash  producer_id -> "epoch:last_seq"   (the producer rules' positions)
 //   hf:{S}:dedup  hash  "producer_id\nepoch\nseq" -> serial (answers to retried publishes)
-//   channel hf:{S}:notify, message "<serial>"            (published by the append script)
+//   channel hf:{S}:notify, message "<serial>:<epoch>"    (published by the append script)
 // One Lua script (EVALSHA) per append checks the producer rules, takes the next serial with
 // HINCRBY, XADDs the event (trimming with MAXLEN ~ retain_events) and PUBLISHes its serial: Redis
 // runs a script alone, so two nodes appending at once never get one serial or leave a hole.

@@ -83,7 +83,7 @@ public:
     }
     /// A notification that `session` got `serial` in the shared store (0: look): fans out what
     /// this node has not delivered yet.
-    void on_store_appended(const std::string& session, std::uint64_t serial);
+    void on_store_appended(const std::string& session, std::uint64_t serial, std::uint64_t epoch = 0);
     std::vector<std::string> live_sessions() const { return sessions_.live_sessions(); }
     /// The store can serve requests (GET /healthz); `extra` is the shell's own verdict (the
     /// node bus's connection), false making the relay unhealthy too.

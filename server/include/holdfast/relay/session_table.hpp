@@ -95,9 +95,10 @@ public:
     void set_live_listener(std::function<void(const std::string&, bool)> listener) {
         live_listener_ = std::move(listener);
     }
-    /// Another node (or this one) appended `serial` to `session` (0: unknown, look at the store):
-    /// reads what this node has not fanned out yet and fans it out to the live subscribers.
-    void on_store_appended(const std::string& session, std::uint64_t serial);
+    /// Another node (or this one) appended `serial` to `session` in incarnation `epoch` (0s:
+    /// unknown, look at the store): reads what this node has not fanned out yet and fans it out
+    /// to the live subscribers; another epoch than the cached one is a recreated session.
+    void on_store_appended(const std::string& session, std::uint64_t serial, std::uint64_t epoch = 0);
     /// Sessions followed on this node (the node bus resubscribes them after a reconnect).
     std::vector<std::string> live_sessions() const;
 
