@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace holdfast::redis_tests {
 namespace {
 
@@ -182,6 +184,31 @@ TEST(redis_cluster, a_flushed_redis_gives_the_session_a_new_epoch_and_every_clie
         for (const auto& e : log.events) EXPECT_EQ(each->payloads[e.serial], e.payload_json);
     }
     EXPECT_TRUE(writer.rejects.empty()) << writer.rejects.front();
+}
+
+TEST(redis_cluster, healthz_is_unhealthy_while_redis_is_down_and_recovers_by_itself) {
+    cluster c(1, "health");
+    auto status = [&] {
+        try {
+            faults::http_get(c.node(0).port(), "/healthz");
+            return 200;
+        } catch (const std::exception& e) {
+            return std::string(e.what()).find("status 503") != std::string::npos ? 503 : -1;
+        }
+    };
+    auto becomes = [&](int want) {
+        for (int i = 0; i < 100; ++i) {
+            if (status() == want) return true;
+            std::this_thread::sleep_for(50ms);
+        }
+        return false;
+    };
+    ASSERT_EQ(status(), 200);
+    c.redis().stop();
+    EXPECT_TRUE(becomes(503)) << c.report();
+    EXPECT_TRUE(c.node(0).running()) << "the relay must keep running without Redis";
+    c.redis().restart();
+    EXPECT_TRUE(becomes(200)) << c.report();
 }
 
 } // namespace
