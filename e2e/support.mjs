@@ -34,9 +34,9 @@ export async function waitHealthy(base) {
   throw new Error(`relay at ${base} did not become healthy`);
 }
 
-export function startAgent(port, tokensPerSecond) {
+export function startAgent(port, tokensPerSecond, env = {}) {
   const child = spawn('node', ['demo/agent/agent.mjs', '--url', `ws://127.0.0.1:${port}/v1/ws`, '--rate', String(tokensPerSecond)],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOLDFAST_SDK_DIR: sdkDir } });
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOLDFAST_SDK_DIR: sdkDir, ...env } });
   child.stderr.on('data', () => {});
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('agent did not start')), 15_000);
@@ -97,9 +97,9 @@ export function startStaticServer() {
  * agent, started before the suite's tests and stopped after them. The handle lets tests kill,
  * restart or pause them.
  * @param {typeof import('@playwright/test').test} test
- * @param {{port: number, tokensPerSecond: number, name: string}} options
+ * @param {{port: number, tokensPerSecond: number, name: string, agentEnv?: Record<string, string>}} options
  */
-export function relayFixture(test, { port, tokensPerSecond, name }) {
+export function relayFixture(test, { port, tokensPerSecond, name, agentEnv = {} }) {
   const fixture = {
     port,
     base: `http://127.0.0.1:${port}`,
@@ -117,7 +117,7 @@ export function relayFixture(test, { port, tokensPerSecond, name }) {
   test.beforeAll(async () => {
     fixture.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `holdfast-e2e-${name}-`));
     await fixture.startRelay();
-    fixture.agent = await startAgent(port, tokensPerSecond);
+    fixture.agent = await startAgent(port, tokensPerSecond, agentEnv);
   });
   test.afterAll(async () => {
     fixture.agent?.kill('SIGCONT');  // a test may have paused it

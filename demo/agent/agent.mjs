@@ -1,20 +1,22 @@
 #!/usr/bin/env node
-// The Holdfast demo agent: a Node process that uses the SDK itself (build/sdk, with the `ws`
-// package and the .wasm bytes) to follow the relay's `$sessions` index, open every session
+// The Holdfast demo agent: a Node process that uses the SDK's agent entry (`holdfast/agent`, i.e.
+// agent.js of build/sdk, with the `ws` package) to follow the relay's `$sessions` index, open every session
 // announced there, and answer each user.prompt with a simulated LLM stream
 // (message.start, one message.delta per word at a fixed rate, message.end). Layer: demo.
 // It never answers a prompt twice: a prompt whose reply id already has a message in the replayed
 // log is skipped, so restarts and reconnects are safe. It honours control.cancel on a reply.
 //
 // Usage: node demo/agent/agent.mjs [--url ws://127.0.0.1:8080/v1/ws] [--rate 50] [--agent demo-agent]
-// Env: HOLDFAST_URL, HOLDFAST_RATE, HOLDFAST_AGENT, HOLDFAST_SDK_DIR (default build/sdk).
-import fs from 'node:fs';
+// Env: HOLDFAST_URL, HOLDFAST_RATE, HOLDFAST_AGENT, HOLDFAST_SDK_DIR (default build/sdk);
+// HOLDFAST_LLM_URL (+ HOLDFAST_LLM_API_KEY, HOLDFAST_LLM_MODEL) streams from an OpenAI-compatible
+// endpoint instead of the simulator (llm.mjs).
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 
 import { answerTokens, composeSteered, composeTeamPart, isTeamPrompt, tokensOf } from './answer.mjs';
+import { llmConfigFromEnv, streamChatCompletion } from './llm.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { values: flags } = parseArgs({
@@ -36,9 +38,9 @@ if (!(tokensPerSecond > 0)) {
 }
 
 const sdkDir = path.resolve(process.env.HOLDFAST_SDK_DIR ?? path.join(root, 'build/sdk'));
-const { Holdfast } = await import(pathToFileURL(path.join(sdkDir, 'holdfast.js')).href);
-const wasmBinary = fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm'));
-const connectAs = (agent) => Holdfast.connect({ url: flags.url, storage: 'memory', agent, WebSocket, wasmBinary });
+// What an npm install names `holdfast/agent`; it reads the .wasm next to itself.
+const { connectAgent, onSessions } = await import(pathToFileURL(path.join(sdkDir, 'agent.js')).href);
+const connectAs = (agent) => connectAgent({ url: flags.url, agent, WebSocket });
 const hf = await connectAs(flags.agent);
 /** The team's sub-agents: their own connections, so their tokens never pass through the orchestrator. */
 let team = null;
@@ -46,6 +48,7 @@ const log = (line) => console.log(`${new Date().toISOString()} agent: ${line}`);
 hf.on('retry', ({ attempt, delayMs }) => log(`link lost; retry ${attempt} in ${delayMs} ms`));
 hf.on('error', (error) => log(`error ${error.name}: ${error.message}`));
 
+const llm = llmConfigFromEnv();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let stopping = false;
 /** reply ids being streamed by this process */
@@ -85,24 +88,64 @@ function follow(sessionId) {
   }
 }
 
+/** The simulator: the words of `tokens`, one every 1/rate seconds. */
+async function* paced(tokens) {
+  for (const token of tokens) {
+    await sleep(1000 / tokensPerSecond);
+    yield token;
+  }
+}
+
 /**
- * Streams words into a message at the configured rate, honouring controls: a cancel or an
- * interrupt ends the writer (the SDK does it), a steer swaps the rest for the steered text.
+ * Where an answer's text comes from: `compose(steer)` gives the pieces to write, first with
+ * steer = null, then anew with the user's direction after each steer. The simulator by default;
+ * an OpenAI-compatible endpoint when HOLDFAST_LLM_URL is set (llm.mjs), aborted with the writer.
+ */
+function sourceFor(prompt, writer, simulated) {
+  if (!llm) return (steer) => paced(steer === null ? simulated : tokensOf(composeSteered(steer)));
+  return (steer) => {
+    const messages = [{ role: 'user', content: prompt }];
+    if (steer !== null) messages.push({ role: 'user', content: `Change of direction for the rest of your answer: ${steer}` });
+    // Its own controller too, so a steer stops the superseded request at once.
+    const superseded = new AbortController();
+    const feed = streamChatCompletion(llm, messages, { signal: AbortSignal.any([writer.signal, superseded.signal]) });
+    feed.abort = () => superseded.abort();
+    return feed;
+  };
+}
+
+/**
+ * Writes a source's pieces into a message, honouring controls: a cancel or an interrupt ends the
+ * writer (the SDK does it, and aborts its signal), a steer swaps the rest for a new source.
  * Publishes are not awaited one by one: the outbox keeps them in order, across reconnects too.
  */
-async function stream(writer, tokens, onInterrupt) {
-  let queue = tokens.slice();
+async function stream(writer, compose, onInterrupt) {
+  let generation = 0;
+  let feed = compose(null);
   let written = 0;
   writer.on('steer', ({ text, control }) => {
-    queue = tokensOf(composeSteered(text ?? ''));
+    ++generation;
+    feed.abort?.();
+    feed.return?.().catch(() => {});
+    feed = compose(text ?? '');
     writer.reportOutcome(control, 'applied').catch(() => {});
   });
   if (onInterrupt) writer.on('interrupt', ({ text, control }) => onInterrupt(text ?? '', control));
   const sent = [];
-  while (queue.length > 0 && !writer.ended && !stopping) {
-    await sleep(1000 / tokensPerSecond);
-    if (writer.ended || stopping) break;
-    sent.push(writer.write(queue.shift()));
+  while (!writer.ended && !stopping) {
+    const mine = generation;
+    let next;
+    try {
+      next = await feed.next();
+    } catch (error) {
+      if (mine !== generation || writer.ended || stopping) continue;  // a steer or a cancel aborted it
+      sent.push(writer.end({ status: 'error', reason: 'llm_failed' }));
+      log(`${writer.id}: ${error.message}`);
+      break;
+    }
+    if (mine !== generation) continue;  // steered while this piece was on its way: drop it
+    if (next.done || writer.ended || stopping) break;
+    sent.push(writer.write(next.value));
     ++written;
   }
   if (!writer.ended && !stopping) sent.push(writer.end());
@@ -117,7 +160,7 @@ async function answer(session, text, replyId, label) {
   try {
     session.status('thinking').catch(() => {});
     const writer = session.startMessage({ msgId: replyId });
-    const written = await stream(writer, answerTokens(text), (interruption, control) => {
+    const written = await stream(writer, sourceFor(text, writer, answerTokens(text)), (interruption, control) => {
       answer(session, interruption, `reply-interrupt-${control.serial}`, `interruption ${control.serial}`);
     });
     log(`${session.id}: answered ${label} as ${replyId} (${written} tokens, ${writer.ended ? 'ended' : 'stopped'}, ${Date.now() - started} ms)`);
@@ -142,7 +185,7 @@ async function answerAsTeam(sessionId, prompt, replyId) {
     await Promise.all(Object.entries(team).map(async ([role, client]) => {
       const session = client.session(sessionId);
       const writer = session.startMessage({ msgId: `${replyId}-${role}`, run });
-      await stream(writer, tokensOf(composeTeamPart(role, prompt.text)));
+      await stream(writer, sourceFor(`As the ${role}: ${prompt.text}`, writer, tokensOf(composeTeamPart(role, prompt.text))));
     }));
   } catch (error) {
     log(`${sessionId}: team reply ${replyId} failed: ${error.name}: ${error.message}`);
@@ -151,13 +194,10 @@ async function answerAsTeam(sessionId, prompt, replyId) {
   }
 }
 
-const index = hf.session('$sessions');
-index.on('event', (event) => {
-  const id = event.kind === 'session.created' ? event.payload?.session : undefined;
-  if (typeof id === 'string' && !stopping) follow(id);
-});
-index.on('state', (state) => log(`$sessions ${state}`));
-log(`${flags.agent} following $sessions at ${flags.url}, ${tokensPerSecond} tokens/s`);
+onSessions(hf, (id) => { if (!stopping) follow(id); });
+hf.session('$sessions').on('state', (state) => log(`$sessions ${state}`));
+log(`${flags.agent} following $sessions at ${flags.url}, ` +
+  (llm ? `answers from ${llm.model} at ${llm.url}` : `simulated answers at ${tokensPerSecond} tokens/s`));
 
 function shutdown(signal) {
   if (stopping) return;

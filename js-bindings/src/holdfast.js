@@ -119,7 +119,7 @@ export class Holdfast extends Emitter {
     if (inBrowser && (options.tabs ?? 'shared') === 'shared' && !canShare) {
       warnings.push({ message: 'Web Locks or BroadcastChannel unavailable: this tab runs isolated' });
     }
-    // A tab that leads from the start owns the stored producer; one that follows must not share it.
+    // A tab that leads from the start adopts the stored outbox (resent under its own producers).
     const lock = shared ? new TabLock(`holdfast-leader:${scope}`) : null;
     const leaderAtStart = lock ? await lock.tryAcquire() : true;
 
@@ -177,7 +177,7 @@ export class Holdfast extends Emitter {
       leaderTimeoutMs,
       now: Date.now(),
     });
-    // With stored history the leading tab continues the stored producer, so ask the core.
+    // This page's producer id (a reload resends stored publishes under theirs, and is a new producer).
     this.clientId = this.#core.clientId();
     /** Where this client's local history lives: 'indexeddb' or 'memory'. */
     this.storage = storage ? 'indexeddb' : 'memory';

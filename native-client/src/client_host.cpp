@@ -5,6 +5,8 @@
 
 #include "ws_link.hpp"
 
+#include <boost/asio/post.hpp>
+
 namespace holdfast::native {
 
 namespace net = boost::asio;
@@ -129,14 +131,14 @@ void client_host::close_session(std::string_view session_id) {
 result<std::uint64_t> client_host::publish(std::string_view session_id, std::string_view kind,
                                            std::string_view msg_id, std::string_view payload_json) {
     auto request = core_.publish(session_id, kind, msg_id, payload_json);
-    pump();
+    pump_soon();
     return request;
 }
 
 result<std::uint64_t> client_host::control(std::string_view session_id, std::string_view action,
                                            std::string_view target, std::string_view payload_json) {
     auto request = core_.control(session_id, action, target, payload_json);
-    pump();
+    pump_soon();
     return request;
 }
 
@@ -147,11 +149,23 @@ void client_host::close() {
     ++generation_;  // late callbacks of the current link are ignored from now on
     if (link_) {
         // Frames the core queued in this turn still go out before the close handshake.
-        for (auto& frame : core_.take_frames()) link_->send(std::move(frame));
+        for (auto& frame : core_.bundle_for_relay(core_.take_frames())) link_->send(std::move(frame));
         link_->abandon();
         link_.reset();
     }
     set_state(link_state::closed);
+}
+
+void client_host::pump_soon() {
+    // Publishes made in one handler (an agent streaming a burst, a pipelined loop) leave together,
+    // as one bundle, once the handler returns.
+    if (pump_posted_) return;
+    pump_posted_ = true;
+    boost::asio::post(ioc_, [this, alive = std::weak_ptr<int>(alive_)] {
+        if (alive.expired()) return;
+        pump_posted_ = false;
+        pump();
+    });
 }
 
 void client_host::pump() {
@@ -164,7 +178,7 @@ void client_host::pump() {
     pumping_ = true;
     do {
         pump_again_ = false;
-        auto frames = core_.take_frames();
+        auto frames = core_.bundle_for_relay(core_.take_frames());
         if (link_ && state_ == link_state::open) {
             for (auto& frame : frames) link_->send(std::move(frame));
         }
@@ -186,6 +200,9 @@ void client_host::dispatch(update_batch& batch) {
             if (handlers_.on_event) handlers_.on_event(batch.events[next_event]);
         }
     }
+    for (const incoming_control_update& control : batch.incoming) {
+        if (handlers_.on_incoming_control) handlers_.on_incoming_control(control);
+    }
     for (const ack_update& ack : batch.acks) {
         if (handlers_.on_ack) handlers_.on_ack(ack.request, ack.serial);
     }
@@ -194,6 +211,9 @@ void client_host::dispatch(update_batch& batch) {
     }
     for (const error& err : batch.errors) {
         if (handlers_.on_error) handlers_.on_error(err);
+    }
+    for (const control_outcome_update& outcome : batch.controls) {
+        if (handlers_.on_control_outcome) handlers_.on_control_outcome(outcome);
     }
     if (batch.close_link && state_ != link_state::closed) {
         // The core already counts this link closed (it asked for a retry in this same batch).

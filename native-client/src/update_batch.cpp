@@ -52,6 +52,14 @@ result<update_batch> parse_update_batch(std::string_view text) {
                 out.payload_json = json::serialize(e.at("payload"));
                 batch.events.push_back(std::move(out));
             }
+            if (const json::value* incoming = s.if_contains("incoming")) {
+                for (const json::value& item : incoming->as_array()) {
+                    const json::object& c = item.as_object();
+                    batch.incoming.push_back(incoming_control_update{
+                        status.id, to_u64(c.at("serial")), to_string(c.at("action")), to_string(c.at("target")),
+                        to_string(c.at("messageId")), json::serialize(c.at("payload"))});
+                }
+            }
             batch.sessions.push_back(std::move(status));
         }
         for (const json::value& item : root.at("acks").as_array()) {
@@ -64,6 +72,13 @@ result<update_batch> parse_update_batch(std::string_view text) {
         }
         for (const json::value& item : root.at("errors").as_array()) {
             batch.errors.push_back(parse_error_fields(item.as_object()));
+        }
+        if (const json::value* controls = root.if_contains("controls")) {
+            for (const json::value& item : controls->as_array()) {
+                const json::object& c = item.as_object();
+                batch.controls.push_back(
+                    control_outcome_update{to_u64(c.at("request")), to_string(c.at("outcome")), to_string(c.at("reason"))});
+            }
         }
         if (const json::value* retry = root.if_contains("retry")) {
             batch.retry_delay_ms = static_cast<std::uint32_t>(to_u64(retry->as_object().at("delayMs")));

@@ -37,6 +37,7 @@ void ws_link::on_connect(beast::error_code ec, tcp::endpoint) {
     timeouts.handshake_timeout = options_.connect_timeout;  // idle: none — the core's heartbeat decides
     ws_.set_option(timeouts);
     ws_.binary(true);
+    ws_.auto_fragment(false);  // a bundle goes out in one write, not in 4 KiB frames
     ws_.async_handshake(host_header_, options_.target,
                         beast::bind_front_handler(&ws_link::on_handshake, shared_from_this()));
 }

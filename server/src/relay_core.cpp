@@ -183,12 +183,23 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
     proto::decode_limits limits;
     limits.max_frame_bytes = config_.max_frame_bytes;
     limits.max_string_bytes = config_.max_frame_bytes;
-    auto decoded = proto::decode(bytes, limits);
+    auto decoded = proto::decode_message(bytes, limits);
     if (!decoded) {
         reject(connection, decoded.err().code, decoded.err().detail);
         return;
     }
-    handle(connection, it->second, std::move(decoded).value());
+    // A bundle's frames are handled in order as if they had come one by one; a bad one gets its
+    // own error and the others still count.
+    metrics_.frames_received_total += decoded->size() - 1;
+    for (auto& frame : decoded.value()) {
+        auto current = connections_.find(connection);
+        if (current == connections_.end() || current->second.closing) break;
+        if (!frame) {
+            reject(connection, frame.err().code, frame.err().detail);
+            continue;
+        }
+        handle(connection, current->second, std::move(frame).value());
+    }
     settle();  // a fan-out or reply may have overfilled any connection
 }
 
@@ -238,9 +249,11 @@ void relay_core::on_hello(connection_id id, connection_state& conn, const proto:
     }
     conn.greeted = true;
     conn.agent = f.agent;
+    if (f.bundles.value_or(false)) out_.enable_bundles(id);
     leases_.hold(f.client_id, id);  // a reconnecting agent keeps its producer's open messages
     out_.send(id, proto::welcome{std::to_string(id), proto::protocol_version,
-                                 proto::limits{config_.max_frame_bytes, config_.max_batch_events}});
+                                 proto::limits{config_.max_frame_bytes, config_.max_batch_events,
+                                               static_cast<std::uint32_t>(proto::bundle_limits{}.max_frames)}});
 }
 
 void relay_core::on_attach(connection_id id, connection_state& conn, const proto::attach& f) {
@@ -250,7 +263,8 @@ void relay_core::on_attach(connection_id id, connection_state& conn, const proto
     auto attached = sessions_.attach(id, f.session, f.from_serial, f.epoch);
     if (!attached) return send_error(id, attached.err().code, attached.err().detail, f.session);
     conn.sessions.insert(f.session);
-    // Attaching again restarts the replay from the new from_serial; it keeps its turn if it had one.
+    // Attaching again restarts the replay (from the lower of the new from_serial and where a replay
+    // under way stands); it keeps its turn if it had one.
     if (std::find(conn.replaying.begin(), conn.replaying.end(), f.session) == conn.replaying.end()) {
         conn.replaying.push_back(f.session);
     }

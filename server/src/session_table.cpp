@@ -77,7 +77,16 @@ result<session_info> session_table::attach(connection_id connection, const std::
     }
     const std::uint64_t cursor =
         std::max((client_epoch != 0 && client_epoch != info.epoch) ? 0 : from_serial, first_serial - 1);
-    it->second.subscribers[connection] = subscriber{cursor, false};
+    auto [sub, fresh] = it->second.subscribers.try_emplace(connection, subscriber{cursor, false});
+    if (!fresh) {
+        // Attached again on this connection: restart the replay after from_serial, unless a replay
+        // under way is further back. The tabs of a browser share their leader's connection and
+        // each attaches from its own position; a later attach from further on must not cut short
+        // the replay another tab is waiting for (it would never get the serials in between).
+        // Everyone on the connection drops the serials it already holds.
+        sub->second.cursor = sub->second.live ? cursor : std::min(sub->second.cursor, cursor);
+        sub->second.live = false;
+    }
     // Load (after a start: rebuild) its open messages now, so an agent that died with the previous
     // relay process gets a lease as soon as someone looks at the session.
     (void)controls_for(session, info.head_serial);

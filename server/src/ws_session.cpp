@@ -27,6 +27,9 @@ void ws_session::run(http::request<http::string_body> req) {
         [](websocket::response_type& res) { res.set(http::field::server, "holdfast-relay"); }));
     ws_.read_message_max(shell_.config().relay.max_frame_bytes);
     ws_.binary(true);
+    // A bundle of acks and fan-out can be hundreds of KiB: Beast would cut it into 4 KiB frames,
+    // one send each. Whole messages go out in one write.
+    ws_.auto_fragment(false);
     ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
 }
 

@@ -1,5 +1,7 @@
 // client_core with local history: a reload shows what it had before the link opens and resumes
-// for the tail only; unacknowledged publishes survive a reload byte for byte; a new epoch drops
+// for the tail only; unacknowledged publishes survive a reload byte for byte (and the new page
+// publishes under its own producer, never a stale stored one; an adopted control settles with an
+// outcome stored before the reload); a new epoch drops
 // the stored copy; retention and a full quota evict least recently used sessions; damage is told.
 #include "holdfast/client.hpp"
 #include "holdfast/codec.hpp"
@@ -70,23 +72,108 @@ TEST_F(storage_fixture, an_unacknowledged_publish_survives_a_reload_and_is_resen
         c.on_transport_open();
         sent_first = c.take_frames().back();  // it went out, but the link died before the ack
     }
-    client_core reloaded(config("tab-1-reloaded"));
-    EXPECT_EQ(reloaded.client_id(), "tab-1") << "the stored producer continues";
+    auto reloaded_config = config("tab-1-reloaded");
+    reloaded_config.producer_epoch = 78;
+    client_core reloaded(reloaded_config);
+    EXPECT_EQ(reloaded.client_id(), "tab-1-reloaded") << "a new page is a new producer";
     EXPECT_EQ(reloaded.pending_publishes(), 1u);
     reloaded.on_transport_open();
     const auto frames = reloaded.take_frames();
     ASSERT_EQ(frames.size(), 2u);  // hello, the resent publish
     EXPECT_EQ(frames[1], sent_first) << "same producer, epoch and sequence: the relay deduplicates";
-    // New publishes continue the sequence instead of reusing it.
+    // New publishes go out under the page's own producer, numbered from 1.
     ASSERT_TRUE(reloaded.publish("chat", "user.prompt", "p-10", R"({"text":"next"})"));
     const auto next = std::get<proto::publish>(proto::decode(reloaded.take_frames().back()).value());
-    EXPECT_EQ(next.producer_seq, 2u);
-    EXPECT_EQ(next.producer_epoch, 77u);
-    reloaded.on_frame(proto::encode(proto::ack{"chat", "tab-1", 1, 10}));
-    reloaded.on_frame(proto::encode(proto::ack{"chat", "tab-1", 2, 11}));
+    EXPECT_EQ(next.producer_id, "tab-1-reloaded");
+    EXPECT_EQ(next.producer_seq, 1u);
+    EXPECT_EQ(next.producer_epoch, 78u);
+    reloaded.on_frame(proto::encode(proto::ack{"chat", "tab-1", 1, 10}));  // the adopted one
+    reloaded.on_frame(proto::encode(proto::ack{"chat", "tab-1-reloaded", 1, 11}));
+    EXPECT_NE(reloaded.take_updates_json().find(R"("acks":[{"request":1,"serial":10},{"request":2,"serial":11}])"),
+              std::string::npos);
     EXPECT_EQ(reloaded.pending_publishes(), 0u);
     client_core third(config("tab-1-third"));
     EXPECT_EQ(third.pending_publishes(), 0u) << "acknowledged publishes are gone from storage";
+}
+
+TEST_F(storage_fixture, a_new_page_never_reuses_a_sequence_of_a_stale_stored_producer) {
+    // IndexedDB is synced some time after a publish. Here the relay acknowledged p-2 (tab-1's
+    // sequence 2), and the browser crashed before the copy holding it reached IndexedDB. The next
+    // page used to continue tab-1 from the stale copy: its first publish was tab-1's sequence 2
+    // again, which the relay answered as a duplicate with p-2's serial — never appended.
+    std::map<std::string, std::string> synced;
+    {
+        client_core first(config("tab-1"));
+        first.on_transport_open();
+        ASSERT_TRUE(first.publish("chat", "user.prompt", "p-1", R"({"text":"one"})"));
+        first.on_frame(proto::encode(proto::ack{"chat", "tab-1", 1, 1}));
+        synced = files.files();  // the last sync
+        ASSERT_TRUE(first.publish("chat", "user.prompt", "p-2", R"({"text":"two"})"));
+        first.on_frame(proto::encode(proto::ack{"chat", "tab-1", 2, 2}));
+    }
+    files.files() = synced;  // what the browser finds after the crash
+    auto next_config = config("tab-2");
+    next_config.producer_epoch = 78;
+    client_core next(next_config);
+    next.on_transport_open();
+    (void)next.take_frames();
+    ASSERT_TRUE(next.publish("chat", "user.prompt", "p-3", R"({"text":"three"})"));
+    const auto sent = std::get<proto::publish>(proto::decode(next.take_frames().back()).value());
+    EXPECT_EQ(sent.producer_id, "tab-2");
+    EXPECT_EQ(sent.producer_seq, 1u);
+    EXPECT_EQ(sent.producer_epoch, 78u);
+}
+
+TEST_F(storage_fixture, an_adopted_control_settles_with_an_outcome_stored_before_the_reload) {
+    // The control was appended and its outcome delivered (and stored), but its ack was lost with
+    // the link; the page reloaded. The resent control is acked with its first serial: the outcome
+    // is already in the stored conversation, and must settle it.
+    {
+        client_core first(config("tab-1"));
+        ASSERT_TRUE(first.open_session("chat"));
+        first.on_transport_open();
+        first.on_frame(proto::encode(proto::attached{"chat", 5, 0}));
+        first.on_frame(proto::encode(proto::event_batch{"chat", {ev(1, "message.start", "r", "{}")}}));
+        ASSERT_TRUE(first.control("chat", "cancel", "r", "{}"));
+        auto cancel = ev(2, "control.cancel", "r", "{}");
+        cancel.producer_id = "tab-1";
+        auto outcome = ev(4, "control.outcome", "r", R"({"control":2,"action":"cancel","target":"r","outcome":"applied"})");
+        outcome.producer_id = "relay";
+        first.on_frame(proto::encode(proto::event_batch{
+            "chat", {cancel, ev(3, "message.end", "r", R"({"status":"cancelled"})"), outcome}}));
+    }
+    client_core second(config("tab-2"));
+    EXPECT_EQ(second.pending_publishes(), 1u);
+    ASSERT_TRUE(second.open_session("chat"));
+    second.on_transport_open();
+    second.on_frame(proto::encode(proto::attached{"chat", 5, 4}));
+    (void)second.take_updates_json();
+    second.on_frame(proto::encode(proto::ack{"chat", "tab-1", 1, 2}));
+    const std::string updates = second.take_updates_json();
+    EXPECT_NE(updates.find(R"("controls":[{"request":1,"outcome":"applied","reason":""}])"), std::string::npos) << updates;
+}
+
+TEST_F(storage_fixture, outcomes_survive_compaction_of_the_history) {
+    // The stored conversation keeps control outcomes through folding (they are not messages).
+    history_store big_store{files, "/big"};
+    {
+        auto h = big_store.open("chat", 0).value();
+        auto outcome = ev(1, "control.outcome", "r", R"({"control":7,"action":"cancel","target":"r","outcome":"too_late"})");
+        ASSERT_TRUE(h->append(outcome));
+        const std::string filler(3000, 'x');
+        for (std::uint64_t serial = 2; serial <= 40; ++serial) {
+            ASSERT_TRUE(h->append(ev(serial, "message.delta", "r", R"({"text":")" + filler + R"("})")));
+        }
+    }
+    bool folded = false;
+    for (const auto& [path, content] : files.files()) folded |= path.find("/c0") != std::string::npos;
+    ASSERT_TRUE(folded) << "the history was compacted into a chunk";
+    auto reopened = big_store.open("chat", 0).value();
+    conversation view;
+    reopened->restore_into(view);
+    ASSERT_NE(view.outcome_of(7), nullptr);
+    EXPECT_EQ(view.outcome_of(7)->outcome, "too_late");
+    EXPECT_EQ(view.outcome_of(2), nullptr);
 }
 
 TEST_F(storage_fixture, a_new_epoch_at_attach_drops_the_stored_copy) {

@@ -64,6 +64,53 @@ TEST_F(control_fixture, other_clients_outcomes_settle_nothing_here) {
     EXPECT_EQ(c.take_updates_json().find("\"controls\""), std::string::npos);
 }
 
+TEST_F(control_fixture, outcomes_are_matched_by_session_and_serial) {
+    // Serials are per session: this client's cancels in two sessions can both get serial 5. Each
+    // must settle with its own session's outcome (the second ack used to overwrite the first, and
+    // the first session's outcome settled the other session's request).
+    ASSERT_TRUE(c.open_session("t"));
+    c.on_frame(proto::encode(proto::attached{"t", 11, 0}));
+    deliver({ev(1, "message.start", "m", "{}", "writer", "agent-w"), ev(2, "message.delta", "m", R"({"text":"a"})", "writer", "agent-w"),
+             ev(3, "message.delta", "m", R"({"text":"b"})", "writer", "agent-w"), ev(4, "message.delta", "m", R"({"text":"c"})", "writer", "agent-w")});
+    c.on_frame(proto::encode(proto::event_batch{"t", {ev(1, "message.start", "n", "{}", "writer", "agent-w"),
+                                                      ev(2, "message.delta", "n", R"({"text":"a"})", "writer", "agent-w"),
+                                                      ev(3, "message.delta", "n", R"({"text":"b"})", "writer", "agent-w"),
+                                                      ev(4, "message.end", "n", "{}", "writer", "agent-w")}}));
+    (void)c.take_updates_json();
+    const auto in_s = c.control("s", "cancel", "m", "{}").value();
+    const auto in_t = c.control("t", "cancel", "n", "{}").value();
+    c.on_frame(proto::encode(proto::ack{"s", "me", 1, 5}));
+    c.on_frame(proto::encode(proto::ack{"t", "me", 1, 5}));
+    c.on_frame(proto::encode(proto::event_batch{"t", {ev(5, "control.cancel", "n", "{}", "", "me"),
+        ev(6, "control.outcome", "n", R"({"control":5,"action":"cancel","target":"n","outcome":"too_late","reason":"ended"})", "", "relay")}}));
+    std::string updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("controls":[{"request":)" + std::to_string(in_t) + R"(,"outcome":"too_late","reason":"ended"}])"),
+              std::string::npos) << updates;
+    deliver({ev(5, "control.cancel", "m", "{}", "", "me"), ev(6, "message.end", "m", R"({"status":"cancelled"})", "writer", "agent-w"),
+             ev(7, "control.outcome", "m", R"({"control":5,"action":"cancel","target":"m","outcome":"applied"})", "", "relay")});
+    updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("controls":[{"request":)" + std::to_string(in_s) + R"(,"outcome":"applied","reason":""}])"),
+              std::string::npos) << updates;
+}
+
+TEST_F(control_fixture, an_outcome_seen_in_another_session_before_the_ack_settles_nothing) {
+    // The outcome overtaking an ack is remembered per session: serial 1's outcome in session t is
+    // not the outcome of this client's control that gets serial 1 in session s.
+    ASSERT_TRUE(c.open_session("t"));
+    c.on_frame(proto::encode(proto::attached{"t", 11, 0}));
+    (void)c.take_updates_json();
+    const auto request = c.control("s", "cancel", "gone", "{}").value();
+    c.on_frame(proto::encode(proto::event_batch{"t", {ev(1, "control.cancel", "x", "{}", "", "other"),
+        ev(2, "control.outcome", "x", R"({"control":1,"action":"cancel","target":"x","outcome":"too_late","reason":"ended"})", "", "relay")}}));
+    c.on_frame(proto::encode(proto::ack{"s", "me", 1, 1}));
+    EXPECT_EQ(c.take_updates_json().find("\"controls\""), std::string::npos);
+    deliver({ev(1, "control.cancel", "gone", "{}", "", "me"),
+             ev(2, "control.outcome", "gone", R"({"control":1,"action":"cancel","target":"gone","outcome":"rejected","reason":"unknown_target"})", "", "relay")});
+    const std::string updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"({"request":)" + std::to_string(request) + R"(,"outcome":"rejected","reason":"unknown_target"})"),
+              std::string::npos) << updates;
+}
+
 TEST_F(control_fixture, agents_presence_and_state_follow_the_log) {
     deliver({ev(1, "agent.attached", "", R"({"agent":"researcher"})", "", "relay"),
              ev(2, "agent.attached", "", R"({"agent":"writer"})", "", "relay"),

@@ -20,6 +20,7 @@ struct drained {
     std::map<connection_id, std::vector<proto::frame>> frames;
     std::map<connection_id, close_directive> closed;
     std::map<connection_id, std::uint64_t> bytes;  // what to report through on_sent to drain it all
+    std::map<connection_id, std::size_t> messages;  // WebSocket messages (a bundle is one)
 
     const std::vector<proto::frame>& to(connection_id id) { return frames[id]; }
 
@@ -39,9 +40,14 @@ inline drained decode_outputs(std::vector<outbound> outputs) {
         EXPECT_FALSE(d.closed.contains(out.connection)) << "output after a close";
         if (out.frame) {
             d.bytes[out.connection] += out.frame->size();
-            auto decoded = proto::decode(*out.frame);
-            EXPECT_TRUE(decoded.has_value()) << "the relay sent an undecodable frame";
-            if (decoded) d.frames[out.connection].push_back(std::move(decoded).value());
+            ++d.messages[out.connection];
+            auto decoded = proto::decode_message(*out.frame);
+            EXPECT_TRUE(decoded.has_value()) << "the relay sent an undecodable message";
+            if (!decoded) continue;
+            for (auto& frame : decoded.value()) {
+                EXPECT_TRUE(frame.has_value()) << "the relay sent an undecodable frame";
+                if (frame) d.frames[out.connection].push_back(std::move(frame).value());
+            }
         }
         if (out.close) d.closed.emplace(out.connection, *out.close);
     }

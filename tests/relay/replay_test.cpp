@@ -154,6 +154,29 @@ TEST_F(paced_core, an_attach_at_the_head_is_live_at_once_and_a_reattach_replays_
     EXPECT_EQ(serials(2), (std::vector<std::uint64_t>{11, 9, 10, 11}));
 }
 
+TEST_F(paced_core, a_second_attach_from_further_on_does_not_cut_short_a_replay_under_way) {
+    // Two tabs of one browser attach over their leader's connection, each from its own position:
+    // the first from 0, the second from the head. The first tab must still get every serial (the
+    // second attach used to move the connection's one cursor for the session to the head, so the
+    // replay stopped after the batches already queued).
+    fill("big", 1000);  // ten batches of 100; the window queues four
+    open(1);
+    open(2);
+    input(2, proto::attach{"big", 0, 0});
+    ASSERT_LT(serials(2).size(), 1000u) << "the replay is under way, not done";
+    input(2, proto::attach{"big", 1000, 0});
+    drain(2);
+    EXPECT_EQ(serials(2), one_to(1000)) << "the replay continued from where it stood";
+    publish_live(1);
+    EXPECT_EQ(serials(2).back(), 1001u) << "and joined the live stream";
+    // The other order: an attach at the head (live at once), then one from 0, replays it all.
+    open(3);
+    input(3, proto::attach{"big", 1001, 0});
+    input(3, proto::attach{"big", 0, 0});
+    drain(3);
+    EXPECT_EQ(serials(3), one_to(1001));
+}
+
 TEST_F(paced_core, replay_batches_stay_near_max_frame_bytes) {
     open(2);
     ASSERT_TRUE(store_.create("wide").has_value());

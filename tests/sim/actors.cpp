@@ -70,7 +70,7 @@ void world::agent_frame(agent& a, const std::string& bytes) {
 void world::pump(agent& a) {
     for (int round = 0; round < 64; ++round) {
         bool moved = false;
-        for (auto& frame : a.core->take_frames()) {
+        for (auto& frame : a.core->bundle_for_relay(a.core->take_frames())) {
             moved = true;
             auto it = links_.find(a.link);
             if (it != links_.end() && it->second.client == link::client_side::open) send(a.link, up, std::move(frame));
@@ -78,7 +78,7 @@ void world::pump(agent& a) {
         if (const std::string text = a.core->take_updates_json(); !text.empty()) {
             moved = true;
             const auto updates = boost::json::parse(text).as_object();
-            check_updates(a.name, a.core->client_id(), false, a.cursor, a.requests, nullptr, nullptr, updates,
+            check_updates(a.name, a.core->client_id(), a.cursor, a.requests, nullptr, nullptr, updates,
                           [this, &a](const std::string& session, const boost::json::object& e) { agent_saw(a, session, e); });
             if (updates.contains("closeLink") && a.link) {
                 close_from_client(a.link);

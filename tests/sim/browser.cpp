@@ -17,6 +17,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace holdfast::sim {
@@ -89,18 +90,17 @@ tab& world::tab_open(device& d) {
     t.id = "d" + std::to_string(d.index) + "t" + std::to_string(d.next_tab++);
     t.fs.files() = d.idb;  // IDBFS populate: the tab starts from what IndexedDB holds
     t.store = std::make_unique<client::history_store>(t.fs, storage_root);
-    // holdfast.js: lock.tryAcquire(); a tab that leads from the start continues the stored producer.
+    // holdfast.js: lock.tryAcquire(); a tab that leads from the start adopts the stored outbox.
     const bool lead = !d.lock_holder.has_value();
     t.core = std::make_unique<client::client_core>(tab_client_config(t.id, now_, net_.next(), t.store.get(), lead));
     t.coord = std::make_unique<client::tab_coordinator>(*t.core, client::tab_config{t.id, 500, 1'500, true}, now_);
     const std::uint64_t uid = t.uid;
     tabs_.emplace(uid, std::move(owned));
     d.tabs.push_back(uid);
-    note("  open tab " + t.id + (lead ? " (takes the free lock, adopts the stored producer " + t.core->client_id() + ")" : ""));
+    note("  open tab " + t.id + (lead ? " (takes the free lock, adopts " + std::to_string(t.core->pending_publishes()) +
+                                        " stored unacknowledged publishes)" : ""));
     if (lead) {
         d.lock_holder = uid;
-        adopted_producers_.insert(t.core->client_id());
-        learn_adopted_requests(t);
         t.coord->on_lock_acquired(now_);
     } else {
         lock_request(d, uid);
@@ -114,6 +114,7 @@ tab& world::tab_open(device& d) {
         t.sessions.push_back(s);
         t.cursor[s] = t.core->find_session(s)->last_serial();
     }
+    if (lead) learn_adopted_requests(t);
     pump(t);
     // The page's interval timer (throttling is modelled by freezing).
     auto schedule_tick = std::make_shared<std::function<void()>>();
@@ -211,6 +212,9 @@ void world::pump(tab& t) {
             if (opts_.trace) std::printf("        %s directives %s\n", t.id.c_str(), text.c_str());
             const auto directives = boost::json::parse(text).as_object();
             const std::string role = directives.at("role").as_string().c_str();
+            if (role != "leader" && directives.contains("openSocket")) {
+                throw violation{"one-socket-per-device", t.id + " is told to open a socket as a " + role + ": " + text};
+            }
             if (role != t.role) {
                 t.role = role;
                 t.writer = role == "leader";  // IdbStorage.writer; becoming it syncs what it holds
@@ -228,7 +232,6 @@ void world::pump(tab& t) {
             if (directives.contains("openSocket")) {
                 if (t.link) close_from_client(t.link);
                 t.link = open_link(false, t.uid, t.device);
-                if (directives.contains("closeSocket")) t.open_close_link = t.link;
             }
             if (directives.contains("stealLock")) lock_steal(d, t.uid);
         }
@@ -254,8 +257,8 @@ void world::pump(tab& t) {
         if (const std::string text = t.core->take_updates_json(); !text.empty()) {
             moved = true;
             const auto updates = boost::json::parse(text).as_object();
-            check_updates(t.id, t.core->client_id(), adopted_producers_.count(t.core->client_id()) > 0, t.cursor, t.requests, &t.awaiting_outcome,
-                          &t.control_serial, updates, nullptr);
+            check_updates(t.id, t.core->client_id(), t.cursor, t.requests, &t.awaiting_outcome, &t.control_serial, updates,
+                          nullptr);
             if (updates.contains("persist") && t.writer && !t.flush_armed) {
                 t.flush_armed = true;
                 after(flush_delay_ms, "flush", t.uid, [this, uid = t.uid] {
@@ -381,7 +384,10 @@ void world::lock_steal(device& d, std::uint64_t uid) {
 
 void world::learn_adopted_requests(tab& t) {
     // client_core numbers the adopted pending publishes 1..k in stored order: map them to their
-    // nonces so their acks can be checked like any other.
+    // nonces so their acks can be checked like any other. The core also reports the outcome of an
+    // adopted control in a session the tab follows (from its stored conversation if it came
+    // before the reload): awaited and checked like any other. (The JS glue holds no promise for
+    // it — pending requests die with their page — and ignores the report.)
     auto content = t.fs.read(std::string(storage_root) + "/producer");
     if (!content) return;
     auto stored = proto::decode_struct<client::stored_producer>(content.value());
@@ -393,9 +399,12 @@ void world::learn_adopted_requests(tab& t) {
         if (!frame) continue;
         std::string nonce;
         if (auto* p = std::get_if<proto::publish>(&frame.value())) nonce = payload_field(p->payload, "n");
-        // An adopted control's outcome is not awaited: no page holds a promise for it (the JS
-        // glue's pending requests die with the page that made them).
-        if (auto* c = std::get_if<proto::control>(&frame.value())) nonce = payload_field(c->payload, "n");
+        if (auto* c = std::get_if<proto::control>(&frame.value())) {
+            nonce = payload_field(c->payload, "n");
+            if (std::find(t.sessions.begin(), t.sessions.end(), c->session) != t.sessions.end()) {
+                t.awaiting_outcome.insert(request);
+            }
+        }
         if (!nonce.empty()) t.requests[request] = nonce;
     }
 }

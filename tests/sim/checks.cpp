@@ -59,7 +59,7 @@ std::string compare(const std::vector<client::message>& got, const std::vector<c
 
 } // namespace
 
-void world::check_updates(const std::string& who, const std::string& producer, bool stale_producer,
+void world::check_updates(const std::string& who, const std::string& producer,
                           std::map<std::string, std::uint64_t>& cursor, std::map<std::uint64_t, std::string>& requests,
                           std::set<std::uint64_t>* awaiting_outcome,
                           std::map<std::uint64_t, std::pair<std::string, std::uint64_t>>* control_serial,
@@ -115,10 +115,7 @@ void world::check_updates(const std::string& who, const std::string& producer, b
         const nonce_origin& origin = nonces_.at(nonce);
         const auto& log = log_[origin.session];
         const std::string held = serial >= 1 && serial <= log.size() ? payload_field(log[serial - 1].payload, "n") : "";
-        if (held != nonce && stale_producer && opts_.tolerate.count("stale-producer")) {
-            ++result_.tolerated["stale-producer"];
-            if (awaiting_outcome) awaiting_outcome->erase(request);  // it was never appended: no outcome comes
-        } else if (held == nonce && control_serial && awaiting_outcome && awaiting_outcome->count(request)) {
+        if (held == nonce && control_serial && awaiting_outcome && awaiting_outcome->count(request)) {
             (*control_serial)[request] = {origin.session, serial};
         } else if (held != nonce) {
             throw violation{"exactly-once",
@@ -136,11 +133,6 @@ void world::check_updates(const std::string& who, const std::string& producer, b
             // in this control's session.
             if (control_serial) {
                 auto known = control_serial->find(request);
-                if (known == control_serial->end() && stale_producer && opts_.tolerate.count("stale-producer")) {
-                    // Its ack named another producer's event (bug 1), so its outcome is that one's.
-                    ++result_.tolerated["stale-producer"];
-                    continue;
-                }
                 if (known == control_serial->end()) {
                     throw violation{"controls", who + ": outcome for control request " + std::to_string(request) +
                                                     " before its ack: " + boost::json::serialize(value)};
@@ -224,10 +216,6 @@ void world::check_step() {
             const tab& t = *tabs_.at(uid);
             if (t.frozen || t.lost_pending || !t.link) continue;
             if (links_.at(t.link).client == link::client_side::closed) continue;
-            if (t.link == t.open_close_link && opts_.tolerate.count("open-close")) {
-                ++result_.tolerated["open-close"];
-                continue;
-            }
             holders.push_back(&t);
         }
         if (holders.size() > 1) {

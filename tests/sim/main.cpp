@@ -23,8 +23,7 @@ using holdfast::sim::outcome;
 void usage() {
     std::fprintf(stderr,
                  "usage: holdfast_sim [--seed N | --seeds A..B] [--steps K] [--trace] [--shrink] [--keep i,j,...]\n"
-                 "                    [--max-failures M] [--quiet]\n"
-                 "                    [--tolerate open-close,stale-producer]\n");
+                 "                    [--max-failures M] [--quiet]\n");
 }
 
 std::string keep_list(const std::set<std::uint64_t>& keep) {
@@ -103,14 +102,6 @@ int main(int argc, char** argv) {
             base.trace = true;
         } else if (arg == "--shrink") {
             do_shrink = true;
-        } else if (arg == "--tolerate") {
-            const std::string list = value();
-            for (std::size_t start = 0; start <= list.size();) {
-                const auto comma = list.find(',', start);
-                base.tolerate.insert(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-                if (comma == std::string::npos) break;
-                start = comma + 1;
-            }
         } else if (arg == "--quiet") {
             quiet = true;
         } else if (arg == "--max-failures") {
@@ -134,7 +125,7 @@ int main(int argc, char** argv) {
 
     const auto started = std::chrono::steady_clock::now();
     std::uint64_t runs = 0, failures = 0, steps = 0, sim_ms = 0;
-    std::map<std::string, std::uint64_t> counts, tolerated;
+    std::map<std::string, std::uint64_t> counts;
     for (std::uint64_t seed = first; seed <= last; ++seed) {
         options opts = base;
         opts.seed = seed;
@@ -143,7 +134,6 @@ int main(int argc, char** argv) {
         steps += r.steps;
         sim_ms += r.sim_ms;
         for (const auto& [k, v] : r.counts) counts[k] += v;
-        for (const auto& [k, v] : r.tolerated) tolerated[k] += v;
         if (r.ok) {
             if (!quiet && first == last) std::printf("seed %llu ok: %llu steps, %llu ms simulated; %s\n",
                                                      static_cast<unsigned long long>(seed),
@@ -175,10 +165,5 @@ int main(int argc, char** argv) {
     std::string mix;
     for (const auto& [k, v] : counts) mix += " " + k + "=" + std::to_string(v);
     std::printf("actions:%s\n", mix.c_str());
-    if (!tolerated.empty()) {
-        std::string known;
-        for (const auto& [k, v] : tolerated) known += " " + k + "=" + std::to_string(v);
-        std::printf("known bugs stepped over (--tolerate):%s\n", known.c_str());
-    }
     return failures == 0 ? 0 : 1;
 }

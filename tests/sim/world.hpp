@@ -38,11 +38,6 @@ struct options {
     std::uint64_t steps = 2000;  // events processed before the world is healed
     bool trace = false;          // print every step
     std::optional<std::set<std::uint64_t>> keep;
-    /// Known product bugs to step over while looking for others (exploration only; CI is strict):
-    /// "open-close" (a follower told to open and close its socket in one batch),
-    /// "stale-producer" (an ack naming another publish, for a producer id a tab adopted from
-    /// IndexedDB: a stale copy of it, or the same id still alive in a frozen tab).
-    std::set<std::string> tolerate;
 };
 
 /// How a run ended.
@@ -59,7 +54,6 @@ struct outcome {
     std::vector<std::string> actions;      // their descriptions, in order
     std::vector<std::string> recent;       // the last steps before the end
     std::map<std::string, std::uint64_t> counts;  // faults and traffic, for the summary
-    std::map<std::string, std::uint64_t> tolerated;  // known bugs stepped over, by name
 };
 
 outcome run(const options& opts);
@@ -110,7 +104,6 @@ struct tab {
     bool lost_pending = false;  // the lock was taken from it and it has not been told yet
     ms lock_due = 0;            // the lock manager's tasks reach a tab in the order it sent them
     bool writer = false;        // leads, so its syncfs reaches IndexedDB
-    std::uint64_t open_close_link = 0;  // a socket opened by a batch that also said closeSocket
     bool flush_armed = false;
     std::uint64_t link = 0;  // its socket, when it leads
     std::string role;
@@ -226,7 +219,7 @@ public:
     void user_cancel(rng& pick);
 
     // ---- invariants (checks.cpp) ----
-    void check_updates(const std::string& who, const std::string& producer, bool stale_producer,
+    void check_updates(const std::string& who, const std::string& producer,
                        std::map<std::string, std::uint64_t>& cursor, std::map<std::uint64_t, std::string>& requests,
                        std::set<std::uint64_t>* awaiting_outcome,
                        std::map<std::uint64_t, std::pair<std::string, std::uint64_t>>* control_serial,
@@ -264,7 +257,6 @@ public:
     std::map<std::string, std::vector<proto::event>> log_;
     std::map<std::string, std::uint64_t> nonce_count_;
     std::map<std::string, nonce_origin> nonces_;
-    std::set<std::string> adopted_producers_;  // producer ids some tab continued from IndexedDB
     std::map<std::string, std::map<std::string, std::uint64_t>> ended_;  // session -> msg -> end serial
     std::uint64_t next_nonce_ = 0;
     std::uint64_t next_prompt_ = 0;

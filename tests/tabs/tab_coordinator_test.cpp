@@ -1,6 +1,7 @@
 // Tabs of one profile sharing one relay link: one socket, identical transcripts, follower
 // publishes delivered once (also across a leader's death), failover from the followers' own
-// positions, frozen leaders replaced, stale leaders stepping down, late tabs catching up.
+// positions, frozen leaders replaced, stale leaders stepping down (and never the lock holder), late
+// tabs catching up, no socket opened by a tab that just stopped leading.
 #include "profile_harness.hpp"
 
 #include "holdfast/json.hpp"
@@ -138,6 +139,57 @@ TEST_F(tabs_test, a_frozen_leader_is_replaced_and_steps_down_when_it_thaws) {
     EXPECT_EQ(t[0]->connection, 0u) << "it closed its stale socket";
     stream_words("r", 20, 25);
     for (tab* each : t) EXPECT_EQ(each->delivered["chat"], one_to(head())) << each->id;
+}
+
+TEST_F(tabs_test, a_thawed_leader_with_a_higher_term_does_not_demote_the_lock_holder) {
+    // B leads with term 2 (A led with 1). B freezes; C opens meanwhile, never hears term 2, and
+    // steals the lock with term 1. B thaws and beats at term 2 before it is told its lock is gone.
+    // C holds the lock: it must keep leading (it used to step down on the higher term, holding the
+    // lock as a follower whose steal requests were no-ops, so no tab led again).
+    auto t = open_tabs(2);
+    tab& a = *t[0];
+    tab& b = *t[1];
+    p.kill(a);
+    p.advance(200);
+    ASSERT_EQ(b.role, "leader");
+    agent_writes("message.start", "r", "{}");
+    b.frozen = true;
+    tab& c = p.open_tab();
+    ASSERT_TRUE(c.core.open_session("chat"));
+    p.advance(1000);
+    ASSERT_EQ(p.lock_holder(), c.id) << "the new tab stole the lock from the frozen leader";
+    ASSERT_EQ(c.role, "leader");
+    b.frozen = false;
+    b.coord.on_tick(p.now);  // its beat (term 2) goes out before its lock-lost task runs
+    p.advance(1000);
+    EXPECT_EQ(p.lock_holder(), c.id);
+    EXPECT_EQ(c.role, "leader") << "the lock holder still leads";
+    EXPECT_EQ(b.role, "follower");
+    EXPECT_EQ(b.connection, 0u) << "the old leader closed its stale socket";
+    EXPECT_EQ(p.relay.metrics().open_connections, 1u);
+    stream_words("r", 0, 5);
+    p.advance(300);
+    EXPECT_EQ(b.delivered["chat"], one_to(head())) << "the old leader follows the lock holder";
+    EXPECT_EQ(c.delivered["chat"], one_to(head()));
+}
+
+TEST(tabs_directives, a_leader_that_loses_the_lock_in_the_turn_its_retry_fell_due_opens_no_socket) {
+    // The retry timer of a leader whose socket closed fires, and in the same turn it learns it lost
+    // the lock (typical of a frozen leader thawing). It used to be told openSocket and closeSocket
+    // at once: the glue closes, then opens — a second socket for the device, from a follower.
+    client::client_core core(client::client_config{"a", "", "", 1, 1, {}, {}, nullptr, {}});
+    client::tab_coordinator coord(core, client::tab_config{"a", 100, 300, true}, 0);
+    coord.on_lock_acquired(0);
+    ASSERT_NE(coord.take_directives_json().find("\"openSocket\":true"), std::string::npos);
+    coord.on_socket_open();
+    coord.on_socket_closed();
+    (void)coord.take_directives_json();
+    coord.on_reconnect_due();
+    coord.on_lock_lost();
+    const std::string directives = coord.take_directives_json();
+    EXPECT_NE(directives.find("\"role\":\"follower\""), std::string::npos) << directives;
+    EXPECT_EQ(directives.find("openSocket"), std::string::npos) << directives;
+    EXPECT_EQ(coord.role(), client::tab_role::follower);
 }
 
 TEST_F(tabs_test, a_tab_opened_later_catches_up_without_disturbing_the_others) {

@@ -117,14 +117,15 @@ std::uint64_t client_core::next_producer_seq(std::string_view session_id) {
 std::uint64_t client_core::enqueue(std::string session_id, std::uint64_t producer_seq, std::string frame) {
     if (connected_) send(frame);
     const std::uint64_t request = next_request_++;
-    request_by_seq_.emplace(std::make_pair(session_id, producer_seq), request);
+    request_by_seq_.emplace(sequence_key{config_.client_id, session_id, producer_seq}, request);
     outbox_.emplace(request, pending_publish{std::move(session_id), producer_seq, std::move(frame)});
     save_producer();
     return request;
 }
 
-std::optional<std::uint64_t> client_core::settle(std::string_view session_id, std::uint64_t producer_seq) {
-    auto it = request_by_seq_.find(std::make_pair(std::string(session_id), producer_seq));
+std::optional<std::uint64_t> client_core::settle(const std::string& producer_id, std::string_view session_id,
+                                                 std::uint64_t producer_seq) {
+    auto it = request_by_seq_.find(sequence_key{producer_id, std::string(session_id), producer_seq});
     if (it == request_by_seq_.end()) return std::nullopt;  // a duplicate answer to a resent publish
     const std::uint64_t request = it->second;
     request_by_seq_.erase(it);
@@ -159,7 +160,7 @@ void client_core::on_transport_open() {
     retry_pending_ = false;
     rx_since_tick_ = true;  // the handshake itself is traffic: the idle clock starts now
     ping_sent_ms_.reset();
-    send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent}));
+    send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true}));
     for (auto& [id, entry] : sessions_) send(proto::encode(entry->log.make_attach()));
     for (const auto& [request, pending] : outbox_) send(pending.frame);
     resend_at_ms_ = 0;  // just resent
@@ -172,6 +173,7 @@ void client_core::on_transport_closed() {
     connected_ = false;
     ping_sent_ms_.reset();
     frames_out_.clear();  // unsent frames belong to the dead link; the outbox keeps publishes
+    bundle_frames_max_ = 0;  // the next relay says again whether it takes bundles
     for (auto& [id, entry] : sessions_) entry->log.on_transport_lost();
     retry_delay_ms_ = backoff_.next_delay_ms();
     retry_pending_ = true;
@@ -226,24 +228,32 @@ void client_core::on_network_online(std::uint64_t now_ms) {
 
 void client_core::on_frame(std::string_view bytes) {
     rx_since_tick_ = true;
-    auto decoded = proto::decode(bytes);
+    auto decoded = proto::decode_message(bytes);
     if (!decoded) {
         report(decoded.err());
         return;
     }
-    handle(decoded.value());
+    for (auto& frame : decoded.value()) {
+        if (frame) {
+            handle(std::move(frame).value());
+        } else {
+            report(frame.err());
+        }
+    }
 }
 
-void client_core::handle(const proto::frame& f) {
+void client_core::handle(proto::frame&& f) {
     std::visit(
-        [&](const auto& frame) {
+        [&](auto& frame) {
             using T = std::decay_t<decltype(frame)>;
             if constexpr (std::is_same_v<T, proto::welcome>) {
                 backoff_.reset();
+                bundle_frames_max_ = frame.limits.max_bundle_frames.value_or(0);
+                bundle_bytes_max_ = std::min<std::size_t>(256u << 10, frame.limits.max_frame_bytes);
             } else if constexpr (std::is_same_v<T, proto::attached>) {
                 on_attached(frame);
             } else if constexpr (std::is_same_v<T, proto::event_batch>) {
-                on_event_batch(proto::event_batch(frame));
+                on_event_batch(std::move(frame));
             } else if constexpr (std::is_same_v<T, proto::ack>) {
                 on_ack(frame);
             } else if constexpr (std::is_same_v<T, proto::error_frame>) {
@@ -318,37 +328,36 @@ void client_core::on_event_batch(proto::event_batch&& f) {
 }
 
 void client_core::on_ack(const proto::ack& f) {
-    if (f.producer_id != config_.client_id) return;
-    auto request = settle(f.session, f.producer_seq);
+    // Acks of other producers (tabs sharing this connection) find no request here.
+    auto request = settle(f.producer_id, f.session, f.producer_seq);
     if (!request) return;
     acks_out_.emplace_back(*request, f.serial);
     if (control_requests_.erase(*request) == 0) return;
-    if (auto early = early_outcomes_.find(f.serial); early != early_outcomes_.end()) {
-        controls_out_.push_back({*request, early->second});
-        early_outcomes_.erase(early);
+    // The outcome may be known already: it overtook the ack, or (a control resent after a
+    // reload, acked with its first serial) it was stored with the history before the reload.
+    const followed* entry = find(f.session);
+    if (const control_result* known = entry ? entry->conv.outcome_of(f.serial) : nullptr) {
+        controls_out_.push_back({*request, *known});
     } else {
-        control_by_serial_[f.serial] = *request;
+        control_by_serial_[control_key{f.session, f.serial}] = *request;
     }
 }
 
 void client_core::take_control_outcomes(followed& entry) {
     for (auto& result : entry.act.take_outcomes()) {
-        if (auto waiting = control_by_serial_.find(result.control_serial); waiting != control_by_serial_.end()) {
-            controls_out_.push_back({waiting->second, std::move(result)});
-            control_by_serial_.erase(waiting);
-        } else if (!control_requests_.empty()) {
-            // Maybe ours with its ack still in flight; bounded, since most outcomes are others'.
-            early_outcomes_[result.control_serial] = std::move(result);
-            if (early_outcomes_.size() > 256) early_outcomes_.erase(early_outcomes_.begin());
-        }
+        // Keyed by session too: serials are per session, so serial S of another session names
+        // another control.
+        auto waiting = control_by_serial_.find(control_key{entry.log.id(), result.control_serial});
+        if (waiting == control_by_serial_.end()) continue;
+        controls_out_.push_back({waiting->second, std::move(result)});
+        control_by_serial_.erase(waiting);
     }
 }
 
 void client_core::on_error(const proto::error_frame& f) {
     error err{static_cast<errc>(f.code), f.message};
-    // Another producer's rejection (a tab sharing this connection) is that tab's business.
-    if (f.producer_id && *f.producer_id != config_.client_id) return;
-    if (f.session && f.producer_seq && keep_for_resend(err.code, *f.session, *f.producer_seq)) {
+    const std::string& producer = f.producer_id ? *f.producer_id : config_.client_id;
+    if (f.session && f.producer_seq && keep_for_resend(err.code, producer, *f.session, *f.producer_seq)) {
         // The relay could not store it now (its shared store is down): it stays in the outbox and
         // goes again, in order, shortly; the app hears of the trouble, not of a loss.
         if (resend_at_ms_ == 0) resend_at_ms_ = now_ms_ + resend_delay_ms;
@@ -356,28 +365,36 @@ void client_core::on_error(const proto::error_frame& f) {
         return;
     }
     if (f.session && f.producer_seq) {
-        if (auto request = settle(*f.session, *f.producer_seq)) {
+        if (auto request = settle(producer, *f.session, *f.producer_seq)) {
             rejects_out_.push_back(reject{*request, std::move(err)});
             return;
         }
     }
+    // Another producer's rejection (a tab sharing this connection) is that tab's business.
+    if (producer != config_.client_id) return;
     report(std::move(err));
 }
 
-bool client_core::keep_for_resend(errc code, const std::string& session_id, std::uint64_t producer_seq) const {
-    const auto mine = request_by_seq_.find(std::make_pair(session_id, producer_seq));
+bool client_core::keep_for_resend(errc code, const std::string& producer_id, const std::string& session_id,
+                                  std::uint64_t producer_seq) const {
+    const auto mine = request_by_seq_.find(sequence_key{producer_id, session_id, producer_seq});
     if (mine == request_by_seq_.end()) return false;
     if (code == errc::store_failure) return true;
-    // A gap behind an earlier publish of ours that is still waiting (refused for a store failure):
-    // the in-order resend fills it.
+    // A gap behind an earlier publish of this producer that is still waiting (refused for a store
+    // failure): the in-order resend fills it.
     if (code != errc::sequence_gap) return false;
-    const auto first = request_by_seq_.lower_bound(std::make_pair(session_id, std::uint64_t{0}));
-    return first != mine && first->first.first == session_id;
+    const auto first = request_by_seq_.lower_bound(sequence_key{producer_id, session_id, 0});
+    return first != mine && std::get<0>(first->first) == producer_id && std::get<1>(first->first) == session_id;
 }
 
 void client_core::report(error err) { errors_out_.push_back(std::move(err)); }
 
 std::vector<std::string> client_core::take_frames() { return std::exchange(frames_out_, {}); }
+
+std::vector<std::string> client_core::bundle_for_relay(std::vector<std::string> frames) const {
+    if (bundle_frames_max_ < 2) return frames;
+    return proto::bundle_frames(std::move(frames), proto::bundle_limits{bundle_frames_max_, bundle_bytes_max_});
+}
 
 std::string client_core::take_updates_json() {
     const bool any_session = std::any_of(sessions_.begin(), sessions_.end(),

@@ -20,14 +20,26 @@ void client_core::load_producer() {
         report(make_error(errc::store_failure, "stored producer unreadable: starting a new one"));
         return;
     }
-    // Continuing the stored producer (same id, epoch, sequences) is what lets the relay recognise
-    // the publishes resent below as retries rather than new events.
-    config_.client_id = stored->producer_id;
-    config_.producer_epoch = stored->producer_epoch;
-    for (const auto& seq : stored->sequences) last_seq_by_session_[seq.session] = seq.last_seq;
+    // Only the unacknowledged publishes are adopted, resent unchanged under the producer, epoch
+    // and sequence that numbered them, so the relay answers each with the serial it gave it if it
+    // already appended it. The stored identity is not continued: the copy may be behind what the
+    // relay appended under it (IndexedDB is synced some time after a publish, and a crash or a
+    // killed tab skips that), and the tab that wrote it may still be alive, frozen. Numbering new
+    // publishes from it would reuse sequences the relay already acknowledged: it would answer
+    // them as duplicates with another publish's serial, and they would never be appended.
     for (auto& pending : stored->pending) {
+        auto frame = proto::decode(pending.frame.bytes);
+        const auto* publish = frame ? std::get_if<proto::publish>(&frame.value()) : nullptr;
+        const auto* control = frame ? std::get_if<proto::control>(&frame.value()) : nullptr;
+        if (!publish && !control) {
+            report(make_error(errc::store_failure, "a stored unacknowledged publish is unreadable: dropped"));
+            continue;
+        }
         const std::uint64_t request = next_request_++;
-        request_by_seq_.emplace(std::make_pair(pending.session, pending.producer_seq), request);
+        const std::string& producer = publish ? publish->producer_id : control->producer_id;
+        request_by_seq_.emplace(sequence_key{producer, pending.session, pending.producer_seq}, request);
+        // Its outcome is reported too, found in the stored conversation if it came before the reload.
+        if (control) control_requests_.insert(request);
         outbox_.emplace(request, pending_publish{pending.session, pending.producer_seq, std::move(pending.frame.bytes)});
     }
 }

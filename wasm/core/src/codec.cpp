@@ -56,10 +56,9 @@ result<T> convert_struct(const msgpack::object& source) {
 
 } // namespace
 
-result<frame> decode(std::string_view bytes, const decode_limits& limits) {
-    auto handle = detail::unpack_one(bytes, limits);
-    if (!handle) return handle.err();
-    const msgpack::object& root = handle->get();
+namespace {
+
+result<frame> frame_from_object(const msgpack::object& root) {
     if (root.type != msgpack::type::MAP) return make_error(errc::malformed_frame, "a frame must be a map");
     const msgpack::object* type = detail::find_key(root, "type");
     if (!type) return make_error(errc::missing_field, "type");
@@ -75,6 +74,68 @@ result<frame> decode(std::string_view bytes, const decode_limits& limits) {
     });
     if (!decoded) return make_error(errc::unknown_frame_type, std::string(name));
     return std::move(*decoded);
+}
+
+} // namespace
+
+result<frame> decode(std::string_view bytes, const decode_limits& limits) {
+    auto handle = detail::unpack_one(bytes, limits);
+    if (!handle) return handle.err();
+    return frame_from_object(handle->get());
+}
+
+result<std::vector<result<frame>>> decode_message(std::string_view bytes, const decode_limits& limits) {
+    auto handle = detail::unpack_one(bytes, limits);
+    if (!handle) return handle.err();
+    const msgpack::object& root = handle->get();
+    std::vector<result<frame>> frames;
+    if (root.type != msgpack::type::ARRAY) {
+        frames.push_back(frame_from_object(root));
+        return frames;
+    }
+    if (root.via.array.size == 0) return make_error(errc::malformed_frame, "an empty bundle");
+    frames.reserve(root.via.array.size);
+    for (std::uint32_t i = 0; i < root.via.array.size; ++i) frames.push_back(frame_from_object(root.via.array.ptr[i]));
+    return frames;
+}
+
+void append_bundle_header(std::size_t count, std::string& out) {
+    if (count < 16) {
+        out += static_cast<char>(0x90 | count);
+    } else if (count <= 0xffff) {
+        out += static_cast<char>(0xdc);
+        out += static_cast<char>(count >> 8);
+        out += static_cast<char>(count & 0xff);
+    } else {
+        out += static_cast<char>(0xdd);
+        for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((count >> shift) & 0xff);
+    }
+}
+
+std::vector<std::string> bundle_frames(std::vector<std::string> frames, const bundle_limits& limits) {
+    if (frames.size() < 2) return frames;
+    std::vector<std::string> messages;
+    std::size_t i = 0;
+    while (i < frames.size()) {
+        // The run [i, end): as many frames as fit both limits (at least one).
+        std::size_t end = i, bytes = 0;
+        while (end < frames.size() && end - i < limits.max_frames &&
+               (end == i || bytes + frames[end].size() <= limits.max_bytes)) {
+            bytes += frames[end].size();
+            ++end;
+        }
+        if (end - i == 1) {
+            messages.push_back(std::move(frames[i]));
+        } else {
+            std::string message;
+            message.reserve(bytes + 5);
+            append_bundle_header(end - i, message);
+            for (std::size_t k = i; k < end; ++k) message += frames[k];
+            messages.push_back(std::move(message));
+        }
+        i = end;
+    }
+    return messages;
 }
 
 std::string encode(const frame& f) {

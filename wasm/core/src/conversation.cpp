@@ -67,6 +67,13 @@ std::size_t conversation::apply(const proto::event& e) {
         // An end never reopens a message: "streaming" in an end payload means complete.
         m.status = status == "streaming" ? message_status::complete : parse_message_status(status);
         m.reason = payload_string(e.payload, "reason");
+    } else if (e.kind == "control.outcome") {
+        if (auto serial = payload_u64(e.payload, "control")) {
+            // try_emplace: a later outcome naming the same control (an agent's after the relay's) is ignored.
+            outcomes_.try_emplace(*serial, control_result{*serial, payload_string(e.payload, "outcome"),
+                                                          payload_string(e.payload, "reason")});
+        }
+        return npos;  // changes no message
     } else {
         return npos;
     }
@@ -84,9 +91,15 @@ std::size_t conversation::restore(message m) {
     return messages_.size() - 1;
 }
 
+const control_result* conversation::outcome_of(std::uint64_t control_serial) const {
+    auto it = outcomes_.find(control_serial);
+    return it == outcomes_.end() ? nullptr : &it->second;
+}
+
 void conversation::clear() {
     messages_.clear();
     index_by_id_.clear();
+    outcomes_.clear();
 }
 
 void append_message_json(const message& m, std::size_t index, std::string& out) {

@@ -44,12 +44,16 @@ void tab_coordinator::on_lock_acquired(std::uint64_t now_ms) {
 }
 
 void tab_coordinator::on_lock_lost() {
+    // The only way a leader steps down: the lock, not a term, says who leads (see on_channel_message).
     if (role_ == tab_role::leader) become_follower();
 }
 
 void tab_coordinator::become_follower() {
     role_ = tab_role::follower;
     role_changed_ = true;
+    // A reopen asked for earlier in this turn (a retry that fell due) is void: a follower opening
+    // a socket would be a second one for this device.
+    open_socket_ = false;
     if (socket_ != socket_state::closed) close_socket_ = true;
     socket_ = socket_state::closed;
     if (core_.connected()) core_.on_transport_closed();
@@ -124,8 +128,19 @@ void tab_coordinator::on_channel_message(std::string_view bytes, std::uint64_t n
         return;
     }
     if (role_ == tab_role::leader) {
-        if (m.term <= term_) return;  // a stale leader thawing out; it will step down on our beat
-        become_follower();           // someone leads with a newer term: we were the stale one
+        // Another tab acts as leader: one of us has lost the lock and not yet been told (a frozen
+        // leader thawing out, before its lock-lost task runs). Only the lock knows which, and it
+        // tells the loser, who steps down then (on_lock_lost). A term cannot decide it: a tab that
+        // joined while the old leader was frozen never heard its term and may steal the lock with
+        // a lower one, and stepping down on a beat would leave it holding the lock as a follower
+        // (its steal requests are no-ops) with no tab leading. So we keep leading, and answer a
+        // term at least ours with a higher one at once, so that when the loser steps down the
+        // lock holder's term is the highest every follower has heard.
+        if (m.term >= term_ && (m.kind == "beat" || m.kind == "down" || m.kind == "to")) {
+            term_ = m.term + 1;
+            broadcast_beat();
+        }
+        return;
     }
     follow(m, now_ms);
 }
@@ -213,7 +228,7 @@ void tab_coordinator::pump_core() {
 
 std::vector<std::string> tab_coordinator::take_socket_frames() {
     pump_core();
-    return std::exchange(socket_out_, {});
+    return core_.bundle_for_relay(std::exchange(socket_out_, {}));
 }
 
 std::vector<std::string> tab_coordinator::take_channel_messages() {

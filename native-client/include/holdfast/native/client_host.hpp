@@ -41,6 +41,10 @@ struct client_handlers {
     std::function<void(std::uint64_t request, std::uint64_t serial)> on_ack;
     std::function<void(std::uint64_t request, const error&)> on_reject;
     std::function<void(const error&)> on_error;
+    /// After the batch's events: controls users aimed at this client's own messages.
+    std::function<void(const incoming_control_update&)> on_incoming_control;
+    /// The relay's outcome for one of this client's control() requests.
+    std::function<void(const control_outcome_update&)> on_control_outcome;
     std::function<void(link_state)> on_link;
 };
 
@@ -86,6 +90,8 @@ private:
     void set_state(link_state next);
     /// One turn's output: frames to the link, then one update batch to the handlers.
     void pump();
+    /// pump() once the current handler returns (publish and control coalesce into one turn).
+    void pump_soon();
     void dispatch(update_batch& batch);
 
     boost::asio::io_context& ioc_;
@@ -102,6 +108,7 @@ private:
     link_state state_ = link_state::idle;
     bool pumping_ = false;
     bool pump_again_ = false;
+    bool pump_posted_ = false;
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // timer handlers check it
 };
 

@@ -45,12 +45,32 @@ struct reject_update {
     error err;
 };
 
+/// A control a user aimed at one of this client's own messages (by message id or run id); the
+/// core decided it is ours. payload_json is "null" when the control had none.
+struct incoming_control_update {
+    std::string session;
+    std::uint64_t serial = 0;  // the control's serial: what a control.outcome names
+    std::string action;        // cancel | steer | interrupt
+    std::string target;        // what the user named (a message or a run id)
+    std::string message_id;    // the own message it applies to
+    std::string payload_json;
+};
+
+/// The relay's decision on one of this client's own controls.
+struct control_outcome_update {
+    std::uint64_t request = 0;  // the id control() returned
+    std::string outcome;        // applied | too_late | rejected
+    std::string reason;
+};
+
 struct update_batch {
     std::vector<session_status> sessions;
+    std::vector<incoming_control_update> incoming;  // after the events of the same batch
     std::vector<delivered_event> events;  // grouped by session, in serial order within each
     std::vector<ack_update> acks;
     std::vector<reject_update> rejects;
     std::vector<error> errors;
+    std::vector<control_outcome_update> controls;
     std::optional<std::uint32_t> retry_delay_ms;  // set after a link loss: reconnect after this
     bool close_link = false;   // the core declared the link dead: drop it without reporting it
     bool connect_now = false;  // skip the retry delay

@@ -51,7 +51,13 @@ public:
     /// The connection is gone: drop its ledger.
     void forget(connection_id to) { ledgers_.erase(to); }
 
-    std::vector<outbound> take() { return std::exchange(pending_, {}); }
+    /// The connection takes bundles (its hello said so): take() groups its frames into them.
+    void enable_bundles(connection_id to) { ledgers_[to].bundles = true; }
+
+    /// Everything queued since the last call, in order per connection. For a connection that
+    /// takes bundles, consecutive frames become bundle messages (proto::bundle_limits): one write
+    /// and one receive for a turn's acks and fan-out instead of one per frame.
+    std::vector<outbound> take();
     bool empty() const noexcept { return pending_.empty(); }
 
 private:
@@ -60,6 +66,7 @@ private:
         std::uint64_t written = 0;
         bool closed = false;        // overflowed or closing: queue no more frames
         bool close_queued = false;  // the close directive is out (an overflow still needs one)
+        bool bundles = false;
     };
     void enqueue(connection_id to, ledger& entry, std::shared_ptr<const std::string> bytes);
 

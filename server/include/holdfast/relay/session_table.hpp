@@ -45,9 +45,10 @@ class session_table {
 public:
     session_table(store& backing, outbox& out, relay_metrics& metrics, const relay_config& config, clock_ms clock);
 
-    /// Subscribes `connection` (again: restarting its replay) and queues `attached`. The replay
-    /// starts after from_serial, or after 0 when client_epoch is nonzero and differs; no events
-    /// are queued here: replay_step releases them. Creates the session if new.
+    /// Subscribes `connection` and queues `attached`. The replay starts after from_serial, or
+    /// after 0 when client_epoch is nonzero and differs; attaching again restarts it from there,
+    /// unless the replay under way is further back (tabs share one connection). No events are
+    /// queued here: replay_step releases them. Creates the session if new.
     result<session_info> attach(connection_id connection, const std::string& session, std::uint64_t from_serial,
                                 std::uint64_t client_epoch);
 

@@ -3,6 +3,7 @@
 // controls aimed at the messages it is writing. Derived from the log alone, so every surface
 // agrees. Layer: portable core.
 #pragma once
+#include "holdfast/conversation.hpp"
 #include "holdfast/frames.hpp"
 
 #include <cstdint>
@@ -27,12 +28,6 @@ struct incoming_control {
     std::string target;
     std::string message_id;  // the own message it applies to
     std::string payload_json;
-};
-
-struct control_result {
-    std::uint64_t control_serial = 0;
-    std::string outcome;  // applied, too_late, rejected
-    std::string reason;
 };
 
 class activity {

@@ -18,6 +18,8 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace holdfast::client {
@@ -46,13 +48,16 @@ struct client_config {
     /// publishes persist too, so a reload resends them unchanged.
     history_store* storage = nullptr;
     retention retention_limits;
-    /// Continue the producer stored with the history (its id, epoch, sequences and outbox). Only
-    /// for the one tab that owns the storage from the start: two tabs with one producer identity
-    /// would number different publishes alike and the relay would drop one as a duplicate.
+    /// Adopt the unacknowledged publishes stored with the history: they are resent byte for byte
+    /// under the producer that numbered them, and their acks settle here. The stored identity is
+    /// not continued — new publishes use client_id and producer_epoch — because the stored copy
+    /// may be behind what the relay appended under it, or its tab may still be alive (frozen).
+    /// Only for the one tab that owns the storage from the start.
     bool adopt_stored_producer = true;
 };
 
-/// The producer's persisted state: identity, sequences and unacknowledged publishes.
+/// The producer's persisted state: the writer's identity and sequences (for the record: a new
+/// page does not continue them) and the unacknowledged publishes, each under its own producer.
 struct stored_sequence {
     std::string session;
     std::uint64_t last_seq = 0;
@@ -120,6 +125,11 @@ public:
 
     // ---- outputs, drained once per turn -------------------------------------------------------
     std::vector<std::string> take_frames();
+    /// Frames about to go to the relay, grouped into bundles when the relay takes them (its
+    /// welcome said so): pipelined publishes then leave in one message, the relay appends them in
+    /// one turn and answers with one message of acks and fan-out. Whoever owns the socket calls it
+    /// (the host, or the tab coordinator for the frames of every tab it carries).
+    std::vector<std::string> bundle_for_relay(std::vector<std::string> frames) const;
     /// JSON: {"sessions":[{id,state,lastSerial,epoch,reset,events:[...],messages:[...]}],
     ///        "acks":[{request,serial}], "rejects":[{request,code,name,message}],
     ///        "errors":[{code,name,message}], "retry":{attempt,delayMs}, "closeLink":true,
@@ -134,7 +144,7 @@ public:
 
     // ---- queries ------------------------------------------------------------------------------
     bool connected() const noexcept { return connected_; }
-    /// The producer id in use: the configured one, or the one restored from storage.
+    /// The producer id of this client's publishes (resent adopted ones keep their own).
     const std::string& client_id() const noexcept { return config_.client_id; }
     const session* find_session(std::string_view id) const;
     const conversation* find_conversation(std::string_view id) const;
@@ -156,20 +166,27 @@ private:
         control_result result;
     };
 
+    /// What an ack or a publish error names: (producer id, session, producer sequence).
+    using sequence_key = std::tuple<std::string, std::string, std::uint64_t>;
+    /// A control's place in the log: (session, serial). Serials are per session.
+    using control_key = std::pair<std::string, std::uint64_t>;
+
     followed* find(std::string_view id);
     void send(std::string frame);
-    void handle(const proto::frame& f);
+    void handle(proto::frame&& f);
     void on_attached(const proto::attached& f);
     void on_event_batch(proto::event_batch&& f);
     void on_ack(const proto::ack& f);
     void on_error(const proto::error_frame& f);
     void report(error err);
-    /// Whether an error answering our pending publish (session, seq) leaves it in the outbox.
-    bool keep_for_resend(errc code, const std::string& session_id, std::uint64_t producer_seq) const;
+    /// Whether an error answering a pending publish (producer, session, seq) leaves it in the outbox.
+    bool keep_for_resend(errc code, const std::string& producer_id, const std::string& session_id,
+                         std::uint64_t producer_seq) const;
     std::uint64_t next_producer_seq(std::string_view session_id);
     std::uint64_t enqueue(std::string session_id, std::uint64_t producer_seq, std::string frame);
     void take_control_outcomes(followed& entry);
-    std::optional<std::uint64_t> settle(std::string_view session_id, std::uint64_t producer_seq);
+    std::optional<std::uint64_t> settle(const std::string& producer_id, std::string_view session_id,
+                                        std::uint64_t producer_seq);
     void load_producer();
     void save_producer();
     void enforce_retention();
@@ -182,7 +199,7 @@ private:
     std::uint64_t next_request_ = 1;
     std::map<std::string, std::unique_ptr<followed>, std::less<>> sessions_;
     std::map<std::uint64_t, pending_publish> outbox_;  // by request id: call order, so resends keep it
-    std::map<std::pair<std::string, std::uint64_t>, std::uint64_t> request_by_seq_;
+    std::map<sequence_key, std::uint64_t> request_by_seq_;  // own and adopted producers
     std::map<std::string, std::uint64_t, std::less<>> last_seq_by_session_;
 
     // heartbeat: only times seen at ticks are compared (see heartbeat_config)
@@ -192,13 +209,15 @@ private:
     std::uint64_t next_ping_nonce_ = 1;
 
     std::vector<std::string> frames_out_;
+    std::size_t bundle_frames_max_ = 0;  // from the relay's welcome: 0 = send frames one by one
+    std::size_t bundle_bytes_max_ = 256u << 10;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> acks_out_;  // request, serial
     std::vector<reject> rejects_out_;
-    // Controls resolve twice: the ack gives the control's serial, then the relay's
-    // control.outcome event naming that serial gives the result.
+    // Controls resolve twice: the ack gives the control's serial in its session, then the
+    // relay's control.outcome event naming that serial, in that session, gives the result. An
+    // outcome seen before the ack (or before a reload) is in the session's conversation.
     std::set<std::uint64_t> control_requests_;
-    std::map<std::uint64_t, std::uint64_t> control_by_serial_;  // control serial -> request
-    std::map<std::uint64_t, control_result> early_outcomes_;    // outcome seen before its ack
+    std::map<control_key, std::uint64_t> control_by_serial_;  // acked, outcome not seen yet -> request
     std::vector<control_settled> controls_out_;
     std::vector<error> errors_out_;
     std::uint32_t retry_delay_ms_ = 0;

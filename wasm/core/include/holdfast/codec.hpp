@@ -28,6 +28,23 @@ std::string encode(const frame& f);
 /// Decodes exactly one frame occupying all of `bytes`.
 result<frame> decode(std::string_view bytes, const decode_limits& limits = {});
 
+/// One WebSocket message: a single frame (a msgpack map), or a bundle of frames (a msgpack array
+/// of maps), sent only to a peer that said it takes them (hello.bundles, limits.max_bundle_frames).
+/// Bundles cut the per-message cost (a syscall, a boundary crossing, an ack round) of pipelined
+/// publishes and of fan-out. Each frame of a bundle decodes on its own: a bad one gives its error
+/// in place and the others still count. The outer error is for the message as a whole.
+result<std::vector<result<frame>>> decode_message(std::string_view bytes, const decode_limits& limits = {});
+
+/// Groups encoded frames into messages: runs of up to max_frames frames and max_bytes bytes
+/// become one bundle; a run of one, or a frame larger than max_bytes, travels as it is.
+struct bundle_limits {
+    std::size_t max_frames = 256;
+    std::size_t max_bytes = 256u << 10;
+};
+std::vector<std::string> bundle_frames(std::vector<std::string> frames, const bundle_limits& limits = {});
+/// The bytes a bundle of `count` frames adds in front of them (the msgpack array header).
+void append_bundle_header(std::size_t count, std::string& out);
+
 /// Name of the frame's type ("attach", "events", ...), for logs and metrics.
 std::string_view type_name(const frame& f) noexcept;
 

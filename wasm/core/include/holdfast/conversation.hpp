@@ -1,6 +1,6 @@
 // Conversation: the materialized view of a session — messages assembled from user.prompt and
-// message.start / message.delta / message.end events, with status and authoring agent.
-// Layer: portable core.
+// message.start / message.delta / message.end events, with status and authoring agent, and the
+// relay's outcome for each control in the log. Layer: portable core.
 #pragma once
 #include "holdfast/frames.hpp"
 
@@ -28,6 +28,13 @@ struct message {
     std::uint64_t last_serial = 0;
 };
 
+/// The relay's verdict on one control: the first control.outcome event naming its serial.
+struct control_result {
+    std::uint64_t control_serial = 0;
+    std::string outcome;  // applied, too_late, rejected
+    std::string reason;
+};
+
 class conversation {
 public:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -41,6 +48,11 @@ public:
     std::size_t restore(message m);
 
     const std::vector<message>& messages() const noexcept { return messages_; }
+    /// The outcome the log gives the control appended at `control_serial` (readers take the first
+    /// control.outcome naming a control), or null while none has been applied. Kept with the
+    /// conversation so it survives in the local history: a control resent after a reload is
+    /// acknowledged with its first serial, and its outcome may be in what was stored before.
+    const control_result* outcome_of(std::uint64_t control_serial) const;
     void clear();
 
 private:
@@ -48,6 +60,7 @@ private:
 
     std::vector<message> messages_;
     std::unordered_map<std::string, std::size_t> index_by_id_;
+    std::unordered_map<std::uint64_t, control_result> outcomes_;  // by control serial
 };
 
 /// Appends a message as JSON {index, id, role, agent, text, status, reason, firstSerial, lastSerial}.

@@ -31,9 +31,11 @@ struct hello {
     std::string token;
     std::string client_id;
     std::string agent;  // non-empty for agents: stamped on events this connection publishes
+    /// The client takes bundles: WebSocket messages holding several frames (see codec.hpp).
+    std::optional<bool> bundles;
     friend bool operator==(const hello&, const hello&) = default;
 };
-BOOST_DESCRIBE_STRUCT(hello, (), (version, token, client_id, agent))
+BOOST_DESCRIBE_STRUCT(hello, (), (version, token, client_id, agent, bundles))
 
 /// Follow a session: the relay replays every event with serial > from_serial, then goes live.
 /// epoch is the incarnation the client holds (0: none); a different one makes the client reset.
@@ -98,9 +100,11 @@ BOOST_DESCRIBE_STRUCT(ping, (), (nonce))
 struct limits {
     std::uint32_t max_frame_bytes = 0;
     std::uint32_t max_batch_events = 0;
+    /// Present when the relay takes bundles from this client: at most this many frames each.
+    std::optional<std::uint32_t> max_bundle_frames;
     friend bool operator==(const limits&, const limits&) = default;
 };
-BOOST_DESCRIBE_STRUCT(limits, (), (max_frame_bytes, max_batch_events))
+BOOST_DESCRIBE_STRUCT(limits, (), (max_frame_bytes, max_batch_events, max_bundle_frames))
 
 struct welcome {
     static constexpr std::string_view frame_type = "welcome";

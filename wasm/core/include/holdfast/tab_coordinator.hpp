@@ -10,8 +10,9 @@
 // so acks come back down and settle in the follower's core only); pings are answered by the
 // leader (so a frozen leader looks dead); an attach is answered by the leader when the follower is
 // already level with it, and otherwise forwarded as a re-attach on the shared connection, whose
-// replay every tab deduplicates. Followers that stop hearing the leader steal the lock; a leader
-// that hears a higher term steps down.
+// replay every tab deduplicates. Followers that stop hearing the leader steal the lock. Only
+// losing the lock makes a leader step down; one that hears another leader's term answers with a
+// higher term, so the lock holder ends with the highest term and followers follow it.
 #pragma once
 #include "holdfast/client.hpp"
 
