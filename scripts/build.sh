@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds both trees: build/native (g++: core, relay, tests, benchmarks) and build/wasm
 # (Emscripten: core + bindings, assembled with the JS glue into build/sdk). Incremental.
-# Usage: scripts/build.sh [native|wasm|all] (default all). HOLDFAST_BUILD_TYPE=Debug|Release.
+# Usage: scripts/build.sh [native|wasm|all] (default all). HOLDFAST_BUILD_TYPE=Debug|Release (native),
+# HOLDFAST_WASM_BUILD_TYPE (default MinSizeRel: the SDK's download size is a product figure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -19,6 +20,6 @@ if [ "$what" = all ] || [ "$what" = wasm ]; then
   # first build (about two minutes), so it must not be frozen.
   export EM_CACHE=${EM_CACHE:-$PWD/build/emcache}
   export EM_FROZEN_CACHE=
-  emcmake cmake -S . -B build/wasm -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  emcmake cmake -S . -B build/wasm -G Ninja -DCMAKE_BUILD_TYPE="${HOLDFAST_WASM_BUILD_TYPE:-MinSizeRel}" >/dev/null
   ninja -C build/wasm -j "$jobs"
 fi

@@ -25,10 +25,17 @@ if [ -d build/asan ]; then
   if [ -n "$total" ]; then set -- $total; count $(($2 - $1)) "$1"; else count 0 1; status=1; fi
 fi
 
+echo "== fuzzing (libFuzzer, ${HOLDFAST_FUZZ_SECONDS:-25} s per target)"
+bash scripts/fuzz.sh "${HOLDFAST_FUZZ_SECONDS:-25}" 2>&1 | tee "$log_dir/fuzz.log" || status=1
+count "$(grep -c '^fuzz: .* ok ' "$log_dir/fuzz.log")" "$(grep -c '^fuzz: .*\(FAILED\|failed\|missing\)' "$log_dir/fuzz.log")"
+
 echo "== WASM module and JS SDK in Node"
 node --test tests/wasm/ 2>&1 | tee "$log_dir/node.log" || status=1
 p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log_dir/node.log" | tail -1); f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log_dir/node.log" | tail -1)
 if [ -n "$p" ]; then count "$p" "${f:-0}"; else count 0 1; status=1; fi
+
+echo "== SDK size (the core, wasm + glue, gzip -9: never above 80 kB)"
+if node bench/size/sdk-size.mjs --max-core-kb 80 2>&1 | tee "$log_dir/sdk-size.log"; then count 1 0; else count 0 1; status=1; fi
 
 echo "== browser tests (Playwright, Debian Chromium)"
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test -c e2e/playwright.config.mjs --reporter=list 2>&1 | tee "$log_dir/e2e.log" || status=1

@@ -1,10 +1,14 @@
 // holdfast-relay: command-line flags, store opening and the run loop around relay_server.
 // Layer: relay executable. See docs/operations.md for every flag.
+#include "holdfast/relay/access_token.hpp"
 #include "holdfast/relay/relay_server.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -30,6 +34,14 @@ constexpr const char* usage = R"(usage: holdfast-relay [options]
                            (default 8388608)
   --agent-lease-ms N       how long a disconnected agent keeps its open messages before the
                            relay ends them with error/agent_lost (default 5000)
+  --auth-secret-file PATH  HS256 secret for capability tokens (also env HOLDFAST_AUTH_SECRET);
+                           without either the relay runs in development mode with NO auth
+  --allowed-origins A,B    browser Origins allowed to open a WebSocket (others: 403);
+                           default: every origin
+  --max-frames-per-second N   per-connection frame budget before reads are paused (default 50000)
+  --max-bytes-per-second N    per-connection byte budget (default 33554432)
+  --max-sessions-per-connection N  sessions attached at once per connection (default 10000)
+  --max-connections-per-ip N  WebSockets open at once from one IP (default 256; 0: unlimited)
   --help                   show this help
 )";
 
@@ -79,6 +91,7 @@ int main(int argc, char** argv) {
     config.handle_signals = true;
     std::string store_url = "sqlite:holdfast.db";
     std::optional<fs::path> static_dir, sdk_dir;
+    std::optional<fs::path> secret_file;
 
     for (int i = 1; i < argc; ++i) {
         std::string_view arg = argv[i];
@@ -100,7 +113,10 @@ int main(int argc, char** argv) {
         }
         constexpr std::string_view known[] = {"--listen",          "--store",           "--static-dir",
                                               "--sdk-dir",         "--max-frame-bytes", "--max-batch-events",
-                                              "--max-queued-bytes", "--agent-lease-ms"};
+                                              "--max-queued-bytes", "--agent-lease-ms",
+                                              "--auth-secret-file", "--allowed-origins",
+                                              "--max-frames-per-second", "--max-bytes-per-second",
+                                              "--max-sessions-per-connection", "--max-connections-per-ip"};
         if (std::find(std::begin(known), std::end(known), arg) == std::end(known)) {
             return fail("unknown option " + std::string(arg));
         }
@@ -127,11 +143,61 @@ int main(int argc, char** argv) {
             const auto n = parse_number(*v);
             if (!n || *n > (std::uint64_t{1} << 40)) return fail("bad --agent-lease-ms '" + std::string(*v) + "'");
             config.relay.agent_lease_ms = *n;
+        } else if (arg == "--auth-secret-file") {
+            secret_file = fs::path(*v);
+        } else if (arg == "--allowed-origins") {
+            std::string_view list = *v;
+            while (!list.empty()) {
+                const auto comma = list.find(',');
+                std::string_view origin = list.substr(0, comma);
+                if (!origin.empty()) config.allowed_origins.emplace_back(origin);
+                list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+            }
+            if (config.allowed_origins.empty()) return fail("bad --allowed-origins '" + std::string(*v) + "'");
+        } else {  // the per-connection limits: 0 means unmetered / unlimited
+            const auto n = parse_number(*v);
+            if (!n || *n > 0xFFFFFFFFu) return fail("bad " + std::string(arg) + " '" + std::string(*v) + "'");
+            if (arg == "--max-frames-per-second") config.relay.max_frames_per_second = static_cast<std::uint32_t>(*n);
+            if (arg == "--max-bytes-per-second") config.relay.max_bytes_per_second = *n;
+            if (arg == "--max-sessions-per-connection") {
+                config.relay.max_sessions_per_connection = static_cast<std::uint32_t>(*n);
+            }
+            if (arg == "--max-connections-per-ip") config.max_connections_per_ip = static_cast<std::uint32_t>(*n);
         }
     }
     const fs::path root = repo_root();
     config.static_dir = static_dir.value_or(root / "demo" / "web");
     config.sdk_dir = sdk_dir.value_or(root / "build" / "sdk");
+
+    // Capability tokens: a secret from the file wins over the environment.
+    std::string secret;
+    if (secret_file) {
+        std::ifstream in(*secret_file, std::ios::binary);
+        if (!in) return fail("cannot read --auth-secret-file " + secret_file->string());
+        std::ostringstream text;
+        text << in.rdbuf();
+        secret = text.str();
+        while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+        if (secret.empty()) return fail("--auth-secret-file " + secret_file->string() + " is empty");
+    } else if (const char* env = std::getenv("HOLDFAST_AUTH_SECRET"); env && *env) {
+        secret = env;
+    }
+    if (!secret.empty()) {
+        if (secret.size() < 32) std::cerr << "holdfast-relay: warning: the auth secret is shorter than 32 bytes\n";
+        config.relay.auth = std::make_shared<const token_verifier>(std::move(secret));
+    } else {
+        std::cerr << "holdfast-relay: ************************************************************\n"
+                     "holdfast-relay: DEVELOPMENT MODE: NO AUTHENTICATION. Anyone who can reach this\n"
+                     "holdfast-relay: relay can read and write every session. Give it a secret with\n"
+                     "holdfast-relay: --auth-secret-file PATH or HOLDFAST_AUTH_SECRET before exposing it.\n";
+        if (config.allowed_origins.empty()) {
+            std::cerr << "holdfast-relay: Every Origin may open a WebSocket (no --allowed-origins).\n";
+        }
+        std::cerr << "holdfast-relay: ************************************************************" << std::endl;
+    }
+    if (config.relay.auth && config.allowed_origins.empty()) {
+        std::cerr << "holdfast-relay: warning: every Origin may open a WebSocket (no --allowed-origins)" << std::endl;
+    }
 
     auto store = open_store(store_url);
     if (!store) return fail("store: " + store.err().detail);
@@ -140,7 +206,7 @@ int main(int argc, char** argv) {
     if (!port) return fail(port.err().detail);
     std::cerr << "holdfast-relay: listening on " << config.host << ':' << port.value() << " (ws /v1/ws), store "
               << store_url << ", static " << config.static_dir.string() << ", sdk " << config.sdk_dir.string()
-              << std::endl;
+              << ", auth " << (config.relay.auth ? "on" : "OFF (development mode)") << std::endl;
     server.run();
     std::cerr << "holdfast-relay: stopped" << std::endl;
     return EXIT_SUCCESS;

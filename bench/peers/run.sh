@@ -27,6 +27,9 @@ if [ "${HOLDFAST_SKIP_BUILD:-0}" != 1 ]; then
   bash "$root/scripts/build.sh"
 fi
 
+# The SDK's download size first (issue 10 reports it on every benchmark run).
+node "$root/bench/size/sdk-size.mjs"
+
 if [ -d "$peers/node_modules" ]; then
   harness="$peers"
 else

@@ -76,8 +76,14 @@ export interface ConnectOptions {
   wasmBinary?: ArrayBuffer | Uint8Array;
   /** Unique per client; also its producer id. Default: crypto.randomUUID(). */
   clientId?: string;
-  /** Sent to the relay in hello. */
+  /** Capability token (JWT HS256, docs/security.md) sent to the relay in hello. */
   token?: string;
+  /**
+   * Fetches a fresh token: called before connecting, shortly before the current token's `exp`,
+   * and when the relay reports `token_expired`. The new token goes out in a new hello on the
+   * live link, so every session keeps its position. Takes precedence over `token`.
+   */
+  getToken?: () => Promise<string> | string;
   /** Agent identity stamped on this client's events ('' or absent for users). */
   agent?: string;
   /** This producer's incarnation; must grow across restarts of one clientId. Default: Date.now(). */

@@ -34,7 +34,11 @@ export { HoldfastError, MessageWriter, Session, WebSocketTransport };
  * @property {string | URL} [wasmUrl] where to fetch holdfast_core.wasm (default: next to this file)
  * @property {ArrayBuffer | Uint8Array} [wasmBinary] the .wasm bytes (Node)
  * @property {string} [clientId] unique per client; also its producer id (default: a random UUID)
- * @property {string} [token] sent in hello
+ * @property {string} [token] sent in hello (capability token, docs/security.md)
+ * @property {() => Promise<string> | string} [getToken] fetches a fresh token: called before
+ *   connecting, shortly before the current one expires, and when the relay reports
+ *   `token_expired`. The new token is sent in a new hello on the live link, so sessions keep
+ *   their positions.
  * @property {string} [agent] agent identity stamped on what this client publishes ('' for users)
  * @property {number} [producerEpoch] this producer's incarnation; must grow across restarts of one
  *   clientId (default: Date.now())
@@ -72,6 +76,8 @@ export class Holdfast extends Emitter {
   #drainQueued = false;
   #closed = false;
   #tickTimer = null;
+  #tokenTimer = null;
+  #tokenRenewal = null;
   /** @type {IdbStorage | null} */
   #storage = null;
   /** @type {TabLock | null} */
@@ -110,6 +116,7 @@ export class Holdfast extends Emitter {
    */
   static async connect(options = {}) {
     const module = await loadCore(options);
+    if (options.getToken) options = { ...options, token: await options.getToken() };
     const inBrowser = typeof window !== 'undefined';
     const url = options.url ?? defaultUrl();
     const scope = storageScope(url);
@@ -214,6 +221,31 @@ export class Holdfast extends Emitter {
     if (leaderAtStart) this.#core.lockAcquired(Date.now());
     this.#core.tick(Date.now());
     this.#drain();
+    this.#scheduleTokenRenewal();
+  }
+
+  // ---- capability tokens: the core reads exp and sends the new hello; this only calls getToken.
+
+  #scheduleTokenRenewal() {
+    clearTimeout(this.#tokenTimer);
+    if (!this.#options.getToken || this.#closed) return;
+    const delay = this.#core.tokenRefreshDelayMs(Date.now());
+    if (delay < 0) return;
+    this.#tokenTimer = setTimeout(() => this.#renewToken(), Math.min(delay, 2 ** 31 - 1));
+    this.#tokenTimer.unref?.();
+  }
+
+  #renewToken() {
+    if (!this.#options.getToken || this.#closed || this.#tokenRenewal) return;
+    this.#tokenRenewal = Promise.resolve()
+      .then(() => this.#options.getToken())
+      .then((token) => {
+        if (this.#closed) return;
+        this.#core.setToken(String(token));
+        this.#drain();
+        this.#scheduleTokenRenewal();
+      }, (error) => this.emit('error', error))
+      .finally(() => { this.#tokenRenewal = null; });
   }
 
   /** This tab's part: 'leader' (holds the socket and writes IndexedDB) or 'follower'. */
@@ -275,6 +307,7 @@ export class Holdfast extends Emitter {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     clearInterval(this.#tickTimer);
+    clearTimeout(this.#tokenTimer);
     for (const [name, listener] of this.#pageListeners) removePageListener(name, listener);
     const transport = this.#transport;
     this.#transport = null;
@@ -433,7 +466,10 @@ export class Holdfast extends Emitter {
     if (updates.evicted?.length) this.emit('evicted', { sessions: updates.evicted });
     for (const { request, serial } of updates.acks ?? []) this.#settle(request)?.resolve(serial);
     for (const report of updates.rejects ?? []) this.#settle(report.request)?.reject(HoldfastError.from(report));
-    for (const report of updates.errors ?? []) this.emit('error', HoldfastError.from(report));
+    for (const report of updates.errors ?? []) {
+      if (report.code === this.#codes.token_expired) this.#renewToken();
+      this.emit('error', HoldfastError.from(report));
+    }
     for (const { request, outcome } of updates.controls ?? []) {
       this.#outcomes.get(request)?.resolve(outcome);
       this.#outcomes.delete(request);

@@ -18,6 +18,9 @@ namespace {
 unsigned status_for(errc code) {
     switch (code) {
     case errc::forbidden: return 403;
+    case errc::unauthorized:
+    case errc::token_expired: return 401;
+    case errc::rate_limited: return 429;
     case errc::stale_epoch:
     case errc::sequence_gap: return 409;  // the request is fine; the producer's state disagrees
     case errc::frame_too_large: return 413;
@@ -104,13 +107,14 @@ http_reply http_api::not_found(std::string_view target) {
     return error_reply(404, errc::protocol_violation, "no such path: " + std::string(target));
 }
 
-std::optional<http_reply> http_api::handle(std::string_view method, std::string_view target, std::string_view body) {
+std::optional<http_reply> http_api::handle(std::string_view method, std::string_view target, std::string_view body,
+                                           std::string_view authorization) {
     if (method == "OPTIONS") {
         http_reply reply;
         reply.status = 204;
         reply.content_type.clear();
         reply.headers = {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
-                         {"Access-Control-Allow-Headers", "Content-Type"},
+                         {"Access-Control-Allow-Headers", "Content-Type, Authorization"},
                          {"Access-Control-Max-Age", "86400"}};
         return reply;
     }
@@ -135,15 +139,15 @@ std::optional<http_reply> http_api::handle(std::string_view method, std::string_
         if (!session || !is_valid_session_id(*session)) {
             return error_reply(400, errc::invalid_session_id, "invalid session id");
         }
-        if (method == "POST") return post_event(*session, body);
-        if (get) return get_events(*session, query);
+        if (method == "POST") return post_event(*session, body, authorization);
+        if (get) return get_events(*session, query, authorization);
         return error_reply(405, errc::protocol_violation, "use GET or POST");
     }
     if (path.starts_with("/v1/")) return not_found(path);
     return std::nullopt;
 }
 
-http_reply http_api::post_event(std::string_view session, std::string_view body) {
+http_reply http_api::post_event(std::string_view session, std::string_view body, std::string_view authorization) {
     boost::system::error_code ec;
     boost::json::value parsed = boost::json::parse(body, ec);
     if (ec) return error_reply(400, errc::invalid_payload, "body is not JSON: " + ec.message());
@@ -156,6 +160,9 @@ http_reply http_api::post_event(std::string_view session, std::string_view body)
     if (!kind || kind->is_null()) return error_reply(400, errc::missing_field, "kind");
     if (!kind->is_string()) return error_reply(400, errc::wrong_type, "kind must be a string");
     input.kind.assign(kind->get_string().data(), kind->get_string().size());
+    if (auto denied = core_.authorize_http(authorization, session, capability_for_kind(input.kind))) {
+        return error_reply(status_for(denied->code), denied->code, denied->detail);
+    }
     if (!optional_string(object, "msgId", input.msg_id)) return error_reply(400, errc::wrong_type, "msgId");
     if (!optional_string(object, "agent", input.agent)) return error_reply(400, errc::wrong_type, "agent");
     if (!optional_string(object, "producerId", input.producer_id)) {
@@ -181,7 +188,10 @@ http_reply http_api::post_event(std::string_view session, std::string_view body)
                       {}};
 }
 
-http_reply http_api::get_events(std::string_view session, std::string_view query) {
+http_reply http_api::get_events(std::string_view session, std::string_view query, std::string_view authorization) {
+    if (auto denied = core_.authorize_http(authorization, session, capability::subscribe)) {
+        return error_reply(status_for(denied->code), denied->code, denied->detail);
+    }
     std::uint64_t from = 0;
     std::size_t limit = default_read_limit;
     if (auto text = query_param(query, "from")) {

@@ -51,9 +51,26 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     if (websocket::is_upgrade(req)) {
         const std::string_view target(req.target().data(), req.target().size());
         if (target.substr(0, target.find('?')) == "/v1/ws") {
+            // Cross-site WebSocket hijacking: browsers send the page's Origin on the handshake.
+            const auto origin = req[http::field::origin];
+            if (!shell_.origin_allowed(std::string_view(origin.data(), origin.size()))) {
+                shell_.api().record(403);
+                return send(http_api::error_reply(403, errc::forbidden,
+                                                  "origin '" + std::string(origin) + "' is not allowed"),
+                            req.version(), false, false, false);
+            }
+            beast::error_code ec_ip;
+            const std::string ip = stream_.socket().remote_endpoint(ec_ip).address().to_string();
+            if (!shell_.hold_ip(ip)) {
+                shell_.api().record(429);
+                return send(http_api::error_reply(429, errc::limit_exceeded,
+                                                  "more than " + std::to_string(shell_.config().max_connections_per_ip) +
+                                                      " WebSocket connections from " + ip),
+                            req.version(), false, false, false);
+            }
             // The socket moves to the WebSocket session; this HTTP session ends here.
             stream_.expires_never();
-            std::make_shared<ws_session>(shell_, stream_.release_socket())->run(std::move(req));
+            std::make_shared<ws_session>(shell_, stream_.release_socket())->run(std::move(req), ip);
             return finish();
         }
     }
@@ -64,7 +81,9 @@ void http_session::answer(const request& req) {
     const std::string_view method(req.method_string().data(), req.method_string().size());
     const std::string_view target(req.target().data(), req.target().size());
     const bool head = req.method() == http::verb::head;
-    auto reply = shell_.api().handle(method, target, req.body());
+    const auto authorization = req[http::field::authorization];
+    auto reply = shell_.api().handle(method, target, req.body(),
+                                     std::string_view(authorization.data(), authorization.size()));
     // The API flushes fan-out from HTTP publishes to the WebSocket subscribers right away.
     shell_.flush();
     bool cacheable = false;

@@ -61,6 +61,14 @@ std::string render_metrics(const relay_metrics& m, const std::map<unsigned, std:
     family(out, "holdfast_agents_lost_total", "counter",
            "Agent leases that ran out: their open messages ended with agent_lost.", m.agents_lost_total);
     family(out, "holdfast_agent_leases", "gauge", "Disconnected agents whose lease is running.", m.agent_leases);
+    family(out, "holdfast_auth_failures_total", "counter",
+           "Hellos and HTTP requests refused for a missing, invalid or expired token.", m.auth_failures_total);
+    family(out, "holdfast_forbidden_total", "counter", "Requests outside the token's capabilities.",
+           m.forbidden_total);
+    family(out, "holdfast_throttled_total", "counter", "Rate-limit episodes (reading from a connection paused).",
+           m.throttled_total);
+    family(out, "holdfast_rate_limit_closes_total", "counter",
+           "Connections closed for flooding past their rate debt (close status 4029).", m.rate_limit_closes_total);
     out += "# HELP holdfast_http_requests_total HTTP requests answered, by status code.\n";
     out += "# TYPE holdfast_http_requests_total counter\n";
     for (const auto& [status, count] : http_requests) {

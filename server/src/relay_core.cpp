@@ -6,6 +6,7 @@
 #include "holdfast/event_json.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <type_traits>
 
 namespace holdfast::relay {
@@ -14,7 +15,12 @@ relay_core::relay_core(store& backing, relay_config config, clock_ms clock)
     : store_(backing), config_(config), clock_(clock), out_(metrics_, config_), sessions_(backing, out_, metrics_, config_, std::move(clock)) {}
 
 void relay_core::on_open(connection_id connection) {
-    if (!connections_.try_emplace(connection).second) return;
+    auto [it, inserted] = connections_.try_emplace(connection);
+    if (!inserted) return;
+    const double burst = config_.rate_burst_seconds;
+    it->second.frame_budget = token_bucket(config_.max_frames_per_second, config_.max_frames_per_second * burst);
+    it->second.byte_budget = token_bucket(static_cast<double>(config_.max_bytes_per_second),
+                                          static_cast<double>(config_.max_bytes_per_second) * burst);
     ++metrics_.open_connections;
     ++metrics_.connections_total;
 }
@@ -34,6 +40,7 @@ void relay_core::on_close(connection_id connection) {
 }
 
 void relay_core::on_tick(std::uint64_t now) {
+    expire_tokens(now);
     std::vector<expired_lease> expired = leases_.expire(now);
     if (store_.assigns_serials()) {
         // Several nodes: advertise who speaks through this node, and spare the leases of agents
@@ -184,6 +191,8 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
     limits.max_frame_bytes = config_.max_frame_bytes;
     limits.max_string_bytes = config_.max_frame_bytes;
     auto decoded = proto::decode_message(bytes, limits);
+    // Every frame of a bundle counts against the frame budget, as it would have unbundled.
+    if (!meter(connection, it->second, bytes.size(), decoded ? decoded->size() : 1)) return;
     if (!decoded) {
         reject(connection, decoded.err().code, decoded.err().detail);
         return;
@@ -209,6 +218,9 @@ void relay_core::handle(connection_id id, connection_state& conn, proto::frame&&
         return reject(id, errc::protocol_violation,
                       "'" + std::string(proto::type_name(frame)) + "' before hello");
     }
+    if (conn.claims && conn.claims->expires_at_ms <= clock_()) {
+        return refuse_token(id, conn, make_error(errc::token_expired, "token expired; renew it with a new hello"));
+    }
     std::visit(
         [&](auto&& f) {
             using type = std::remove_cvref_t<decltype(f)>;
@@ -217,18 +229,22 @@ void relay_core::handle(connection_id id, connection_state& conn, proto::frame&&
             } else if constexpr (std::is_same_v<type, proto::detach>) {
                 on_detach(id, conn, f);
             } else if constexpr (std::is_same_v<type, proto::publish>) {
-                on_append(id, append_input{std::move(f.session), std::move(f.producer_id), f.producer_seq,
-                                           f.producer_epoch, std::move(f.kind), std::move(f.msg_id), conn.agent,
-                                           std::move(f.payload)});
+                append_input input{std::move(f.session), std::move(f.producer_id), f.producer_seq,
+                                   f.producer_epoch, std::move(f.kind), std::move(f.msg_id), conn.agent,
+                                   std::move(f.payload)};
+                if (!permitted(id, conn, input.session, capability_for_kind(input.kind), &input)) return;
+                on_append(id, std::move(input));
             } else if constexpr (std::is_same_v<type, proto::control>) {
                 if (f.action.empty()) {
                     return send_error(id, errc::missing_field, "action", std::move(f.session), f.producer_seq,
                                       std::move(f.producer_id));
                 }
                 // One producer series per (producer, session) covers publishes and controls.
-                on_append(id, append_input{std::move(f.session), std::move(f.producer_id), f.producer_seq,
-                                           f.producer_epoch, "control." + f.action, std::move(f.target), conn.agent,
-                                           std::move(f.payload)});
+                append_input input{std::move(f.session), std::move(f.producer_id), f.producer_seq,
+                                   f.producer_epoch, "control." + f.action, std::move(f.target), conn.agent,
+                                   std::move(f.payload)};
+                if (!permitted(id, conn, input.session, capability_for_kind(input.kind), &input)) return;
+                on_append(id, std::move(input));
             } else if constexpr (std::is_same_v<type, proto::ping>) {
                 out_.send(id, proto::pong{f.nonce});
             } else {
@@ -240,13 +256,34 @@ void relay_core::handle(connection_id id, connection_state& conn, proto::frame&&
 }
 
 void relay_core::on_hello(connection_id id, connection_state& conn, const proto::hello& f) {
-    if (conn.greeted) return reject(id, errc::protocol_violation, "hello sent twice");
+    if (conn.greeted) {
+        // A second hello renews the token on a live link (the client keeps every session and its
+        // position); it may not change who the connection is.
+        if (f.version != proto::protocol_version || f.agent != conn.agent) {
+            return reject(id, errc::protocol_violation, "a second hello may only renew the token");
+        }
+        if (!admit(id, conn, f)) return;
+        // Sessions the new token no longer lets this connection read are detached.
+        std::vector<std::string> lost;
+        for (const std::string& session : conn.sessions) {
+            if (conn.claims && !conn.claims->allows(session, capability::subscribe)) lost.push_back(session);
+        }
+        for (const std::string& session : lost) {
+            on_detach(id, conn, proto::detach{session});
+            ++metrics_.forbidden_total;
+            send_error(id, errc::forbidden, "the renewed token does not allow subscribe on '" + session + "'", session);
+        }
+        out_.send(id, proto::welcome{std::to_string(id), proto::protocol_version,
+                                     proto::limits{config_.max_frame_bytes, config_.max_batch_events}});
+        return;
+    }
     if (f.version != proto::protocol_version) {
         reject(id, errc::version_mismatch,
                "client speaks version " + std::to_string(f.version) + ", relay speaks " +
                    std::to_string(proto::protocol_version));
         return close_connection(id, conn, close_directive{close_status::policy_violation, "version_mismatch", false});
     }
+    if (!admit(id, conn, f)) return;
     conn.greeted = true;
     conn.agent = f.agent;
     if (f.bundles.value_or(false)) out_.enable_bundles(id);
@@ -259,6 +296,17 @@ void relay_core::on_hello(connection_id id, connection_state& conn, const proto:
 void relay_core::on_attach(connection_id id, connection_state& conn, const proto::attach& f) {
     if (!is_valid_session_id(f.session)) {
         return send_error(id, errc::invalid_session_id, "invalid session id", f.session);
+    }
+    if (!permitted(id, conn, f.session, capability::subscribe)) return;
+    // An agent's attach announces its presence (agent.attached): that is writing as an agent.
+    if (!conn.agent.empty() && !is_reserved_session_id(f.session) && !permitted(id, conn, f.session, capability::agent)) {
+        return;
+    }
+    if (!conn.sessions.contains(f.session) && conn.sessions.size() >= config_.max_sessions_per_connection) {
+        return send_error(id, errc::limit_exceeded,
+                          "more than " + std::to_string(config_.max_sessions_per_connection) +
+                              " sessions attached on one connection: detach one first",
+                          f.session);
     }
     auto attached = sessions_.attach(id, f.session, f.from_serial, f.epoch);
     if (!attached) return send_error(id, attached.err().code, attached.err().detail, f.session);
@@ -331,6 +379,112 @@ result<append_reply> relay_core::append_http(append_input input) {
 result<read_reply> relay_core::read_events(std::string_view session, std::uint64_t after_serial, std::size_t limit) {
     if (!is_valid_session_id(session)) return make_error(errc::invalid_session_id, "invalid session id");
     return sessions_.read(std::string(session), after_serial, limit);
+}
+
+std::uint64_t relay_core::read_pause_ms(connection_id connection) {
+    auto it = connections_.find(connection);
+    if (it == connections_.end() || it->second.closing) return 0;
+    auto now = [this] { return clock_(); };
+    return std::max(it->second.frame_budget.wait_ms(now), it->second.byte_budget.wait_ms(now));
+}
+
+bool relay_core::meter(connection_id id, connection_state& conn, std::size_t bytes, std::size_t frames) {
+    auto now = [this] { return clock_(); };
+    // An episode ends when the budgets have refilled: the next overrun is reported again.
+    if (conn.throttle_reported) {
+        // Both are asked (no short-circuit), so each starts its clock during the episode.
+        const bool frames_full = conn.frame_budget.full(now);
+        const bool bytes_full = conn.byte_budget.full(now);
+        if (frames_full && bytes_full) conn.throttle_reported = false;
+    }
+    conn.frame_budget.take(static_cast<double>(frames), now);
+    conn.byte_budget.take(static_cast<double>(bytes), now);
+    const std::uint64_t pause = std::max(conn.frame_budget.wait_ms(now), conn.byte_budget.wait_ms(now));
+    if (pause == 0) return true;
+    const std::string budget = std::to_string(config_.max_frames_per_second) + " frames/s and " +
+                               std::to_string(config_.max_bytes_per_second) + " bytes/s";
+    if (pause > std::uint64_t{config_.rate_debt_seconds} * 1000) {
+        // Only a peer whose reads are not paused gets here (the Beast shell pauses them).
+        ++metrics_.rate_limit_closes_total;
+        ++metrics_.frames_rejected_total;
+        auto last = std::make_shared<const std::string>(proto::encode(proto::error_frame{
+            static_cast<std::uint32_t>(errc::rate_limited), "kept sending past " + budget, std::nullopt, std::nullopt,
+            std::nullopt}));
+        close_connection(id, conn, close_directive{close_status::rate_limited, "rate_limited", false}, std::move(last));
+        return false;
+    }
+    if (!conn.throttle_reported) {
+        // Informational: this frame is still handled; the following ones are read more slowly.
+        conn.throttle_reported = true;
+        ++metrics_.throttled_total;
+        send_error(id, errc::rate_limited, "over " + budget + ": reading from this connection is paused");
+    }
+    return true;
+}
+
+bool relay_core::admit(connection_id id, connection_state& conn, const proto::hello& f) {
+    if (!config_.auth) return true;
+    auto claims = config_.auth->verify(f.token, clock_());
+    if (!claims) {
+        refuse_token(id, conn, claims.err());
+        return false;
+    }
+    conn.claims = std::move(claims).value();
+    return true;
+}
+
+bool relay_core::permitted(connection_id id, const connection_state& conn, const std::string& session,
+                           capability what, const append_input* append) {
+    if (!config_.auth || (conn.claims && conn.claims->allows(session, what))) return true;
+    ++metrics_.forbidden_total;
+    std::string message = "the token does not allow " + std::string(to_string(what)) + " on '" + session + "'";
+    if (append) {
+        send_error(id, errc::forbidden, std::move(message), session, append->producer_seq, append->producer_id);
+    } else {
+        send_error(id, errc::forbidden, std::move(message), session);
+    }
+    return false;
+}
+
+void relay_core::refuse_token(connection_id id, connection_state& conn, const error& why) {
+    ++metrics_.auth_failures_total;
+    ++metrics_.frames_rejected_total;
+    auto last = std::make_shared<const std::string>(proto::encode(
+        proto::error_frame{static_cast<std::uint32_t>(why.code), why.detail, std::nullopt, std::nullopt, std::nullopt}));
+    close_connection(id, conn, close_directive{close_status::unauthorized, std::string(to_string(why.code)), false},
+                     std::move(last));
+}
+
+void relay_core::expire_tokens(std::uint64_t now) {
+    if (!config_.auth) return;
+    for (auto& [id, conn] : connections_) {
+        if (!conn.closing && conn.claims && conn.claims->expires_at_ms <= now) {
+            refuse_token(id, conn, make_error(errc::token_expired, "token expired; renew it with a new hello"));
+        }
+    }
+}
+
+std::optional<error> relay_core::authorize_http(std::string_view authorization, std::string_view session,
+                                                capability what) {
+    if (!config_.auth) return std::nullopt;
+    constexpr std::string_view scheme = "Bearer ";
+    std::string_view token;
+    if (authorization.size() > scheme.size() &&
+        std::equal(scheme.begin(), scheme.end(), authorization.begin(),
+                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b)); })) {
+        token = authorization.substr(scheme.size());
+    }
+    auto claims = config_.auth->verify(token, clock_());
+    if (!claims) {
+        ++metrics_.auth_failures_total;
+        return claims.err();
+    }
+    if (!claims->allows(session, what)) {
+        ++metrics_.forbidden_total;
+        return make_error(errc::forbidden,
+                          "the token does not allow " + std::string(to_string(what)) + " on '" + std::string(session) + "'");
+    }
+    return std::nullopt;
 }
 
 void relay_core::reject(connection_id id, errc code, std::string message) {

@@ -146,6 +146,28 @@ void relay_shell::remove_http(std::uint64_t id) {
     maybe_finish_stop();
 }
 
+bool relay_shell::hold_ip(const std::string& ip) {
+    std::uint32_t& count = connections_per_ip_[ip];
+    if (config_.max_connections_per_ip != 0 && count >= config_.max_connections_per_ip) {
+        if (count == 0) connections_per_ip_.erase(ip);
+        return false;
+    }
+    ++count;
+    return true;
+}
+
+void relay_shell::release_ip(const std::string& ip) {
+    auto it = connections_per_ip_.find(ip);
+    if (it == connections_per_ip_.end()) return;
+    if (--it->second == 0) connections_per_ip_.erase(it);
+}
+
+bool relay_shell::origin_allowed(std::string_view origin) const {
+    if (config_.allowed_origins.empty() || origin.empty()) return true;
+    return std::find(config_.allowed_origins.begin(), config_.allowed_origins.end(), origin) !=
+           config_.allowed_origins.end();
+}
+
 void relay_shell::flush() {
     for (outbound& out : core_.take_outputs()) {
         auto it = ws_.find(out.connection);

@@ -45,6 +45,12 @@ public:
     std::uint64_t add_http(const std::shared_ptr<http_session>& session);
     void remove_http(std::uint64_t id);
 
+    /// Counts a WebSocket from `ip` against max_connections_per_ip; false when it is over.
+    bool hold_ip(const std::string& ip);
+    void release_ip(const std::string& ip);
+    /// The Origin header's value is on the allow-list (or there is no list, or no header).
+    bool origin_allowed(std::string_view origin) const;
+
     /// Performs the core's pending outputs: sends frames, closes connections.
     void flush();
 
@@ -67,6 +73,7 @@ private:
     net::steady_timer tick_timer_{ioc_};
     std::unordered_map<connection_id, std::weak_ptr<ws_session>> ws_;
     std::unordered_map<std::uint64_t, std::weak_ptr<http_session>> http_;
+    std::unordered_map<std::string, std::uint32_t> connections_per_ip_;
     connection_id next_ws_id_ = 1;
     std::uint64_t next_http_id_ = 1;
     bool stopping_ = false;

@@ -15,9 +15,11 @@ constexpr auto close_grace = std::chrono::seconds(10);
 } // namespace
 
 ws_session::ws_session(relay_shell& shell, tcp::socket&& socket)
-    : shell_(shell), ws_(std::move(socket)), close_deadline_(ws_.get_executor()) {}
+    : shell_(shell), ws_(std::move(socket)), close_deadline_(ws_.get_executor()), read_pause_(ws_.get_executor()) {}
 
-void ws_session::run(http::request<http::string_body> req) {
+void ws_session::run(http::request<http::string_body> req, std::string peer_ip) {
+    peer_ip_ = std::move(peer_ip);
+    ip_held_ = true;
     // Each write is one whole frame, often a single token: Nagle would hold it back until the
     // previous one is acknowledged (up to the peer's 40 ms delayed ACK).
     beast::error_code ignored;
@@ -34,8 +36,11 @@ void ws_session::run(http::request<http::string_body> req) {
 }
 
 void ws_session::on_accept(beast::error_code ec) {
-    if (ec) return;  // never registered: nothing to undo
-    if (shell_.stopping()) return abort();
+    if (ec) return release_ip();  // never registered: nothing else to undo
+    if (shell_.stopping()) {
+        release_ip();
+        return abort();
+    }
     id_ = shell_.add_ws(shared_from_this());
     registered_ = true;
     shell_.core().on_open(id_);
@@ -60,6 +65,15 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
     shell_.core().on_frame(id_, std::string_view(static_cast<const char*>(data.data()), data.size()));
     buffer_.consume(buffer_.size());
     shell_.flush();
+    // Throttle: a connection over its frames/s or bytes/s budget is read later, so TCP slows
+    // the sender down and nothing it sent is dropped.
+    if (const std::uint64_t pause = shell_.core().read_pause_ms(id_); pause > 0 && !finished_) {
+        read_pause_.expires_after(std::chrono::milliseconds(pause));
+        read_pause_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+            if (!wait_ec && !self->finished_) self->do_read();
+        });
+        return;
+    }
     do_read();
 }
 
@@ -131,6 +145,12 @@ void ws_session::on_close(beast::error_code ec) {
     if (ec) abort();
 }
 
+void ws_session::release_ip() {
+    if (!ip_held_) return;
+    ip_held_ = false;
+    shell_.release_ip(peer_ip_);
+}
+
 void ws_session::abort() {
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
@@ -140,6 +160,8 @@ void ws_session::finish() {
     if (finished_) return;
     finished_ = true;
     close_deadline_.cancel();  // a pending wait would keep run() from returning on stop
+    read_pause_.cancel();
+    release_ip();
     // The queue stays: an async_write in flight still points into its front buffer.
     if (registered_) shell_.remove_ws(id_);
 }

@@ -20,7 +20,8 @@ public:
     ws_session(relay_shell& shell, tcp::socket&& socket);
 
     /// Completes the upgrade for `req`, then starts reading.
-    void run(http::request<http::string_body> req);
+    /// `peer_ip` was counted with relay_shell::hold_ip; released when the session ends.
+    void run(http::request<http::string_body> req, std::string peer_ip);
 
     /// Queues one frame (shared with every other subscriber of a fan-out).
     void send(std::shared_ptr<const std::string> frame);
@@ -43,12 +44,15 @@ private:
     void on_close(beast::error_code ec);
     void abort();
     void finish();
+    void release_ip();
 
     relay_shell& shell_;
     websocket::stream<beast::tcp_stream> ws_;
     beast::flat_buffer buffer_;
     std::deque<std::shared_ptr<const std::string>> queue_;
     net::steady_timer close_deadline_;  // a peer that stops reading cannot hold a close forever
+    net::steady_timer read_pause_;      // the core's rate limit: the next read waits this long
+    std::string peer_ip_;
     connection_id id_ = 0;
     websocket::close_reason close_reason_{websocket::close_code::policy_error};
     bool writing_ = false;
@@ -56,6 +60,7 @@ private:
     bool closing_ = false;
     bool registered_ = false;
     bool finished_ = false;
+    bool ip_held_ = false;
 };
 
 } // namespace holdfast::relay

@@ -58,9 +58,18 @@ public:
         check(run_op(ioc_, [&](auto h) { ws_.async_write(net::buffer(bytes), h); }), "write");
     }
 
-    proto::frame read() {
-        beast::flat_buffer buffer;
+    /// Sends bytes as one binary message, unchecked (hostile-input tests).
+    void send_raw(const std::string& bytes) {
         beast::get_lowest_layer(ws_).expires_after(io_timeout);
+        check(run_op(ioc_, [&](auto h) { ws_.async_write(net::buffer(bytes), h); }), "write");
+    }
+
+    /// read() with a longer timeout, for a connection the relay is throttling.
+    proto::frame read_slow() { return read(std::chrono::seconds(30)); }
+
+    proto::frame read(std::chrono::steady_clock::duration timeout = io_timeout) {
+        beast::flat_buffer buffer;
+        beast::get_lowest_layer(ws_).expires_after(timeout);
         check(run_op(ioc_, [&](auto h) { ws_.async_read(buffer, h); }), "read");
         const auto data = buffer.cdata();
         auto decoded = proto::decode(std::string_view(static_cast<const char*>(data.data()), data.size()));

@@ -13,16 +13,16 @@ let Holdfast;
 let HoldfastError;
 let module;      // the instance the SDK shares (loadCore caches it)
 let rawModule;   // a separate instance for the fake relay's decoding
-let handlesAtStart;
+let coresAtStart;
 
 before(async () => {
   ({ Holdfast, HoldfastError } = await importSdk());
   const { loadCore } = await import(pathToFileURL(path.join(sdkDir, 'loadCore.js')).href);
   module = await loadCore({ wasmBinary });
   rawModule = await loadModule();
-  handlesAtStart = module.count_emval_handles();
+  coresAtStart = module.liveCores();
 });
-after(() => assert.equal(module.count_emval_handles(), handlesAtStart, 'embind handles leaked'));
+after(() => assert.equal(module.liveCores(), coresAtStart, 'closed clients left their Core undeleted'));
 
 let sessionCounter = 0;
 const uniqueSession = () => `t-${process.pid}-${++sessionCounter}`;
@@ -269,6 +269,19 @@ describe('Holdfast against a fake relay', () => {
     assert.equal(events[0].kind, 'control.cancel');
     assert.equal(events[0].msgId, 'reply-1');
     assert.deepEqual(events[0].payload, { reason: 'user' });
+    hf.close();
+  });
+
+  test('numbers in a payload come back as the same doubles (the browser build formats them in JS)', async () => {
+    const { hf } = await setup();
+    const s = hf.session(uniqueSession());
+    const events = [];
+    s.on('event', (event) => events.push(event));
+    const numbers = { tenth: 0.1, third: 1 / 3, tiny: 1.5e-7, huge: 1e300, big: 2 ** 60, negative: -2.5,
+      whole: 1700000000123, max: Number.MAX_VALUE, min: Number.MIN_VALUE, list: [0.2, -0.3e-12, 12345.6789] };
+    await s.publish('status', numbers);
+    await until(() => events.length === 1, 'status event');
+    assert.deepEqual(events[0].payload, numbers);
     hf.close();
   });
 

@@ -9,11 +9,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const sdkDir = path.resolve(process.env.HOLDFAST_SDK_DIR ?? path.join(root, 'build/sdk'));
 export const fixturesDir = path.join(root, 'tests/fixtures');
 export const wasmBinary = fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm'));
+/** The testing build of the module (the SDK's plus reencodeFrame/describeFrame), beside the build. */
+export const testingDir = path.resolve(process.env.HOLDFAST_TESTING_DIR ?? path.join(root, 'build/wasm/wasm/bindings'));
 
-/** The raw Emscripten module (Core class, errorCodes, codec helpers). */
+/** The raw Emscripten module of the testing build (Core class, errorCodes, codec helpers). */
 export async function loadModule() {
-  const { default: createHoldfastCore } = await import(pathToFileURL(path.join(sdkDir, 'holdfast_core.js')).href);
-  return createHoldfastCore({ wasmBinary });
+  const { default: createHoldfastCore } = await import(pathToFileURL(path.join(testingDir, 'holdfast_core_testing.js')).href);
+  return createHoldfastCore({ wasmBinary: fs.readFileSync(path.join(testingDir, 'holdfast_core_testing.wasm')) });
 }
 
 /** The public SDK entry, as apps import it. */

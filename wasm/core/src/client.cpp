@@ -8,6 +8,7 @@
 #include "holdfast/codec.hpp"
 #include "holdfast/event_json.hpp"
 #include "holdfast/json.hpp"
+#include "holdfast/token_expiry.hpp"
 
 #include <algorithm>
 
@@ -164,6 +165,20 @@ void client_core::on_transport_open() {
     for (auto& [id, entry] : sessions_) send(proto::encode(entry->log.make_attach()));
     for (const auto& [request, pending] : outbox_) send(pending.frame);
     resend_at_ms_ = 0;  // just resent
+}
+
+void client_core::set_token(std::string token) {
+    config_.token = std::move(token);
+    if (connected_) send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent}));
+}
+
+std::optional<std::uint64_t> client_core::token_refresh_delay_ms(std::uint64_t now_ms) const {
+    auto expires = jwt_expiry_ms(config_.token);
+    if (!expires) return std::nullopt;
+    const std::uint64_t left = *expires > now_ms ? *expires - now_ms : 0;
+    constexpr std::uint64_t margin = 30'000;
+    const std::uint64_t delay = left > 2 * margin ? left - margin : left / 2;
+    return std::max<std::uint64_t>(delay, 1000);
 }
 
 void client_core::on_transport_closed() {

@@ -1,6 +1,7 @@
 // Frame decoding and the non-template parts of the codec. Layer: portable core.
 // All of msgpack-c's exceptions stop here and become errc values.
 #include "holdfast/codec.hpp"
+#include "holdfast/detail/msgpack_prescan.hpp"
 #include "holdfast/json.hpp"
 
 #include <boost/mp11/algorithm.hpp>
@@ -23,6 +24,8 @@ result<msgpack::object_handle> detail::unpack_one(std::string_view bytes, const 
                                                      std::to_string(limits.max_frame_bytes));
     }
     if (bytes.empty()) return make_error(errc::malformed_frame, "empty frame");
+    // Before msgpack-c: it allocates for declared counts before it finds them missing.
+    if (auto failure = prescan_msgpack(bytes, limits)) return make_error(failure->code, std::move(failure->detail));
     try {
         std::size_t offset = 0;
         auto handle = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, to_unpack_limit(limits));

@@ -1,20 +1,57 @@
 // POSIX and in-memory file systems for the history. Layer: portable core. The POSIX one uses
-// only C stdio and <dirent.h>/<sys/stat.h>, which Emscripten's FS (and so IDBFS) implements.
+// only file descriptors and <dirent.h>/<sys/stat.h>, which Emscripten's FS (and so IDBFS)
+// implements; not C stdio, whose buffered streams would add their code to the browser's download.
 #include "holdfast/file_system.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace holdfast {
 namespace {
 
+/// The failures a history store meets, by name; others by number. Not strerror: in the browser
+/// its table of every errno's message is about a kilobyte of the gzipped download.
+std::string errno_text(int code) {
+    switch (code) {
+    case ENOENT: return "no such file or directory";
+    case EEXIST: return "file exists";
+    case EACCES: return "permission denied";
+    case EPERM: return "operation not permitted";
+    case ENOSPC: return "no space left on device";
+    case EDQUOT: return "disk quota exceeded";
+    case EIO: return "input/output error";
+    case ENOTDIR: return "not a directory";
+    case EISDIR: return "is a directory";
+    case ENOTEMPTY: return "directory not empty";
+    case EROFS: return "read-only file system";
+    case EMFILE: return "too many open files";
+    case ENAMETOOLONG: return "file name too long";
+    default: return "errno " + std::to_string(code);
+    }
+}
+
 error fs_error(const char* what, const std::string& path) {
-    return make_error(errc::store_failure, std::string(what) + " " + path + ": " + std::strerror(errno));
+    return make_error(errc::store_failure, std::string(what) + " " + path + ": " + errno_text(errno));
+}
+
+/// Writes all of `bytes` to `fd` (write may take less than asked), then closes it.
+bool write_and_close(int fd, std::string_view bytes) {
+    bool ok = true;
+    for (std::size_t done = 0; ok && done < bytes.size();) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        ok = n > 0;
+        if (ok) done += static_cast<std::size_t>(n);
+    }
+    const int saved = errno;
+    const bool closed = ::close(fd) == 0;
+    if (!ok) errno = saved;
+    return ok && closed;
 }
 
 bool is_directory(const std::string& path) {
@@ -40,15 +77,22 @@ result<std::vector<std::string>> posix_file_system::list(const std::string& dir)
 }
 
 result<std::string> posix_file_system::read(const std::string& path) {
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    if (!file) return fs_error("open", path);
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) return fs_error("open", path);
     std::string content;
     char buffer[16 * 1024];
-    std::size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) content.append(buffer, n);
-    const bool failed = std::ferror(file) != 0;
-    std::fclose(file);
-    if (failed) return fs_error("read", path);
+    ssize_t n = 0;
+    while ((n = ::read(fd, buffer, sizeof buffer)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int saved = errno;
+            ::close(fd);
+            errno = saved;
+            return fs_error("read", path);
+        }
+        content.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
     return content;
 }
 
@@ -59,25 +103,22 @@ result<std::size_t> posix_file_system::file_size(const std::string& path) {
 }
 
 result<ok_t> posix_file_system::append(const std::string& path, std::string_view bytes) {
-    std::FILE* file = std::fopen(path.c_str(), "ab");
-    if (!file) return fs_error("open", path);
-    const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
-    const bool closed = std::fclose(file) == 0;
-    if (!written || !closed) return fs_error("append", path);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0) return fs_error("open", path);
+    if (!write_and_close(fd, bytes)) return fs_error("append", path);
     return ok_t{};
 }
 
 result<ok_t> posix_file_system::write(const std::string& path, std::string_view bytes) {
     const std::string temporary = path + ".tmp";
-    std::FILE* file = std::fopen(temporary.c_str(), "wb");
-    if (!file) return fs_error("open", temporary);
-    const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
-    const bool closed = std::fclose(file) == 0;
-    if (!written || !closed) {
-        std::remove(temporary.c_str());
-        return fs_error("write", temporary);
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return fs_error("open", temporary);
+    if (!write_and_close(fd, bytes)) {
+        const error failed = fs_error("write", temporary);
+        ::unlink(temporary.c_str());
+        return failed;
     }
-    if (std::rename(temporary.c_str(), path.c_str()) != 0) return fs_error("rename", path);
+    if (::rename(temporary.c_str(), path.c_str()) != 0) return fs_error("rename", path);
     return ok_t{};
 }
 
@@ -96,7 +137,7 @@ result<ok_t> posix_file_system::remove(const std::string& path) {
         if (::rmdir(path.c_str()) != 0 && errno != ENOENT) return fs_error("rmdir", path);
         return ok_t{};
     }
-    if (std::remove(path.c_str()) != 0 && errno != ENOENT) return fs_error("remove", path);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fs_error("remove", path);
     return ok_t{};
 }
 

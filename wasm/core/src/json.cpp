@@ -4,11 +4,10 @@
 #include "holdfast/json.hpp"
 
 #include "holdfast/detail/codec_impl.hpp"
+#include "holdfast/detail/number_text.hpp"
 
 #include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 
 namespace holdfast::json {
 namespace {
@@ -215,9 +214,7 @@ private:
                 if (std::from_chars(first, last, v).ec == std::errc{}) { pack.pack_uint64(v); return true; }
             }
         }
-        // strtod needs a terminated buffer; numbers are short.
-        const std::string copy(first, last);
-        pack.pack_double(std::strtod(copy.c_str(), nullptr));
+        pack.pack_double(detail::parse_double(std::string_view(first, static_cast<std::size_t>(last - first))));
         return true;
     }
 
@@ -302,18 +299,7 @@ void append_json(const msgpack::object& value, std::string& out) {
             out += std::to_string(static_cast<std::int64_t>(d));
             return;
         }
-        // Shortest text that round-trips (0.1 stays "0.1"), as JSON.stringify does. Any double
-        // whose shortest form has <= 15 significant digits prints exactly that at %.15g (%g drops
-        // the trailing zeros), so the search starts there: at most three formatting passes,
-        // which matters in WASM, where printf/strtod run on software floating point. Not
-        // std::to_chars: Emscripten 3.1.6's libc++ lacks its floating-point overloads.
-        char buffer[32];
-        int length = 0;
-        for (int precision = 15; precision <= 17; ++precision) {
-            length = std::snprintf(buffer, sizeof buffer, "%.*g", precision, d);
-            if (precision == 17 || std::strtod(buffer, nullptr) == d) break;
-        }
-        out.append(buffer, static_cast<std::size_t>(length));
+        detail::append_double(d, out);
         return;
     }
     case msgpack::type::STR: append_string(std::string_view(value.via.str.ptr, value.via.str.size), out); return;

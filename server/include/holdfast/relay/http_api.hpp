@@ -32,7 +32,9 @@ public:
 
     /// Answers OPTIONS preflights, /v1/..., /healthz and /metrics; nullopt for any other path
     /// (the shell then tries static files). `target` is the request target with its query.
-    std::optional<http_reply> handle(std::string_view method, std::string_view target, std::string_view body);
+    /// `authorization` is the Authorization header ("Bearer <token>"), checked when auth is on.
+    std::optional<http_reply> handle(std::string_view method, std::string_view target, std::string_view body,
+                                     std::string_view authorization = {});
 
     /// Counts one answered request by status, for holdfast_http_requests_total.
     void record(unsigned status) { ++requests_by_status_[status]; }
@@ -42,8 +44,8 @@ public:
     static http_reply not_found(std::string_view target);
 
 private:
-    http_reply post_event(std::string_view session, std::string_view body);
-    http_reply get_events(std::string_view session, std::string_view query);
+    http_reply post_event(std::string_view session, std::string_view body, std::string_view authorization);
+    http_reply get_events(std::string_view session, std::string_view query, std::string_view authorization);
     http_reply metrics() const;
 
     relay_core& core_;

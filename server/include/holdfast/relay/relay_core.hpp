@@ -9,11 +9,13 @@
 // (lease_table): a closed agent connection's open messages are ended with error/agent_lost only
 // when its producer has not come back by the deadline, checked by on_tick.
 #pragma once
+#include "holdfast/relay/access_token.hpp"
 #include "holdfast/relay/lease_table.hpp"
 #include "holdfast/relay/outbox.hpp"
 #include "holdfast/relay/relay_types.hpp"
 #include "holdfast/relay/session_table.hpp"
 #include "holdfast/relay/store.hpp"
+#include "holdfast/relay/token_bucket.hpp"
 
 #include <deque>
 #include <functional>
@@ -70,6 +72,16 @@ public:
     /// Drains the outputs produced since the last call, in the order they must be performed.
     std::vector<outbound> take_outputs() { return out_.take(); }
 
+    /// How long the shell should wait before reading `connection`'s next frame: the time its
+    /// frames/s and bytes/s budgets need to get out of debt (0: read now). Pausing the read is
+    /// the throttle: TCP backpressure slows the sender and nothing it sent is lost.
+    std::uint64_t read_pause_ms(connection_id connection);
+
+    /// HTTP requests: nullopt when `authorization` (the Authorization header's value, "Bearer
+    /// <token>") allows `what` on `session`, or when auth is off; else unauthorized,
+    /// token_expired or forbidden.
+    std::optional<error> authorize_http(std::string_view authorization, std::string_view session, capability what);
+
     /// Bytes queued for `connection` and not yet reported written (for tests and diagnostics).
     std::uint64_t queued_bytes(connection_id connection) const { return out_.queued_bytes(connection); }
 
@@ -103,6 +115,10 @@ private:
         std::deque<std::string> replaying;  // attached sessions not yet live, in release order
         /// outbox::queued_total after each replay batch still unwritten: the window in flight.
         std::deque<std::uint64_t> replay_batch_ends;
+        std::optional<token_claims> claims;  // from hello's token, when auth is on
+        token_bucket frame_budget;           // frames per second
+        token_bucket byte_budget;            // bytes per second
+        bool throttle_reported = false;      // error{rate_limited} sent in this episode
     };
 
     void handle(connection_id id, connection_state& conn, proto::frame&& frame);
@@ -110,6 +126,18 @@ private:
     void on_attach(connection_id id, connection_state& conn, const proto::attach& f);
     void on_detach(connection_id id, connection_state& conn, const proto::detach& f);
     void on_append(connection_id id, append_input&& input);
+    /// Charges one frame of `bytes` to the connection's budgets; false when it was closed for
+    /// flooding past rate_debt_seconds.
+    bool meter(connection_id id, connection_state& conn, std::size_t bytes, std::size_t frames);
+    /// Verifies hello's token (auth on): false when the connection was refused and is closing.
+    bool admit(connection_id id, connection_state& conn, const proto::hello& f);
+    /// True when the token allows `what` on `session` (or auth is off); else error{forbidden}.
+    bool permitted(connection_id id, const connection_state& conn, const std::string& session, capability what,
+                   const append_input* append = nullptr);
+    /// Closes `conn` with error{code} and 4401 (token missing, invalid or expired).
+    void refuse_token(connection_id id, connection_state& conn, const error& why);
+    /// Closes every connection whose token expired by `now` (they must renew: re-hello).
+    void expire_tokens(std::uint64_t now);
     /// After every input: leases for owners found by session rebuilds, the lease gauge, and
     /// closing connections a fan-out overfilled.
     void settle();

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace holdfast::relay {
 
@@ -19,6 +20,12 @@ struct server_config {
     std::filesystem::path static_dir;
     std::filesystem::path sdk_dir;
     relay_config relay;
+    /// Browser Origins allowed to open a WebSocket (exact "scheme://host[:port]" strings); others
+    /// get 403. Empty: every origin (development). Requests without an Origin header are not
+    /// from a browser page and are let through.
+    std::vector<std::string> allowed_origins;
+    /// WebSocket connections open at once from one IP address; more get 429. 0: unlimited.
+    std::uint32_t max_connections_per_ip = 256;
     bool handle_signals = false;  // stop on SIGINT/SIGTERM (the executable sets this)
 };
 

@@ -13,6 +13,8 @@
 
 namespace holdfast::relay {
 
+class token_verifier;
+
 /// Assigned by whoever owns the sockets (the Beast shell, or a simulator); never reused while open.
 using connection_id = std::uint64_t;
 
@@ -40,6 +42,22 @@ struct relay_config {
     std::size_t ended_messages_remembered = 1024;
     /// Sessions whose control state is kept with nothing open or pending (rebuilt when evicted).
     std::size_t idle_control_sessions = 10'000;
+
+    // Hostile-input limits (docs/security.md). A connection's frames are metered by two token
+    // buckets holding `rate_burst_seconds` of budget; past it the shell pauses reading from that
+    // connection (read_pause_ms) and the client gets one error{rate_limited} per episode. A peer
+    // whose debt passes `rate_debt_seconds` anyway (a shell that does not pause) is closed (4029).
+    // An agent pipelining tokens for many sessions on one link sends tens of thousands of small
+    // frames a second (bundled): the budget is a flood guard, not a pace.
+    std::uint32_t max_frames_per_second = 50'000;    // 0: unmetered
+    std::uint64_t max_bytes_per_second = 32u << 20;  // 0: unmetered
+    std::uint32_t rate_burst_seconds = 2;
+    std::uint32_t rate_debt_seconds = 10;
+    /// Sessions one connection may have attached at once (error limit_exceeded beyond).
+    std::uint32_t max_sessions_per_connection = 10'000;
+    /// Capability tokens: null is development mode (no checks); otherwise every hello must carry
+    /// a valid token and every attach, publish and control must be within its capabilities.
+    std::shared_ptr<const token_verifier> auth;
 };
 
 /// WebSocket close statuses the core asks for (RFC 6455 section 7.4.1; 4000-4999 are private
@@ -51,6 +69,8 @@ inline constexpr std::uint16_t message_too_big = 1009;   // a frame over max_fra
 inline constexpr std::uint16_t internal_error = 1011;    // the store failed during a replay
 inline constexpr std::uint16_t slow_consumer = 4008;     // the send queue passed max_queued_bytes
 inline constexpr std::uint16_t session_reset = 4012;     // a shared store recreated a followed session (new epoch)
+inline constexpr std::uint16_t unauthorized = 4401;      // token missing, invalid or expired (reason says which)
+inline constexpr std::uint16_t rate_limited = 4029;      // kept flooding past the rate debt
 } // namespace close_status
 
 /// How the shell must close a connection.
@@ -116,6 +136,10 @@ struct relay_metrics {
     std::uint64_t controls_rejected_total = 0;
     std::uint64_t agents_lost_total = 0;           // agent leases that expired and ended or detached something
     std::uint64_t agent_leases = 0;                // gauge: leases running now
+    std::uint64_t auth_failures_total = 0;         // hellos and requests refused for their token
+    std::uint64_t forbidden_total = 0;             // requests outside the token's capabilities
+    std::uint64_t throttled_total = 0;             // rate-limit episodes (reading paused)
+    std::uint64_t rate_limit_closes_total = 0;     // connections closed with 4029
 };
 
 } // namespace holdfast::relay

@@ -104,6 +104,17 @@ public:
 
     // ---- transport ----------------------------------------------------------------------------
     void on_transport_open();
+
+    /// Replaces the token sent in hello (capability tokens, docs/security.md). On a live link it
+    /// is sent at once in a second hello, which the relay takes as a renewal: the connection,
+    /// its sessions and their positions stay as they are. Otherwise the next connect uses it.
+    void set_token(std::string token);
+
+    /// How long the host should wait before fetching a fresh token: 30 s before the current
+    /// token's `exp` (half its remaining life when that is shorter, at least 1 s); nullopt when
+    /// the token is not a JWT with a numeric exp. The claims are read, not verified (the relay
+    /// verifies).
+    std::optional<std::uint64_t> token_refresh_delay_ms(std::uint64_t now_ms) const;
     /// The link is gone (closed, failed, or declared dead). The updates then carry a retry
     /// {attempt, delayMs}: the host reconnects after that delay.
     void on_transport_closed();

@@ -26,6 +26,9 @@ enum class errc : std::uint16_t {
     closed = 15,              // the client was closed before the request completed
     sequence_gap = 16,        // a producer skipped a sequence number within its epoch
     slow_consumer = 17,       // the relay dropped a link whose send queue outgrew its bound
+    unauthorized = 18,        // a token is required and is missing, malformed, forged or not for this relay
+    token_expired = 19,       // the token's exp has passed: fetch a new one and reconnect
+    rate_limited = 20,        // the connection sends faster than its frames/s or bytes/s budget
 };
 
 /// A stable lower_snake name per code, for logs, metrics labels and HoldfastError.name.
@@ -49,11 +52,14 @@ constexpr std::string_view to_string(errc code) noexcept {
     case errc::closed: return "closed";
     case errc::sequence_gap: return "sequence_gap";
     case errc::slow_consumer: return "slow_consumer";
+    case errc::unauthorized: return "unauthorized";
+    case errc::token_expired: return "token_expired";
+    case errc::rate_limited: return "rate_limited";
     }
     return "unknown";
 }
 
 /// Highest code in use; tests walk 0..last_errc so a code added without a name fails.
-inline constexpr errc last_errc = errc::slow_consumer;
+inline constexpr errc last_errc = errc::rate_limited;
 
 } // namespace holdfast

@@ -1,0 +1,54 @@
+// jwt_expiry_ms: base64url-decode the claims segment, convert its JSON with the core's bounded
+// converter and read exp with the strict codec. Layer: portable core.
+#include "holdfast/token_expiry.hpp"
+
+#include "holdfast/codec.hpp"
+#include "holdfast/json.hpp"
+
+#include <boost/describe.hpp>
+
+#include <string>
+
+namespace holdfast::client {
+namespace {
+
+struct jwt_exp_claim {
+    std::optional<std::uint64_t> exp;
+};
+BOOST_DESCRIBE_STRUCT(jwt_exp_claim, (), (exp))
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+    constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    std::uint32_t buffer = 0;
+    int bits = 0;
+    for (char c : text) {
+        const auto index = alphabet.find(c);
+        if (index == std::string_view::npos) return std::nullopt;
+        buffer = (buffer << 6) | static_cast<std::uint32_t>(index);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((buffer >> bits) & 0xff);
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::optional<std::uint64_t> jwt_expiry_ms(std::string_view token) {
+    const auto first = token.find('.');
+    if (first == std::string_view::npos || token.size() > 8192) return std::nullopt;
+    const auto second = token.find('.', first + 1);
+    if (second == std::string_view::npos) return std::nullopt;
+    auto text = base64url_decode(token.substr(first + 1, second - first - 1));
+    if (!text) return std::nullopt;
+    auto packed = json::to_msgpack(*text);
+    if (!packed) return std::nullopt;
+    auto claims = proto::decode_struct<jwt_exp_claim>(packed.value(), {});
+    if (!claims || !claims->exp || *claims->exp > (std::uint64_t{1} << 43)) return std::nullopt;
+    return *claims->exp * 1000;
+}
+
+} // namespace holdfast::client
