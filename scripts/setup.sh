@@ -9,7 +9,8 @@ root=$(pwd)
 
 need_pkgs=(build-essential cmake ninja-build pkg-config libboost1.81-dev libsqlite3-dev
            libgtest-dev libgmock-dev libbenchmark-dev emscripten chromium gzip curl node-terser
-           libssl-dev clang-14 libclang-rt-14-dev)  # libcrypto: token HMAC; clang: libFuzzer
+           libssl-dev clang-14 libclang-rt-14-dev  # libcrypto: token HMAC; clang: libFuzzer
+           redis-server libhiredis-dev)            # several relay nodes on Redis
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

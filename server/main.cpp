@@ -24,7 +24,8 @@ constexpr const char* usage = R"(usage: holdfast-relay [options]
 
   --listen HOST:PORT       address to listen on (default 127.0.0.1:8080; [::1]:8080 for IPv6;
                            port 0 picks a free port)
-  --store URL              sqlite:PATH (default sqlite:holdfast.db) or memory:
+  --store URL              sqlite:PATH (default sqlite:holdfast.db), memory:, or
+                           redis://HOST:PORT/DB[?retain_events=N] for several relay nodes
   --static-dir DIR         files served at / (default <repo>/demo/web)
   --sdk-dir DIR            files served at /sdk/ (default <repo>/build/sdk)
   --max-frame-bytes N      largest WebSocket message and HTTP body (default 1048576)

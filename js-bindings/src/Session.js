@@ -207,7 +207,8 @@ export class Session extends Emitter {
     const stateChanged = update.state !== undefined && update.state !== this.#state;
     if (stateChanged) this.#state = update.state;
 
-    if (update.reset) this.emit('reset');
+    // continuityLost: the relay's retention dropped events this copy lacked (never a silent gap).
+    if (update.reset) this.emit('reset', { continuityLost: update.continuityLost === true });
     if (update.corrupt) this.emit('corrupt', { problems: update.corrupt });
     for (const event of update.events ?? []) this.emit('event', event);
     for (const message of changed) this.emit('message', message);

@@ -38,6 +38,7 @@ result<update_batch> parse_update_batch(std::string_view text) {
             status.last_serial = to_u64(s.at("lastSerial"));
             status.epoch = to_u64(s.at("epoch"));
             status.reset = s.at("reset").as_bool();
+            if (const json::value* lost = s.if_contains("continuityLost")) status.continuity_lost = lost->as_bool();
             for (const json::value& ev : s.at("events").as_array()) {
                 const json::object& e = ev.as_object();
                 delivered_event out;

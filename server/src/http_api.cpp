@@ -123,7 +123,12 @@ std::optional<http_reply> http_api::handle(std::string_view method, std::string_
     const std::string_view query = question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
     const bool get = method == "GET" || method == "HEAD";
 
-    if (path == "/healthz" && get) return http_reply{200, "application/json", "{\"status\":\"ok\"}", {}};
+    if (path == "/healthz" && get) {
+        // Unhealthy while the store cannot serve (a shared Redis down): a balancer sends new
+        // connections elsewhere; connections already here stay and publishes get store_failure.
+        if (!core_.healthy()) return http_reply{503, "application/json", "{\"status\":\"unhealthy\",\"reason\":\"store unavailable\"}", {}};
+        return http_reply{200, "application/json", "{\"status\":\"ok\"}", {}};
+    }
     if (path == "/metrics" && get) return metrics();
 
     constexpr std::string_view prefix = "/v1/sessions/";

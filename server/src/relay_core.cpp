@@ -12,7 +12,7 @@
 namespace holdfast::relay {
 
 relay_core::relay_core(store& backing, relay_config config, clock_ms clock)
-    : config_(config), clock_(clock), out_(metrics_, config_), sessions_(backing, out_, metrics_, config_, std::move(clock)) {}
+    : store_(backing), config_(config), clock_(clock), out_(metrics_, config_), sessions_(backing, out_, metrics_, config_, std::move(clock)) {}
 
 void relay_core::on_open(connection_id connection) {
     auto [it, inserted] = connections_.try_emplace(connection);
@@ -41,9 +41,51 @@ void relay_core::on_close(connection_id connection) {
 
 void relay_core::on_tick(std::uint64_t now) {
     expire_tokens(now);
-    for (expired_lease& lost : leases_.expire(now)) {
+    std::vector<expired_lease> expired = leases_.expire(now);
+    if (store_.assigns_serials()) {
+        // Several nodes: advertise who speaks through this node, and spare the leases of agents
+        // another node still serves (ours only saw their messages in the shared log). A dead
+        // node stops renewing, so its agents' keys lapse and a lease here then runs out.
+        std::vector<std::string> mine = leases_.held_producers();
+        for (const auto& [id, conn] : connections_) {
+            if (!conn.agent.empty()) mine.push_back("\n" + conn.agent);
+        }
+        if (!store_.keep_present(mine, config_.agent_lease_ms + presence_slack_ms)) ++metrics_.store_failures_total;
+        if (!expired.empty()) {
+            std::vector<std::string> keys;
+            for (const expired_lease& lost : expired) keys.push_back(lost.producer_id);
+            auto alive = store_.present(keys);
+            if (!alive) {
+                // Unknown: keep every lease for another round rather than end a live agent's work.
+                for (expired_lease& lost : expired) {
+                    for (const std::string& session : lost.sessions) {
+                        leases_.orphaned(lost.producer_id, lost.agent, session, now + config_.agent_lease_ms);
+                    }
+                }
+                expired.clear();
+            } else {
+                std::vector<expired_lease> due;
+                for (std::size_t i = 0; i < expired.size(); ++i) {
+                    if (!alive.value()[i]) {
+                        due.push_back(std::move(expired[i]));
+                        continue;
+                    }
+                    for (const std::string& session : expired[i].sessions) {
+                        leases_.orphaned(expired[i].producer_id, expired[i].agent, session, now + config_.agent_lease_ms);
+                    }
+                }
+                expired = std::move(due);
+            }
+        }
+    }
+    for (expired_lease& lost : expired) {
         if (sessions_.expire_producer(lost.producer_id, lost.agent, lost.sessions)) ++metrics_.agents_lost_total;
     }
+    settle();
+}
+
+void relay_core::on_store_appended(const std::string& session, std::uint64_t serial, std::uint64_t epoch) {
+    sessions_.on_store_appended(session, serial, epoch);
     settle();
 }
 

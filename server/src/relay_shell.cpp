@@ -4,6 +4,9 @@
 #include "http_session.hpp"
 #include "listener.hpp"
 #include "ws_session.hpp"
+#ifdef HOLDFAST_WITH_REDIS
+#include "node_bus.hpp"
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -53,6 +56,12 @@ result<std::uint16_t> relay_shell::start() {
         listeners_.push_back(std::move(next));
     }
     for (auto& each : listeners_) each->run();
+#ifdef HOLDFAST_WITH_REDIS
+    if (auto* shared = dynamic_cast<redis_store*>(store_.get())) {
+        bus_ = std::make_unique<node_bus>(ioc_, shared->address(), core_, [this] { flush(); });
+        bus_->start();
+    }
+#endif
     schedule_tick();
     if (config_.handle_signals) {
         signals_.emplace(ioc_, SIGINT, SIGTERM);
@@ -87,6 +96,9 @@ void relay_shell::begin_stop() {
     for (auto& each : listeners_) each->close();
     if (signals_) signals_->cancel();
     tick_timer_.cancel();  // so run() can return once the connections are gone
+#ifdef HOLDFAST_WITH_REDIS
+    if (bus_) bus_->stop();
+#endif
     // Copy first: shutting a session down may remove it from the registry.
     std::vector<std::shared_ptr<ws_session>> websockets;
     for (auto& [id, weak] : ws_) {

@@ -20,6 +20,7 @@ namespace holdfast::relay {
 class listener;
 class ws_session;
 class http_session;
+class node_bus;
 
 class relay_shell {
 public:
@@ -66,6 +67,7 @@ private:
     http_api api_;
     static_files files_;
     std::vector<std::shared_ptr<listener>> listeners_;
+    std::unique_ptr<node_bus> bus_;  // with a shared (redis) store: other nodes' appends
     std::optional<net::signal_set> signals_;
     net::steady_timer stop_deadline_{ioc_};
     net::steady_timer tick_timer_{ioc_};

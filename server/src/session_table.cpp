@@ -27,7 +27,11 @@ session_table::session_table(store& backing, outbox& out, relay_metrics& metrics
 
 result<session_table::session_state*> session_table::find_or_load(const std::string& session, bool create,
                                                                   session_state& scratch) {
-    if (auto it = live_.find(session); it != live_.end()) return &it->second;
+    if (auto it = live_.find(session); it != live_.end()) {
+        // Shared store: other nodes append too, so the cached head may be behind the store's.
+        if (store_.assigns_serials()) catch_up(session, it->second, 0);
+        return &it->second;
+    }
     // Load first: creating is a write, and most appends go to sessions that already exist.
     auto info = store_.load(session);
     if (!info) return info.err();
@@ -49,14 +53,30 @@ result<session_info> session_table::attach(connection_id connection, const std::
     auto found = find_or_load(session, true, scratch);
     if (!found) return found.err();
     const session_info info = found.value()->info;
-    out_.send(connection, proto::attached{session, info.epoch, info.head_serial});
+    std::uint64_t first_serial = 1;
+    if (store_.assigns_serials() && info.head_serial > 0) {
+        // A store with retention may have dropped the oldest events: tell the client where the
+        // log starts, so one resuming from before it resets (continuity_lost) instead of looping
+        // on a gap no replay can fill.
+        auto first = store_.first_retained(session);
+        if (!first) {
+            ++metrics_.store_failures_total;
+            return first.err();
+        }
+        first_serial = std::max<std::uint64_t>(first.value(), 1);
+    }
+    proto::attached reply{session, info.epoch, info.head_serial};
+    if (first_serial > 1) reply.first_serial = first_serial;
+    out_.send(connection, reply);
 
     auto [it, inserted] = live_.try_emplace(session);
     if (inserted) {
         it->second.info = info;
         ++metrics_.live_sessions;
+        live_added(session);
     }
-    const std::uint64_t cursor = (client_epoch != 0 && client_epoch != info.epoch) ? 0 : from_serial;
+    const std::uint64_t cursor =
+        std::max((client_epoch != 0 && client_epoch != info.epoch) ? 0 : from_serial, first_serial - 1);
     auto [sub, fresh] = it->second.subscribers.try_emplace(connection, subscriber{cursor, false});
     if (!fresh) {
         // Attached again on this connection: restart the replay after from_serial, unless a replay
@@ -126,6 +146,7 @@ void session_table::detach(connection_id connection, const std::string& session)
     if (it->second.subscribers.empty()) {
         live_.erase(it);
         --metrics_.live_sessions;
+        live_removed(session);
     }
 }
 
@@ -134,6 +155,7 @@ result<append_reply> session_table::append(const append_input& input) {
 }
 
 result<append_reply> session_table::append_one(const append_input& input) {
+    if (store_.assigns_serials()) return append_shared(input);
     session_state scratch;
     auto found = find_or_load(input.session, true, scratch);
     if (!found) {
@@ -335,3 +357,197 @@ result<read_reply> session_table::read(const std::string& session, std::uint64_t
 
 } // namespace holdfast::relay
 
+
+// ---- shared store (several relay nodes on Redis) ------------------------------------------------
+// Kept apart from the embedded-store path above: there the relay decides serials; here the store
+// does, atomically with the producer rules, and every node learns of appends (its own and other
+// nodes') by reading the store after its cached head. See docs/architecture.md, "Several nodes".
+
+namespace holdfast::relay {
+
+void session_table::live_added(const std::string& session) {
+    if (live_listener_) live_listener_(session, true);
+}
+
+void session_table::live_removed(const std::string& session) {
+    if (live_listener_) live_listener_(session, false);
+}
+
+std::vector<std::string> session_table::live_sessions() const {
+    std::vector<std::string> sessions;
+    sessions.reserve(live_.size());
+    for (const auto& [session, state] : live_) sessions.push_back(session);
+    return sessions;
+}
+
+void session_table::on_store_appended(const std::string& session, std::uint64_t serial, std::uint64_t epoch) {
+    auto it = live_.find(session);
+    if (it == live_.end()) return;  // nobody follows it here (any more)
+    if (epoch != 0 && epoch != it->second.info.epoch) {
+        catch_up(session, it->second, 0);  // recreated: the store's own view decides
+        return;
+    }
+    if (serial != 0 && serial <= it->second.info.head_serial) return;  // already fanned out
+    catch_up(session, it->second, serial);
+}
+
+void session_table::catch_up(const std::string& session, session_state& state, std::uint64_t serial,
+                             std::uint64_t own, std::vector<relay_event>* follow_ups) {
+    if (serial == 0) {
+        auto loaded = store_.load(session);
+        if (!loaded) {
+            ++metrics_.store_failures_total;
+            return;
+        }
+        session_info now;
+        if (loaded.value()) {
+            now = *loaded.value();
+        } else {
+            // Followed here but gone from the store (a flushed Redis): a new incarnation.
+            auto created = store_.create(session);
+            if (!created) {
+                ++metrics_.store_failures_total;
+                return;
+            }
+            now = created.value();
+        }
+        if (now.epoch != state.info.epoch) {
+            // Our subscribers hold serials of an incarnation that no longer exists: close them so
+            // they re-attach, get the new epoch and reset (the client's existing epoch rule).
+            for (const auto& [connection, sub] : state.subscribers) {
+                out_.close(connection, close_directive{close_status::session_reset, "session_reset", true},
+                           std::make_shared<const std::string>(proto::encode(proto::error_frame{
+                               static_cast<std::uint32_t>(errc::store_failure),
+                               "the session was recreated in the store (new epoch): attach again", session, {}, {}})));
+            }
+            state.info = now;
+            controls_.erase(session);
+            return;
+        }
+        serial = now.head_serial;
+    }
+    session_controls* controls = controls_for(session, state.info.head_serial);
+    const std::uint64_t head_before = state.info.head_serial;
+    while (state.info.head_serial < serial) {
+        const std::uint64_t behind = serial - state.info.head_serial;
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(config_.max_batch_events, behind));
+        auto events = store_.read(session, state.info.head_serial, want);
+        if (!events) {
+            ++metrics_.store_failures_total;
+            return;  // the next notification or append tries again from the same head
+        }
+        if (events->empty()) return;
+        for (const proto::event& e : *events) {
+            if (controls) controls->observe(e, e.serial == own ? follow_ups : nullptr);
+        }
+        state.info.head_serial = events->back().serial;
+        // Live subscribers get these now; replaying ones reach them through their cursor.
+        std::shared_ptr<const std::string> frame;
+        for (const auto& [connection, sub] : state.subscribers) {
+            if (!sub.live) continue;
+            if (!frame) {
+                frame = std::make_shared<const std::string>(
+                    proto::encode(proto::event_batch{session, std::move(events).value()}));
+            }
+            out_.send(connection, frame);
+        }
+    }
+    if (controls && state.info.head_serial != head_before) {
+        // Messages opened through other nodes: this node takes a lease for their owners too
+        // (relay_core keeps it alive while the owner's node renews its presence), so that if that
+        // node dies, the messages still end as agent_lost.
+        for (open_message_owner& m : controls->lease_candidates()) {
+            rebuilt_.push_back(rebuilt_owner{session, std::move(m.producer_id), std::move(m.agent)});
+        }
+    }
+}
+
+result<append_reply> session_table::append_shared(const append_input& input) {
+    session_state scratch;
+    auto found = find_or_load(input.session, true, scratch);  // a live session is caught up here
+    if (!found) {
+        ++metrics_.store_failures_total;
+        return found.err();
+    }
+    session_state& state = *found.value();
+    const bool live = &state != &scratch;
+    // Only a followed session's control state is kept current (by catch_up); another's may have
+    // missed other nodes' events, so it is rebuilt from the log.
+    if (!live) controls_.erase(input.session);
+    session_controls* controls = controls_for(input.session, state.info.head_serial);
+    const bool sequenced = !input.producer_id.empty() && input.producer_seq != 0;
+
+    // A retried outcome must get its ack, not a refusal from the state it already changed.
+    if (sequenced && controls && input.kind == "control.outcome") {
+        auto earlier = store_.find_producer(input.session, input.producer_id, input.producer_epoch, input.producer_seq);
+        if (!earlier) {
+            ++metrics_.store_failures_total;
+            return earlier.err();
+        }
+        if (earlier.value()) {
+            ++metrics_.appends_deduplicated_total;
+            return append_reply{*earlier.value(), state.info.epoch, true};
+        }
+    }
+    std::string msg_id = input.msg_id;
+    if (controls && input.kind == "control.outcome") {
+        if (auto refused = controls->check_outcome(input.producer_id, input.agent, input.payload)) return *refused;
+    } else if (controls && is_control_kind(input.kind)) {
+        msg_id = controls->resolve_target(input.msg_id);
+    }
+
+    stored_event stored;
+    stored.event = proto::event{0, clock_(), input.producer_id, input.kind, std::move(msg_id), input.agent, input.payload};
+    stored.producer_seq = input.producer_seq;
+    stored.producer_epoch = input.producer_epoch;
+    auto assigned = store_.append_assigning(input.session, stored);
+    if (!assigned) {
+        switch (assigned.err().code) {
+        case errc::stale_epoch: ++metrics_.appends_fenced_total; break;
+        case errc::sequence_gap: ++metrics_.sequence_gaps_total; break;
+        default: ++metrics_.store_failures_total; break;
+        }
+        return assigned.err();
+    }
+    const append_reply reply{assigned->serial, state.info.epoch, assigned->duplicate};
+    if (assigned->duplicate) {
+        ++metrics_.appends_deduplicated_total;
+        return reply;
+    }
+    ++metrics_.events_appended_total;
+    if (reply.serial == 1) ++metrics_.sessions_started_total;
+    if (input.kind == "control.outcome") {
+        const std::string outcome = payload_string(input.payload, "outcome");
+        if (outcome == "applied") ++metrics_.controls_applied_total;
+        else if (outcome == "too_late") ++metrics_.controls_too_late_total;
+        else if (outcome == "rejected") ++metrics_.controls_rejected_total;
+    }
+    std::vector<relay_event> follow_ups;
+    if (live) {
+        if (reply.serial == state.info.head_serial + 1) {
+            // Nobody appended in between: fan out what we hold instead of reading it back.
+            stored.event.serial = reply.serial;
+            if (controls) controls->observe(stored.event, &follow_ups);
+            state.info.head_serial = reply.serial;
+            std::shared_ptr<const std::string> frame;
+            for (const auto& [connection, sub] : state.subscribers) {
+                if (!sub.live) continue;
+                if (!frame) {
+                    frame = std::make_shared<const std::string>(
+                        proto::encode(proto::event_batch{input.session, {std::move(stored.event)}}));
+                }
+                out_.send(connection, frame);
+            }
+        } else {
+            catch_up(input.session, state, reply.serial, reply.serial, &follow_ups);
+        }
+    } else if (controls) {
+        stored.event.serial = reply.serial;
+        controls->observe(stored.event, &follow_ups);
+    }
+    for (relay_event& e : follow_ups) append_relay(input.session, std::move(e));
+    if (reply.serial == 1 && input.session != sessions_index) announce(input.session);
+    return reply;
+}
+
+} // namespace holdfast::relay

@@ -1,6 +1,9 @@
 // The store factory and the default epoch source. Layer: relay.
 #include "holdfast/relay/memory_store.hpp"
 #include "holdfast/relay/sqlite_store.hpp"
+#ifdef HOLDFAST_WITH_REDIS
+#include "holdfast/relay/redis_store.hpp"
+#endif
 
 #include <random>
 
@@ -24,8 +27,19 @@ result<std::unique_ptr<store>> open_store(std::string_view url, epoch_source epo
         if (!opened) return opened.err();
         return std::unique_ptr<store>(std::move(opened).value());
     }
+    if (url.starts_with("redis://")) {
+#ifdef HOLDFAST_WITH_REDIS
+        auto address = parse_redis_url(url);
+        if (!address) return address.err();
+        auto opened = redis_store::open(std::move(address).value(), std::move(epochs));
+        if (!opened) return opened.err();
+        return std::unique_ptr<store>(std::move(opened).value());
+#else
+        return make_error(errc::store_failure, "this relay was built without hiredis (install libhiredis-dev)");
+#endif
+    }
     return make_error(errc::store_failure, "unknown store URL '" + std::string(url) +
-                                               "' (expected memory: or sqlite:PATH)");
+                                               "' (expected memory:, sqlite:PATH or redis://HOST:PORT/DB)");
 }
 
 } // namespace holdfast::relay

@@ -115,6 +115,43 @@ TEST(client_core, rejected_publish_and_bad_frames_are_reported_not_thrown) {
     EXPECT_NE(updates.find(R"("errors":[{"code":1,"name":"malformed_frame")"), std::string::npos) << updates;
 }
 
+TEST(client_core, a_store_failure_keeps_the_publish_and_resends_the_outbox_in_order) {
+    client_core c(config());
+    c.on_transport_open();
+    c.on_tick(1000);
+    auto first = c.publish("chat-1", "k", "", R"({"n":1})");
+    auto second = c.publish("chat-1", "k", "", R"({"n":2})");
+    (void)c.take_frames();
+    auto refuse = [&](errc code, std::uint64_t seq) {
+        c.on_frame(proto::encode(proto::error_frame{static_cast<std::uint32_t>(code), "redis down", std::string("chat-1"),
+                                                    seq, std::string("client-a")}));
+    };
+    refuse(errc::store_failure, 1);
+    refuse(errc::sequence_gap, 2);  // behind our own refused publish: kept too
+    const std::string updates = c.take_updates_json();
+    EXPECT_EQ(updates.find(R"("rejects":[{)"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("errors":[{"code":11,"name":"store_failure")"), std::string::npos) << updates;
+    EXPECT_EQ(c.pending_publishes(), 2u);
+    c.on_tick(1100);
+    EXPECT_TRUE(c.take_frames().empty()) << "not before the resend delay";
+    c.on_tick(1300);
+    const auto frames = decode_all(c.take_frames());
+    ASSERT_EQ(frames.size(), 2u);
+    EXPECT_EQ(std::get<proto::publish>(frames[0]).producer_seq, 1u);
+    EXPECT_EQ(std::get<proto::publish>(frames[1]).producer_seq, 2u);
+    c.on_frame(proto::encode(proto::ack{"chat-1", "client-a", 1, 7}));
+    c.on_frame(proto::encode(proto::ack{"chat-1", "client-a", 2, 8}));
+    const std::string acked = c.take_updates_json();
+    EXPECT_NE(acked.find(R"({"request":)" + std::to_string(first.value()) + R"(,"serial":7})"), std::string::npos) << acked;
+    EXPECT_NE(acked.find(R"({"request":)" + std::to_string(second.value()) + R"(,"serial":8})"), std::string::npos) << acked;
+    EXPECT_EQ(c.pending_publishes(), 0u);
+    // A gap with no earlier publish of ours waiting is a real error: rejected, not kept.
+    auto third = c.publish("chat-1", "k", "", "{}");
+    (void)third;
+    refuse(errc::sequence_gap, 3);
+    EXPECT_EQ(c.pending_publishes(), 0u);
+}
+
 TEST(client_core, invalid_calls_fail_fast_with_codes) {
     client_core c(config());
     EXPECT_EQ(c.publish("bad id!", "k", "", "{}").err().code, errc::invalid_session_id);

@@ -100,5 +100,38 @@ TEST(session, a_new_epoch_resets_the_cursor) {
     EXPECT_EQ(delivered(s.on_events(serials({1}))), (std::vector<std::uint64_t>{1}));
 }
 
+TEST(session, a_log_trimmed_past_what_we_hold_is_continuity_lost_and_continues_at_its_start) {
+    session s("chat");
+    (void)s.make_attach();
+    EXPECT_EQ(s.on_attached({"chat", 7, 3}), session::attach_outcome::continued);
+    EXPECT_EQ(delivered(s.on_events(serials({1, 2, 3}))), (std::vector<std::uint64_t>{1, 2, 3}));
+    s.on_transport_lost();
+    EXPECT_EQ(s.make_attach().from_serial, 3u);
+    // Same epoch, but the relay now starts at 10: 4..9 are gone.
+    EXPECT_EQ(s.on_attached({"chat", 7, 12, 10}), session::attach_outcome::continuity_lost);
+    EXPECT_EQ(s.last_serial(), 9u);
+    EXPECT_EQ(delivered(s.on_events(serials({10, 11, 12}))), (std::vector<std::uint64_t>{10, 11, 12}));
+    EXPECT_EQ(s.state(), session_state::live);
+}
+
+TEST(session, a_trimmed_start_we_already_passed_changes_nothing) {
+    session s("chat");
+    (void)s.make_attach();
+    EXPECT_EQ(s.on_attached({"chat", 7, 5}), session::attach_outcome::continued);
+    (void)s.on_events(serials({1, 2, 3, 4, 5}));
+    s.on_transport_lost();
+    (void)s.make_attach();
+    EXPECT_EQ(s.on_attached({"chat", 7, 8, 6}), session::attach_outcome::continued);  // we hold 5: 6 follows
+    EXPECT_EQ(s.last_serial(), 5u);
+}
+
+TEST(session, a_newcomer_to_a_trimmed_log_starts_at_its_first_serial_without_a_loss) {
+    session s("chat");
+    (void)s.make_attach();
+    EXPECT_EQ(s.on_attached({"chat", 7, 12, 10}), session::attach_outcome::continued);
+    EXPECT_EQ(delivered(s.on_events(serials({10, 11, 12}))), (std::vector<std::uint64_t>{10, 11, 12}));
+    EXPECT_EQ(s.state(), session_state::live);
+}
+
 } // namespace
 } // namespace holdfast::client

@@ -26,12 +26,13 @@ struct client_core::followed {
     std::vector<incoming_control> incoming_out;
     bool agents_out = false;
     bool reset_out = false;
+    bool continuity_lost_out = false;  // with reset_out: the relay's retention dropped events we lacked
     bool state_reported = false;
     session_state reported_state = session_state::connecting;
 
     bool has_updates() const {
         return !events_out.empty() || !changed_out.empty() || !problems_out.empty() || !incoming_out.empty() ||
-               agents_out || reset_out || !state_reported || reported_state != log.state();
+               agents_out || reset_out || continuity_lost_out || !state_reported || reported_state != log.state();
     }
 };
 
@@ -163,6 +164,7 @@ void client_core::on_transport_open() {
     send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true}));
     for (auto& [id, entry] : sessions_) send(proto::encode(entry->log.make_attach()));
     for (const auto& [request, pending] : outbox_) send(pending.frame);
+    resend_at_ms_ = 0;  // just resent
 }
 
 void client_core::set_token(std::string token) {
@@ -206,6 +208,10 @@ void client_core::declare_link_dead() {
 void client_core::on_tick(std::uint64_t now_ms) {
     now_ms_ = now_ms;
     if (!connected_) return;
+    if (resend_at_ms_ != 0 && now_ms >= resend_at_ms_) {
+        resend_at_ms_ = 0;
+        for (const auto& [request, pending] : outbox_) send(pending.frame);  // duplicates are acked, not appended
+    }
     if (rx_since_tick_) {
         rx_since_tick_ = false;
         last_rx_ms_ = now_ms;
@@ -279,13 +285,24 @@ void client_core::handle(proto::frame&& f) {
 void client_core::on_attached(const proto::attached& f) {
     followed* entry = find(f.session);
     if (!entry) return;  // closed meanwhile
-    if (entry->log.on_attached(f) == session::attach_outcome::reset) {
+    const auto outcome = entry->log.on_attached(f);
+    if (outcome != session::attach_outcome::continued) {
         entry->conv.clear();
         entry->act.clear();
         entry->agents_out = true;
         entry->events_out.clear();
         entry->changed_out.clear();
         entry->reset_out = true;
+    }
+    if (outcome == session::attach_outcome::continuity_lost) {
+        entry->continuity_lost_out = true;
+        if (entry->store) {
+            // The stored copy ends where the relay's retained log no longer continues: drop it;
+            // this session goes on from memory until it is opened again.
+            (void)entry->store->clear();
+            entry->store.reset();
+            persist_out_ = true;
+        }
     }
     if (entry->store) {
         // A different epoch than the stored one drops the stored log: the replay rebuilds it.
@@ -355,6 +372,13 @@ void client_core::take_control_outcomes(followed& entry) {
 void client_core::on_error(const proto::error_frame& f) {
     error err{static_cast<errc>(f.code), f.message};
     const std::string& producer = f.producer_id ? *f.producer_id : config_.client_id;
+    if (f.session && f.producer_seq && keep_for_resend(err.code, producer, *f.session, *f.producer_seq)) {
+        // The relay could not store it now (its shared store is down): it stays in the outbox and
+        // goes again, in order, shortly; the app hears of the trouble, not of a loss.
+        if (resend_at_ms_ == 0) resend_at_ms_ = now_ms_ + resend_delay_ms;
+        report(std::move(err));
+        return;
+    }
     if (f.session && f.producer_seq) {
         if (auto request = settle(producer, *f.session, *f.producer_seq)) {
             rejects_out_.push_back(reject{*request, std::move(err)});
@@ -364,6 +388,18 @@ void client_core::on_error(const proto::error_frame& f) {
     // Another producer's rejection (a tab sharing this connection) is that tab's business.
     if (producer != config_.client_id) return;
     report(std::move(err));
+}
+
+bool client_core::keep_for_resend(errc code, const std::string& producer_id, const std::string& session_id,
+                                  std::uint64_t producer_seq) const {
+    const auto mine = request_by_seq_.find(sequence_key{producer_id, session_id, producer_seq});
+    if (mine == request_by_seq_.end()) return false;
+    if (code == errc::store_failure) return true;
+    // A gap behind an earlier publish of this producer that is still waiting (refused for a store
+    // failure): the in-order resend fills it.
+    if (code != errc::sequence_gap) return false;
+    const auto first = request_by_seq_.lower_bound(sequence_key{producer_id, session_id, 0});
+    return first != mine && std::get<0>(first->first) == producer_id && std::get<1>(first->first) == session_id;
 }
 
 void client_core::report(error err) { errors_out_.push_back(std::move(err)); }
@@ -396,7 +432,8 @@ std::string client_core::take_updates_json() {
             .string("state", to_string(entry->log.state()))
             .number("lastSerial", entry->log.last_serial())
             .number("epoch", entry->log.epoch())
-            .boolean("reset", entry->reset_out);
+            .boolean("reset", entry->reset_out)
+            .boolean("continuityLost", entry->continuity_lost_out);
         std::string& events = update.begin("events");
         events += '[';
         for (std::size_t i = 0; i < entry->events_out.size(); ++i) {
@@ -449,6 +486,7 @@ std::string client_core::take_updates_json() {
         entry->incoming_out.clear();
         entry->agents_out = false;
         entry->reset_out = false;
+        entry->continuity_lost_out = false;
         entry->state_reported = true;
         entry->reported_state = entry->log.state();
     }

@@ -31,6 +31,13 @@ session::attach_outcome session::on_attached(const proto::attached& frame) {
         resuming_ = false;  // rebuilding from nothing is a fresh load, not a resume
         outcome = attach_outcome::reset;
     }
+    if (frame.first_serial && *frame.first_serial > last_serial_ + 1) {
+        // The log now starts after what we hold: the missing events are gone for good. Say so
+        // (never skip silently) and continue from the oldest one the relay has.
+        if (last_serial_ > 0 && outcome == attach_outcome::continued) outcome = attach_outcome::continuity_lost;
+        last_serial_ = *frame.first_serial - 1;
+        resuming_ = false;
+    }
     epoch_ = frame.epoch;
     head_at_attach_ = frame.head_serial;
     attached_ = true;

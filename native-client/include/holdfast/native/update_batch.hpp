@@ -32,6 +32,7 @@ struct session_status {
     std::uint64_t last_serial = 0;
     std::uint64_t epoch = 0;
     bool reset = false;
+    bool continuity_lost = false;  // with reset: the relay no longer holds the events after ours
 };
 
 struct ack_update {

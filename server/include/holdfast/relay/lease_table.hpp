@@ -45,6 +45,12 @@ public:
 
     std::size_t running() const noexcept { return leases_.size(); }
     bool held(const std::string& producer_id) const { return holders_.contains(producer_id); }
+    /// Producer ids some connection here speaks for (a shared store advertises them).
+    std::vector<std::string> held_producers() const {
+        std::vector<std::string> ids;
+        for (const auto& [id, connections] : holders_) ids.push_back(id);
+        return ids;
+    }
 
 private:
     struct lease {

@@ -18,6 +18,7 @@
 #include "holdfast/relay/token_bucket.hpp"
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -87,6 +88,20 @@ public:
     /// A session's open messages, pending controls and presence (null: not loaded). For tests.
     const session_controls* controls(const std::string& session) const { return sessions_.controls(session); }
 
+    // ---- shared store (several relay nodes; the shell's node_bus drives these) ---------------
+    /// See session_table::set_live_listener.
+    void set_live_listener(std::function<void(const std::string&, bool)> listener) {
+        sessions_.set_live_listener(std::move(listener));
+    }
+    /// A notification that `session` got `serial` in the shared store (0: look): fans out what
+    /// this node has not delivered yet.
+    void on_store_appended(const std::string& session, std::uint64_t serial, std::uint64_t epoch = 0);
+    std::vector<std::string> live_sessions() const { return sessions_.live_sessions(); }
+    /// The store can serve requests (GET /healthz); `extra` is the shell's own verdict (the
+    /// node bus's connection), false making the relay unhealthy too.
+    bool healthy() { return store_healthy_extra_ && store_.healthy(); }
+    void set_shell_healthy(bool healthy) { store_healthy_extra_ = healthy; }
+
     const relay_metrics& metrics() const noexcept { return metrics_; }
     const relay_config& config() const noexcept { return config_; }
 
@@ -142,6 +157,11 @@ private:
     /// Checks shared by WebSocket and HTTP appends.
     static std::optional<error> validate(const append_input& input);
 
+    /// Presence keys outlive the lease by this much: renewals every 250 ms tick must not let
+    /// a live node's keys lapse between two ticks.
+    static constexpr std::uint64_t presence_slack_ms = 1000;
+    store& store_;
+    bool store_healthy_extra_ = true;
     relay_config config_;
     relay_metrics metrics_;
     clock_ms clock_;

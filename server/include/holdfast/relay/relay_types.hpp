@@ -68,6 +68,7 @@ inline constexpr std::uint16_t policy_violation = 1008;  // version mismatch
 inline constexpr std::uint16_t message_too_big = 1009;   // a frame over max_frame_bytes
 inline constexpr std::uint16_t internal_error = 1011;    // the store failed during a replay
 inline constexpr std::uint16_t slow_consumer = 4008;     // the send queue passed max_queued_bytes
+inline constexpr std::uint16_t session_reset = 4012;     // a shared store recreated a followed session (new epoch)
 inline constexpr std::uint16_t unauthorized = 4401;      // token missing, invalid or expired (reason says which)
 inline constexpr std::uint16_t rate_limited = 4029;      // kept flooding past the rate debt
 } // namespace close_status

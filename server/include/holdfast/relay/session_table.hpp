@@ -89,6 +89,20 @@ public:
     /// Events after `after_serial`, at most `limit`; an unknown session reads as epoch 0, empty.
     result<read_reply> read(const std::string& session, std::uint64_t after_serial, std::size_t limit);
 
+    // ---- shared store (several relay nodes: redis; see docs/architecture.md) -----------------
+    /// Called with (session, true) when a session gets its first local subscriber and (session,
+    /// false) when it loses its last: the node bus keeps one notification subscription per
+    /// locally followed session.
+    void set_live_listener(std::function<void(const std::string&, bool)> listener) {
+        live_listener_ = std::move(listener);
+    }
+    /// Another node (or this one) appended `serial` to `session` in incarnation `epoch` (0s:
+    /// unknown, look at the store): reads what this node has not fanned out yet and fans it out
+    /// to the live subscribers; another epoch than the cached one is a recreated session.
+    void on_store_appended(const std::string& session, std::uint64_t serial, std::uint64_t epoch = 0);
+    /// Sessions followed on this node (the node bus resubscribes them after a reconnect).
+    std::vector<std::string> live_sessions() const;
+
 private:
     struct subscriber {
         std::uint64_t cursor = 0;  // last serial queued to it by the replay
@@ -102,6 +116,17 @@ private:
     /// The cached state, or a transient one loaded (creating if asked) from the store.
     result<session_state*> find_or_load(const std::string& session, bool create, session_state& scratch);
     result<append_reply> append_one(const append_input& input);
+    /// append_one for a store that assigns serials: the store applies the producer rules and the
+    /// serial atomically; this node then fans out everything up to that serial in order.
+    result<append_reply> append_shared(const append_input& input);
+    /// Shared store: reads the events after the cached head (up to at least `serial`), observes
+    /// them in the control state and fans them out; `own` (when nonzero) is the serial this node
+    /// just appended, whose control follow-ups go to `follow_ups`. Closes the subscribers of a
+    /// session whose epoch changed (recreated, or a flushed Redis) so they re-attach and reset.
+    void catch_up(const std::string& session, session_state& state, std::uint64_t serial, std::uint64_t own = 0,
+                  std::vector<relay_event>* follow_ups = nullptr);
+    void live_added(const std::string& session);
+    void live_removed(const std::string& session);
     /// Appends an event of the relay's own (producer "relay", no sequence).
     void append_relay(const std::string& session, relay_event e);
     void announce(const std::string& session);
@@ -118,6 +143,7 @@ private:
     std::unordered_map<std::string, session_state> live_;  // sessions with subscribers
     std::unordered_map<std::string, session_controls> controls_;  // kept while not idle (or live)
     std::vector<rebuilt_owner> rebuilt_;
+    std::function<void(const std::string&, bool)> live_listener_;
 };
 
 } // namespace holdfast::relay

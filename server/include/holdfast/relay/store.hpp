@@ -4,7 +4,8 @@
 // invariants (no holes, one serial per (session, producer_id, producer_epoch, producer_seq)) so a
 // bug in the caller fails loudly instead of corrupting a log. Producer state is derived from the
 // stored events, so it survives a restart with them. Implementations: memory_store (tests,
-// simulator) and sqlite_store (default).
+// simulator), sqlite_store (default) and redis_store (several relay nodes; it assigns serials
+// itself, see the shared-store calls at the end).
 #pragma once
 #include "holdfast/frames.hpp"
 #include "holdfast/result.hpp"
@@ -76,12 +77,50 @@ public:
     /// durability).
     virtual result<ok_t> append(std::string_view session, const stored_event& e) = 0;
 
-    /// Events with serial > after_serial, in serial order, at most `limit` of them.
+    /// Events with serial > after_serial, in serial order, at most `limit` of them. A store with
+    /// retention (redis) may have dropped the oldest: the first event returned is then later than
+    /// after_serial + 1 (first_retained says where the log starts).
     virtual result<std::vector<proto::event>> read(std::string_view session, std::uint64_t after_serial,
                                                    std::size_t limit) = 0;
+
+    // ---- shared stores (several relay nodes on one store: redis) ------------------------------
+    /// True when other processes append to this store too: the store assigns serials and applies
+    /// the producer rules itself in one atomic step (append_assigning), and a node's cached head
+    /// may be behind. The embedded stores answer false and keep the calls above.
+    virtual bool assigns_serials() const { return false; }
+
+    /// What append_assigning did: the serial the event got, or the one a retry got first.
+    struct assigned_serial {
+        std::uint64_t serial = 0;
+        bool duplicate = false;
+    };
+    /// Appends `e` with the next serial (e.event.serial is ignored) after checking the producer
+    /// rules atomically with it (errors: stale_epoch, sequence_gap, store_failure, limit_exceeded).
+    virtual result<assigned_serial> append_assigning(std::string_view /*session*/, const stored_event& /*e*/) {
+        return make_error(errc::store_failure, "this store does not assign serials");
+    }
+
+    /// The oldest serial still held: 1 unless retention trimmed the log (then head + 1 when the
+    /// stream is empty).
+    virtual result<std::uint64_t> first_retained(std::string_view /*session*/) { return std::uint64_t{1}; }
+
+    /// Agent presence across nodes: marks each key (a producer id, or "\n" + an agent name) as
+    /// spoken for by a live node for `ttl_ms`. Nodes renew their own keys every tick, so the keys
+    /// of a node that died lapse by themselves. Embedded stores: nothing to share.
+    virtual result<ok_t> keep_present(const std::vector<std::string>& /*keys*/, std::uint64_t /*ttl_ms*/) {
+        return ok_t{};
+    }
+    /// Which of `keys` some node keeps present now.
+    virtual result<std::vector<bool>> present(const std::vector<std::string>& keys) {
+        return std::vector<bool>(keys.size(), false);
+    }
+
+    /// Whether the store can serve requests now (GET /healthz). Embedded stores always can.
+    virtual bool healthy() { return true; }
 };
 
-/// Opens a store from a URL: "memory:" or "sqlite:PATH". Errors: store_failure with a detail.
+/// Opens a store from a URL: "memory:", "sqlite:PATH" or "redis://HOST:PORT/DB" (when built with
+/// hiredis). Errors: store_failure with a detail.
 result<std::unique_ptr<store>> open_store(std::string_view url, epoch_source epochs = random_epoch);
 
 } // namespace holdfast::relay

@@ -190,6 +190,9 @@ private:
     void on_ack(const proto::ack& f);
     void on_error(const proto::error_frame& f);
     void report(error err);
+    /// Whether an error answering a pending publish (producer, session, seq) leaves it in the outbox.
+    bool keep_for_resend(errc code, const std::string& producer_id, const std::string& session_id,
+                         std::uint64_t producer_seq) const;
     std::uint64_t next_producer_seq(std::string_view session_id);
     std::uint64_t enqueue(std::string session_id, std::uint64_t producer_seq, std::string frame);
     void take_control_outcomes(followed& entry);
@@ -234,7 +237,11 @@ private:
     bool connect_now_out_ = false;
     bool persist_out_ = false;
     std::vector<std::string> evicted_out_;
-    std::uint64_t now_ms_ = 0;  // the last tick's time: history's "last used"
+    std::uint64_t now_ms_ = 0;
+    /// Nonzero: resend the outbox at the first tick at or after this time (a publish was refused
+    /// with a retryable store_failure).
+    std::uint64_t resend_at_ms_ = 0;
+    static constexpr std::uint64_t resend_delay_ms = 250;  // the last tick's time: history's "last used"
 };
 
 } // namespace holdfast::client

@@ -122,9 +122,12 @@ struct attached {
     std::string session;
     std::uint64_t epoch = 0;
     std::uint64_t head_serial = 0;
+    /// The oldest serial the relay still holds, when retention dropped older ones (absent: 1).
+    /// A client holding less than first_serial - 1 has lost continuity: it resets.
+    std::optional<std::uint64_t> first_serial = std::nullopt;
     friend bool operator==(const attached&, const attached&) = default;
 };
-BOOST_DESCRIBE_STRUCT(attached, (), (session, epoch, head_serial))
+BOOST_DESCRIBE_STRUCT(attached, (), (session, epoch, head_serial, first_serial))
 
 struct event {
     std::uint64_t serial = 0;

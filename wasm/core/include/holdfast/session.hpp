@@ -32,7 +32,9 @@ public:
     /// The attach frame that resumes from what this client holds.
     proto::attach make_attach();
 
-    enum class attach_outcome { continued, reset };
+    /// continuity_lost: same epoch, but the relay no longer holds the events after ours (its
+    /// retention dropped them): like reset, the caller drops what it derived from the log.
+    enum class attach_outcome { continued, reset, continuity_lost };
     /// A different epoch than the one held means the relay's log was recreated: the caller drops
     /// everything derived from the old log (reset) and the replay rebuilds it.
     attach_outcome on_attached(const proto::attached& frame);
