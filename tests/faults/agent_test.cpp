@@ -8,9 +8,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,7 +19,6 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
 
 namespace holdfast::faults {
 namespace {
@@ -236,18 +233,9 @@ TEST_F(agent_api, two_agents_share_a_run_one_cancel_stops_one_the_run_cancel_sto
 class agent_process {
 public:
     agent_process(std::uint16_t port, const std::string& session, const fs::path& log) {
-        std::vector<std::string> args = {HOLDFAST_NATIVE_AGENT_BINARY, "--port", std::to_string(port), "--rate", "100",
+        const std::vector<std::string> args = {HOLDFAST_NATIVE_AGENT_BINARY, "--port", std::to_string(port), "--rate", "100",
                                          "--words", "5000", session};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-        const int rc = posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
+        pid_ = spawn_logged(args, log);
     }
     ~agent_process() { kill_hard(); }
     void kill_hard() {
@@ -280,7 +268,9 @@ TEST_F(agent_api, an_agent_process_killed_mid_answer_is_ended_as_agent_lost) {
     EXPECT_EQ(text_of(end->payload_json, "status"), "error");
     EXPECT_EQ(text_of(end->payload_json, "reason"), "agent_lost");
     for (const auto& e : user.events) {
-        if (e.kind == "message.delta" && e.msg_id == "reply-p1") EXPECT_LT(e.serial, end->serial);
+        if (e.kind == "message.delta" && e.msg_id == "reply-p1") {
+            EXPECT_LT(e.serial, end->serial);
+        }
     }
     ASSERT_TRUE(run_until([&] {
         for (const auto& e : user.events) {

@@ -19,6 +19,22 @@ namespace holdfast::faults {
 
 namespace fs = std::filesystem;
 
+pid_t spawn_logged(const std::vector<std::string>& args, const fs::path& log) {
+    std::vector<std::string> owned = args;  // posix_spawn wants mutable strings
+    std::vector<char*> argv;
+    for (auto& a : owned) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, owned[0].c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error("posix_spawn " + owned[0] + " failed: " + std::to_string(rc));
+    return pid;
+}
+
 relay_process::relay_process(fs::path binary, std::string store, fs::path dir, std::vector<std::string> extra_args)
     : binary_(std::move(binary)), store_(std::move(store)), dir_(std::move(dir)), log_path_(dir_ / "relay.log"),
       extra_args_(std::move(extra_args)) {
@@ -57,20 +73,7 @@ void relay_process::start(std::uint16_t port, std::chrono::milliseconds timeout)
                                      "--sdk-dir",
                                      (dir_ / "sdk").string()};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    const int rc = posix_spawn(&pid_, binary_.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-        pid_ = -1;
-        throw std::runtime_error("posix_spawn " + binary_.string() + " failed: " + std::to_string(rc));
-    }
+    pid_ = spawn_logged(args, log_path_);
 
     // The relay logs "holdfast-relay: listening on 127.0.0.1:PORT (ws /v1/ws), ..." once bound.
     const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -13,6 +13,10 @@
 
 namespace holdfast::faults {
 
+/// Starts `args[0]` with `args` as its argv, stdout and stderr appended to `log`; throws
+/// std::runtime_error if it cannot be started. For the relay and the agents the tests kill.
+pid_t spawn_logged(const std::vector<std::string>& args, const std::filesystem::path& log);
+
 class relay_process {
 public:
     /// `store` is the relay's --store value (sqlite:PATH or memory:); `dir` holds the log and

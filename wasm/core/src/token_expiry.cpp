@@ -2,6 +2,7 @@
 // converter and read exp with the strict codec. Layer: portable core.
 #include "holdfast/token_expiry.hpp"
 
+#include "holdfast/base64url.hpp"
 #include "holdfast/codec.hpp"
 #include "holdfast/json.hpp"
 
@@ -16,24 +17,6 @@ struct jwt_exp_claim {
     std::optional<std::uint64_t> exp;
 };
 BOOST_DESCRIBE_STRUCT(jwt_exp_claim, (), (exp))
-
-std::optional<std::string> base64url_decode(std::string_view text) {
-    constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    for (char c : text) {
-        const auto index = alphabet.find(c);
-        if (index == std::string_view::npos) return std::nullopt;
-        buffer = (buffer << 6) | static_cast<std::uint32_t>(index);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((buffer >> bits) & 0xff);
-        }
-    }
-    return out;
-}
 
 } // namespace
 

@@ -7,6 +7,7 @@
 // and caps are "subscribe", "publish", "control", "agent". Everything else is rejected: another
 // alg (notably "none"), a bad signature, a missing or non-numeric exp, an unknown capability.
 #pragma once
+#include "holdfast/base64url.hpp"
 #include "holdfast/result.hpp"
 
 #include <cstdint>
@@ -63,9 +64,8 @@ private:
     std::string secret_;
 };
 
-/// base64url without padding (RFC 4648 section 5), as JWT uses.
-std::string base64url_encode(std::string_view bytes);
-/// nullopt on a character outside the alphabet or an impossible length.
-std::optional<std::string> base64url_decode(std::string_view text);
+/// base64url (the core's: the client reads tokens with the same code).
+using holdfast::base64url_decode;
+using holdfast::base64url_encode;
 
 } // namespace holdfast::relay
