@@ -10,23 +10,17 @@
 //   npm run bench:browser [-- --sizes 0,100,1000,10000 --reps 5 --rates 50,1000 --stream-reps 3 --demo-timeout 60 --json out.json]
 // Env: HOLDFAST_SDK_DIR (default build/sdk), HOLDFAST_RELAY_BINARY (default build/native/server/holdfast-relay),
 // HOLDFAST_DEMO_DIR (default demo/web): e.g. all three from a clean export of one commit.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { chromiumArgs, chromiumPath, demoDir, relayBinary, root, sdkDir, startRelay, stopRelay } from './support.mjs';
+
 const benchDir = path.join(root, 'bench/browser');
-const sdkDir = path.resolve(root, process.env.HOLDFAST_SDK_DIR ?? 'build/sdk');
-const relayBinary = path.resolve(root, process.env.HOLDFAST_RELAY_BINARY ?? 'build/native/server/holdfast-relay');
-const demoDir = path.resolve(root, process.env.HOLDFAST_DEMO_DIR ?? 'demo/web');
-const chromiumPath = '/usr/bin/chromium';
-const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 function fail(message) {
   console.error(`bench:browser: ${message}`);
@@ -82,46 +76,6 @@ const median = (values) => {
 };
 const fmt = (value, digits = 1) => (value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits));
 const log = (line) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRelay() {
-  const port = await freePort();
-  const child = spawn(relayBinary, ['--listen', `127.0.0.1:${port}`, '--store', 'memory:',
-    '--static-dir', demoDir, '--sdk-dir', sdkDir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-4000); });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) fail(`the relay exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) fail(`the relay on ${base} did not become healthy: ${stderr}`);
-    await sleep(50);
-  }
-  return { child, base, wsUrl: `ws://127.0.0.1:${port}/v1/ws` };
-}
-
-async function stopRelay(relay) {
-  const { child } = relay;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await gone;
-}
 
 const contentTypes = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
 
@@ -264,7 +218,7 @@ function idbFootprint(page) {
 // ---- cold start ------------------------------------------------------------------------------
 
 async function coldStart(site, answers) {
-  const relay = await startRelay();
+  const relay = await startRelay(fail);
   const sessionId = `cold-${answers}-${Date.now().toString(36)}`;
   let populated = { events: 0, messages: 0 };
   if (answers > 0) {
@@ -373,7 +327,7 @@ async function streamAnswer(session, msgId, count, rate) {
 }
 
 async function bytesPerToken(site) {
-  const relay = await startRelay();
+  const relay = await startRelay(fail);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'holdfast-bench-stream-'));
   const { context, page } = await launch(profile, -1);
   const agent = await connectAgent(relay.wsUrl);

@@ -19,22 +19,16 @@
 //   npm run bench:tabs [-- --rates 50,1000 --counts 600,5000 --reps 5 --burst 20000 --failover-rate 100 --json out.json]
 // Env: HOLDFAST_SDK_DIR (default build/sdk), HOLDFAST_RELAY_BINARY (default build/native/server/holdfast-relay),
 // HOLDFAST_DEMO_DIR (default demo/web): e.g. all three from a clean export of one commit.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const sdkDir = path.resolve(root, process.env.HOLDFAST_SDK_DIR ?? 'build/sdk');
-const relayBinary = path.resolve(root, process.env.HOLDFAST_RELAY_BINARY ?? 'build/native/server/holdfast-relay');
-const demoDir = path.resolve(root, process.env.HOLDFAST_DEMO_DIR ?? 'demo/web');
-const chromiumPath = '/usr/bin/chromium';
-const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
+import { chromiumArgs, chromiumPath, demoDir, relayBinary, root, sdkDir, startRelay, stopRelay } from './support.mjs';
+
 
 function fail(message) {
   console.error(`bench:tabs: ${message}`);
@@ -121,46 +115,6 @@ function clockBias() {
     n += 1;
   }
   return sum / n - 0.5;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRelay() {
-  const port = await freePort();
-  const child = spawn(relayBinary, ['--listen', `127.0.0.1:${port}`, '--store', 'memory:',
-    '--static-dir', demoDir, '--sdk-dir', sdkDir], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-4000); });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) fail(`the relay exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) fail(`the relay on ${base} did not become healthy: ${stderr}`);
-    await sleep(50);
-  }
-  return { child, base, wsUrl: `ws://127.0.0.1:${port}/v1/ws` };
-}
-
-async function stopRelay(relay) {
-  const { child } = relay;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await gone;
 }
 
 async function relayMetric(base, name) {
@@ -418,7 +372,7 @@ const report = {
   chromium: execFileSync(chromiumPath, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
   latency: [], throughput: [], failover: [],
 };
-const relay = await startRelay();
+const relay = await startRelay(fail);
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'holdfast-bench-tabs-'));
 const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, args: chromiumArgs, headless: true });
 const agent = await connectAgent(relay.wsUrl);
