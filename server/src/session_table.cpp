@@ -154,6 +154,43 @@ result<append_reply> session_table::append(const append_input& input) {
     return append_one(input);
 }
 
+result<std::string> session_table::control_target(session_controls* controls, const append_input& input) {
+    if (controls && input.kind == "control.outcome") {
+        if (auto refused = controls->check_outcome(input.producer_id, input.agent, input.payload)) return *refused;
+    } else if (controls && is_control_kind(input.kind)) {
+        return controls->resolve_target(input.msg_id);
+    }
+    return input.msg_id;
+}
+
+void session_table::count_refusal(errc code) {
+    switch (code) {
+    case errc::stale_epoch: ++metrics_.appends_fenced_total; break;
+    case errc::sequence_gap: ++metrics_.sequence_gaps_total; break;
+    default: ++metrics_.store_failures_total; break;
+    }
+}
+
+void session_table::count_appended(const append_input& input, std::uint64_t serial) {
+    ++metrics_.events_appended_total;
+    if (serial == 1) ++metrics_.sessions_started_total;
+    if (input.kind != "control.outcome") return;
+    const std::string outcome = payload_string(input.payload, "outcome");
+    if (outcome == "applied") ++metrics_.controls_applied_total;
+    else if (outcome == "too_late") ++metrics_.controls_too_late_total;
+    else if (outcome == "rejected") ++metrics_.controls_rejected_total;
+}
+
+void session_table::fan_out(const std::string& session, const session_state& state, std::vector<proto::event> events) {
+    // Encoded once, for the first live subscriber; replaying ones reach these through their cursor.
+    std::shared_ptr<const std::string> frame;
+    for (const auto& [connection, sub] : state.subscribers) {
+        if (!sub.live) continue;
+        if (!frame) frame = std::make_shared<const std::string>(proto::encode(proto::event_batch{session, std::move(events)}));
+        out_.send(connection, frame);
+    }
+}
+
 result<append_reply> session_table::append_one(const append_input& input) {
     if (store_.assigns_serials()) return append_shared(input);
     session_state scratch;
@@ -171,11 +208,7 @@ result<append_reply> session_table::append_one(const append_input& input) {
     if (sequenced) {
         auto verdict = producers_.check(claim);
         if (!verdict) {
-            switch (verdict.err().code) {
-            case errc::stale_epoch: ++metrics_.appends_fenced_total; break;
-            case errc::sequence_gap: ++metrics_.sequence_gaps_total; break;
-            default: ++metrics_.store_failures_total; break;
-            }
+            count_refusal(verdict.err().code);
             return verdict.err();
         }
         if (verdict.value()) {
@@ -185,16 +218,12 @@ result<append_reply> session_table::append_one(const append_input& input) {
     }
 
     // After the dedup check, so a retried control or outcome is answered and changes nothing.
-    std::string msg_id = input.msg_id;
-    if (controls && input.kind == "control.outcome") {
-        if (auto refused = controls->check_outcome(input.producer_id, input.agent, input.payload)) return *refused;
-    } else if (controls && is_control_kind(input.kind)) {
-        msg_id = controls->resolve_target(input.msg_id);
-    }
+    auto msg_id = control_target(controls, input);
+    if (!msg_id) return msg_id.err();
 
     stored_event stored;
     stored.event = proto::event{state.info.head_serial + 1, clock_(), input.producer_id, input.kind,
-                                std::move(msg_id),           input.agent, input.payload};
+                                std::move(msg_id).value(),   input.agent, input.payload};
     stored.producer_seq = input.producer_seq;
     stored.producer_epoch = input.producer_epoch;
     if (auto written = store_.append(input.session, stored); !written) {
@@ -207,27 +236,12 @@ result<append_reply> session_table::append_one(const append_input& input) {
     }
     if (sequenced) producers_.appended(claim);
     state.info.head_serial = stored.event.serial;
-    ++metrics_.events_appended_total;
-    if (stored.event.serial == 1) ++metrics_.sessions_started_total;
     const append_reply reply{stored.event.serial, state.info.epoch, false};
-    if (input.kind == "control.outcome") {
-        const std::string outcome = payload_string(input.payload, "outcome");
-        if (outcome == "applied") ++metrics_.controls_applied_total;
-        else if (outcome == "too_late") ++metrics_.controls_too_late_total;
-        else if (outcome == "rejected") ++metrics_.controls_rejected_total;
-    }
+    count_appended(input, reply.serial);
     std::vector<relay_event> follow_ups;
     if (controls) controls->observe(stored.event, &follow_ups);
 
-    std::shared_ptr<const std::string> frame;  // encoded once, for the first live subscriber
-    for (const auto& [connection, sub] : state.subscribers) {
-        if (!sub.live) continue;  // still replaying: its cursor reaches this event later
-        if (!frame) {
-            frame = std::make_shared<const std::string>(
-                proto::encode(proto::event_batch{input.session, {std::move(stored.event)}}));
-        }
-        out_.send(connection, frame);
-    }
+    fan_out(input.session, state, {std::move(stored.event)});
     // Outcomes follow the event that decided them, before anything else can be appended.
     for (relay_event& e : follow_ups) append_relay(input.session, std::move(e));
     // Whoever wrote it (an agent's arrival can be a session's first event).
@@ -441,16 +455,7 @@ void session_table::catch_up(const std::string& session, session_state& state, s
             if (controls) controls->observe(e, e.serial == own ? follow_ups : nullptr);
         }
         state.info.head_serial = events->back().serial;
-        // Live subscribers get these now; replaying ones reach them through their cursor.
-        std::shared_ptr<const std::string> frame;
-        for (const auto& [connection, sub] : state.subscribers) {
-            if (!sub.live) continue;
-            if (!frame) {
-                frame = std::make_shared<const std::string>(
-                    proto::encode(proto::event_batch{session, std::move(events).value()}));
-            }
-            out_.send(connection, frame);
-        }
+        fan_out(session, state, std::move(events).value());
     }
     if (controls && state.info.head_serial != head_before) {
         // Messages opened through other nodes: this node takes a lease for their owners too
@@ -489,24 +494,17 @@ result<append_reply> session_table::append_shared(const append_input& input) {
             return append_reply{*earlier.value(), state.info.epoch, true};
         }
     }
-    std::string msg_id = input.msg_id;
-    if (controls && input.kind == "control.outcome") {
-        if (auto refused = controls->check_outcome(input.producer_id, input.agent, input.payload)) return *refused;
-    } else if (controls && is_control_kind(input.kind)) {
-        msg_id = controls->resolve_target(input.msg_id);
-    }
+    auto msg_id = control_target(controls, input);
+    if (!msg_id) return msg_id.err();
 
     stored_event stored;
-    stored.event = proto::event{0, clock_(), input.producer_id, input.kind, std::move(msg_id), input.agent, input.payload};
+    stored.event = proto::event{0, clock_(), input.producer_id, input.kind, std::move(msg_id).value(), input.agent,
+                                input.payload};
     stored.producer_seq = input.producer_seq;
     stored.producer_epoch = input.producer_epoch;
     auto assigned = store_.append_assigning(input.session, stored);
     if (!assigned) {
-        switch (assigned.err().code) {
-        case errc::stale_epoch: ++metrics_.appends_fenced_total; break;
-        case errc::sequence_gap: ++metrics_.sequence_gaps_total; break;
-        default: ++metrics_.store_failures_total; break;
-        }
+        count_refusal(assigned.err().code);
         return assigned.err();
     }
     const append_reply reply{assigned->serial, state.info.epoch, assigned->duplicate};
@@ -514,14 +512,7 @@ result<append_reply> session_table::append_shared(const append_input& input) {
         ++metrics_.appends_deduplicated_total;
         return reply;
     }
-    ++metrics_.events_appended_total;
-    if (reply.serial == 1) ++metrics_.sessions_started_total;
-    if (input.kind == "control.outcome") {
-        const std::string outcome = payload_string(input.payload, "outcome");
-        if (outcome == "applied") ++metrics_.controls_applied_total;
-        else if (outcome == "too_late") ++metrics_.controls_too_late_total;
-        else if (outcome == "rejected") ++metrics_.controls_rejected_total;
-    }
+    count_appended(input, reply.serial);
     std::vector<relay_event> follow_ups;
     if (live) {
         if (reply.serial == state.info.head_serial + 1) {
@@ -529,15 +520,7 @@ result<append_reply> session_table::append_shared(const append_input& input) {
             stored.event.serial = reply.serial;
             if (controls) controls->observe(stored.event, &follow_ups);
             state.info.head_serial = reply.serial;
-            std::shared_ptr<const std::string> frame;
-            for (const auto& [connection, sub] : state.subscribers) {
-                if (!sub.live) continue;
-                if (!frame) {
-                    frame = std::make_shared<const std::string>(
-                        proto::encode(proto::event_batch{input.session, {std::move(stored.event)}}));
-                }
-                out_.send(connection, frame);
-            }
+            fan_out(input.session, state, {std::move(stored.event)});
         } else {
             catch_up(input.session, state, reply.serial, reply.serial, &follow_ups);
         }

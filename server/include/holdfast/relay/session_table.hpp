@@ -125,6 +125,14 @@ private:
     /// session whose epoch changed (recreated, or a flushed Redis) so they re-attach and reset.
     void catch_up(const std::string& session, session_state& state, std::uint64_t serial, std::uint64_t own = 0,
                   std::vector<relay_event>* follow_ups = nullptr);
+    /// The msg_id a control is appended with (its target resolved to open messages), or the
+    /// refusal of an outcome its producer may not give; any other event keeps its msg_id.
+    result<std::string> control_target(session_controls* controls, const append_input& input);
+    /// Metrics for a refused append and for an appended event, whichever path appended it.
+    void count_refusal(errc code);
+    void count_appended(const append_input& input, std::uint64_t serial);
+    /// Sends `events` (consecutive, of one session) to its live subscribers as one shared frame.
+    void fan_out(const std::string& session, const session_state& state, std::vector<proto::event> events);
     void live_added(const std::string& session);
     void live_removed(const std::string& session);
     /// Appends an event of the relay's own (producer "relay", no sequence).
