@@ -198,6 +198,84 @@ TEST(codec, single_events_round_trip_for_storage) {
     EXPECT_FALSE(proto::decode_event("\x93\x01\x02\x03"));
 }
 
+TEST(codec, members_may_come_in_any_order_and_the_first_of_a_repeated_key_counts) {
+    const std::string bytes = pack_value([](auto& p) {
+        p.pack_map(6);
+        p.pack(std::string("epoch")); p.pack(9);
+        p.pack(7); p.pack(std::string("a non-string key is skipped"));
+        p.pack(std::string("from_serial")); p.pack(41);
+        p.pack(std::string("type")); p.pack(std::string("attach"));
+        p.pack(std::string("session")); p.pack(std::string("first"));
+        p.pack(std::string("session")); p.pack(std::string("second"));
+    });
+    auto decoded = proto::decode(bytes);
+    ASSERT_TRUE(decoded) << decoded.err().detail;
+    EXPECT_EQ(std::get<proto::attach>(decoded.value()), (proto::attach{"first", 41, 9}));
+}
+
+TEST(codec, a_bad_event_inside_a_batch_is_named_by_its_path) {
+    const std::string bytes = pack_value([](auto& p) {
+        p.pack_map(3);
+        p.pack(std::string("type")); p.pack(std::string("events"));
+        p.pack(std::string("session")); p.pack(std::string("s"));
+        p.pack(std::string("events")); p.pack_array(1);
+        p.pack_map(2);
+        p.pack(std::string("serial")); p.pack(1);
+        p.pack(std::string("ts")); p.pack(2);
+    });
+    auto decoded = proto::decode(bytes);
+    ASSERT_FALSE(decoded);
+    EXPECT_EQ(decoded.err().code, errc::missing_field);
+    EXPECT_EQ(decoded.err().detail, "events.producer_id");
+}
+
+TEST(codec, payloads_keep_their_bytes_and_bin_reads_as_a_string) {
+    // A float64 payload and a non-minimal integer inside it: carried byte for byte, never re-packed.
+    std::string payload = pack_value([](auto& p) {
+        p.pack_map(2);
+        p.pack(std::string("x")); p.pack_double(0.5);
+        p.pack(std::string("n"));
+    });
+    payload += std::string("\xcd\x00\x05", 3);  // uint16 holding 5
+    const std::string bytes = pack_value([&](auto& p) {
+        p.pack_map(8);
+        p.pack(std::string("type")); p.pack(std::string("publish"));
+        p.pack(std::string("session")); p.pack_bin(1); p.pack_bin_body("s", 1);
+        p.pack(std::string("producer_id")); p.pack(std::string("p"));
+        p.pack(std::string("producer_seq")); p.pack(1);
+        p.pack(std::string("kind")); p.pack(std::string("k"));
+        p.pack(std::string("msg_id")); p.pack(std::string(""));
+        p.pack(std::string("payload")); p.pack_bin_body(payload.data(), static_cast<std::uint32_t>(payload.size()));
+        p.pack(std::string("producer_epoch")); p.pack(3);
+    });
+    auto decoded = proto::decode(bytes);
+    ASSERT_TRUE(decoded) << decoded.err().detail;
+    const auto& publish = std::get<proto::publish>(decoded.value());
+    EXPECT_EQ(publish.session, "s");
+    EXPECT_EQ(publish.payload.bytes, payload);
+}
+
+TEST(codec, a_bundle_keeps_the_good_frames_around_a_bad_one) {
+    const std::string good = proto::encode(proto::ping{5});
+    const std::string bad = pack_value([](auto& p) {
+        p.pack_map(2);
+        p.pack(std::string("type")); p.pack(std::string("ping"));
+        p.pack(std::string("nonce")); p.pack_array(2); p.pack(1); p.pack(2);
+    });
+    std::string message;
+    proto::append_bundle_header(3, message);
+    message += good + bad + good;
+    auto decoded = proto::decode_message(message);
+    ASSERT_TRUE(decoded) << decoded.err().detail;
+    ASSERT_EQ(decoded.value().size(), 3u);
+    EXPECT_TRUE(decoded.value()[0]);
+    ASSERT_FALSE(decoded.value()[1]);
+    EXPECT_EQ(decoded.value()[1].err().code, errc::wrong_type);
+    EXPECT_EQ(decoded.value()[1].err().detail, "nonce");
+    ASSERT_TRUE(decoded.value()[2]);
+    EXPECT_EQ(std::get<proto::ping>(decoded.value()[2].value()).nonce, 5u);
+}
+
 TEST(codec, describe_renders_frames_as_json) {
     const std::string text = proto::describe(proto::frame(test::sample<proto::publish>()));
     EXPECT_NE(text.find("\"type\":\"publish\""), std::string::npos) << text;

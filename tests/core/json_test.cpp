@@ -67,6 +67,17 @@ TEST(json, invalid_utf8_in_msgpack_strings_renders_as_replacement) {
     EXPECT_EQ(out, "\"ok\xEF\xBF\xBD!\"");
 }
 
+TEST(json, msgpack_that_is_not_one_bounded_value_is_refused_without_reading_past_it) {
+    EXPECT_FALSE(json::from_msgpack(std::string(100, '\x91') + '\x01'));   // nested past the render depth
+    EXPECT_FALSE(json::from_msgpack(std::string("\xdd\xff\xff\xff\xff\x01", 6)));  // claims 4 G items, holds one
+    EXPECT_FALSE(json::from_msgpack(std::string("\x92\x01", 2)));  // truncated array
+    EXPECT_FALSE(json::from_msgpack(std::string("\x01\x02", 2)));  // two values
+    std::string out = "kept";
+    EXPECT_FALSE(json::append_json(std::string("\x92\x01", 2), out));
+    EXPECT_EQ(out, "kept");
+    EXPECT_EQ(json::from_msgpack(std::string("\x81\x01\xa1x", 4)).value(), R"({"1":"x"})");
+}
+
 TEST(json, empty_msgpack_means_null) {
     EXPECT_EQ(json::from_msgpack("").value(), "null");
     EXPECT_FALSE(json::from_msgpack("\xC1"));

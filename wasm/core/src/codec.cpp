@@ -1,104 +1,96 @@
 // Frame decoding and the non-template parts of the codec. Layer: portable core.
-// All of msgpack-c's exceptions stop here and become errc values.
+// Frames are read in place from the msgpack bytes (msgpack_reader); its errors stop here as errc values.
 #include "holdfast/codec.hpp"
 #include "holdfast/detail/msgpack_prescan.hpp"
 #include "holdfast/json.hpp"
 
 #include <boost/mp11/algorithm.hpp>
 
+#include <optional>
+
 namespace holdfast::proto {
-namespace {
 
 using detail::field_error;
+using detail::msgpack_kind;
+using detail::msgpack_reader;
 
-msgpack::unpack_limit to_unpack_limit(const decode_limits& limits) {
-    return msgpack::unpack_limit(limits.max_array_items, limits.max_map_entries, limits.max_string_bytes,
-                                 limits.max_string_bytes, limits.max_string_bytes, limits.max_depth);
-}
-
-} // namespace
-
-result<msgpack::object_handle> detail::unpack_one(std::string_view bytes, const decode_limits& limits) {
+std::optional<error> detail::check_message(std::string_view bytes, const decode_limits& limits) {
     if (bytes.size() > limits.max_frame_bytes) {
         return make_error(errc::frame_too_large, std::to_string(bytes.size()) + " bytes exceeds " +
                                                      std::to_string(limits.max_frame_bytes));
     }
     if (bytes.empty()) return make_error(errc::malformed_frame, "empty frame");
-    // Before msgpack-c: it allocates for declared counts before it finds them missing.
     if (auto failure = prescan_msgpack(bytes, limits)) return make_error(failure->code, std::move(failure->detail));
-    try {
-        std::size_t offset = 0;
-        auto handle = msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, to_unpack_limit(limits));
-        if (offset != bytes.size()) return make_error(errc::malformed_frame, "trailing bytes after the frame");
-        return handle;
-    } catch (const msgpack::depth_size_overflow&) {
-        return make_error(errc::limit_exceeded, "nesting deeper than " + std::to_string(limits.max_depth));
-    } catch (const msgpack::size_overflow& e) {
-        return make_error(errc::limit_exceeded, e.what());
-    } catch (const msgpack::insufficient_bytes&) {
-        return make_error(errc::malformed_frame, "truncated frame");
-    } catch (const msgpack::unpack_error& e) {
-        return make_error(errc::malformed_frame, e.what());
-    } catch (const std::bad_alloc&) {
-        return make_error(errc::limit_exceeded, "frame too large to decode");
-    }
+    return std::nullopt;
 }
 
 namespace {
 
-template <class T>
-result<T> convert_struct(const msgpack::object& source) {
-    try {
-        T value{};
-        detail::convert_members(source, value);
-        return value;
-    } catch (const field_error& e) {
-        return make_error(e.code, e.field);
+/// The frame's "type": the first key as our encoder writes it, else found by skipping the others.
+std::string_view frame_type_of(msgpack_reader in) {
+    if (in.peek() != msgpack_kind::map) throw field_error{errc::malformed_frame, "a frame must be a map"};
+    const std::uint32_t entries = in.map_header();
+    for (std::uint32_t i = 0; i < entries; ++i) {
+        if (in.peek() != msgpack_kind::str) {
+            in.skip();
+        } else if (in.string() == "type") {
+            if (in.peek() != msgpack_kind::str) throw field_error{errc::wrong_type, "type"};
+            return in.string();
+        }
+        in.skip();  // the value
     }
+    throw field_error{errc::missing_field, "type"};
 }
 
-} // namespace
-
-namespace {
-
-result<frame> frame_from_object(const msgpack::object& root) {
-    if (root.type != msgpack::type::MAP) return make_error(errc::malformed_frame, "a frame must be a map");
-    const msgpack::object* type = detail::find_key(root, "type");
-    if (!type) return make_error(errc::missing_field, "type");
-    if (type->type != msgpack::type::STR) return make_error(errc::wrong_type, "type");
-    const std::string_view name(type->via.str.ptr, type->via.str.size);
-
-    std::optional<result<frame>> decoded;
+/// One frame (a map) at the cursor, read into the alternative its "type" names.
+frame read_frame(msgpack_reader& in) {
+    const std::string_view name = frame_type_of(in);
+    std::optional<frame> decoded;
     boost::mp11::mp_for_each<boost::mp11::mp_iota_c<std::variant_size_v<frame>>>([&](auto index) {
         using alternative = std::variant_alternative_t<decltype(index)::value, frame>;
         if (decoded || alternative::frame_type != name) return;
-        auto value = convert_struct<alternative>(root);
-        decoded = value ? result<frame>(frame(std::move(value).value())) : result<frame>(value.err());
+        alternative value{};
+        detail::read_struct(in, value);
+        decoded.emplace(std::move(value));
     });
-    if (!decoded) return make_error(errc::unknown_frame_type, std::string(name));
+    if (!decoded) throw field_error{errc::unknown_frame_type, std::string(name)};
     return std::move(*decoded);
 }
 
 } // namespace
 
 result<frame> decode(std::string_view bytes, const decode_limits& limits) {
-    auto handle = detail::unpack_one(bytes, limits);
-    if (!handle) return handle.err();
-    return frame_from_object(handle->get());
+    return detail::read_whole<frame>(bytes, limits, [](msgpack_reader& in) { return read_frame(in); });
 }
 
 result<std::vector<result<frame>>> decode_message(std::string_view bytes, const decode_limits& limits) {
-    auto handle = detail::unpack_one(bytes, limits);
-    if (!handle) return handle.err();
-    const msgpack::object& root = handle->get();
+    if (auto failure = detail::check_message(bytes, limits)) return std::move(*failure);
     std::vector<result<frame>> frames;
-    if (root.type != msgpack::type::ARRAY) {
-        frames.push_back(frame_from_object(root));
-        return frames;
+    msgpack_reader in(bytes);
+    // The prescan checked the structure, so reading one frame can fail only on its contents: its
+    // error takes its place and the cursor moves past it to the next frame.
+    auto read_one = [&] {
+        const std::size_t start = in.offset();
+        try {
+            frames.push_back(read_frame(in));
+        } catch (const field_error& e) {
+            frames.push_back(make_error(e.code, e.field));
+            in.seek(start);
+            in.skip();
+        }
+    };
+    try {
+        if (in.peek() != msgpack_kind::array) {
+            read_one();
+            return frames;
+        }
+        const std::uint32_t count = in.array_header();
+        if (count == 0) return make_error(errc::malformed_frame, "an empty bundle");
+        frames.reserve(count);
+        for (std::uint32_t i = 0; i < count; ++i) read_one();
+    } catch (const field_error& e) {
+        return make_error(e.code, e.field);  // only a structure the prescan let through
     }
-    if (root.via.array.size == 0) return make_error(errc::malformed_frame, "an empty bundle");
-    frames.reserve(root.via.array.size);
-    for (std::uint32_t i = 0; i < root.via.array.size; ++i) frames.push_back(frame_from_object(root.via.array.ptr[i]));
     return frames;
 }
 

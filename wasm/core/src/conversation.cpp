@@ -26,7 +26,7 @@ std::string_view to_string(message_status status) noexcept {
 }
 
 std::size_t conversation::find_or_create(const proto::event& e, std::string_view id, std::string_view role) {
-    if (auto it = index_by_id_.find(std::string(id)); it != index_by_id_.end()) return it->second;
+    if (auto it = index_by_id_.find(id); it != index_by_id_.end()) return it->second;
     message m;
     m.id = std::string(id);
     m.role = std::string(role);

@@ -6,16 +6,15 @@
 namespace holdfast {
 
 void append_event_json(const proto::event& e, std::string& out) {
-    auto payload = json::from_msgpack(e.payload.bytes);
-    json::object_writer(out)
-        .number("serial", e.serial)
+    json::object_writer event(out);
+    event.number("serial", e.serial)
         .number("ts", e.ts)
         .string("kind", e.kind)
         .string("msgId", e.msg_id)
         .string("agent", e.agent)
-        .string("producerId", e.producer_id)
-        .raw("payload", payload ? payload.value() : std::string_view("null"))
-        .close();
+        .string("producerId", e.producer_id);
+    if (!json::append_json(e.payload.bytes, event.begin("payload"))) out += "null";
+    event.close();
 }
 
 bool is_valid_session_id(std::string_view id) noexcept {

@@ -258,7 +258,18 @@ result<std::string> to_msgpack(std::string_view json_text, const parse_limits& l
 void append_string(std::string_view text, std::string& out) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
-    for (std::size_t i = 0; i < text.size();) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        // Runs of printable ASCII that need no escape go in one append: message texts are mostly that.
+        std::size_t run = i;
+        while (run < text.size()) {
+            const auto u = static_cast<unsigned char>(text[run]);
+            if (u < 0x20 || u >= 0x80 || u == '"' || u == '\\') break;
+            ++run;
+        }
+        out.append(text.data() + i, run - i);
+        i = run;
+        if (i == text.size()) break;
         const char c = text[i];
         const auto u = static_cast<unsigned char>(c);
         if (u >= 0x80) {
@@ -275,24 +286,30 @@ void append_string(std::string_view text, std::string& out) {
         case '\t': out += "\\t"; break;
         case '\b': out += "\\b"; break;
         case '\f': out += "\\f"; break;
-        default:
-            if (u < 0x20) { out += "\\u00"; out += hex[u >> 4]; out += hex[u & 0xF]; }
-            else out += c;
+        default: out += "\\u00"; out += hex[u >> 4]; out += hex[u & 0xF];
         }
         ++i;
     }
     out += '"';
 }
 
-void append_json(const msgpack::object& value, std::string& out) {
-    switch (value.type) {
-    case msgpack::type::NIL: out += "null"; return;
-    case msgpack::type::BOOLEAN: out += value.via.boolean ? "true" : "false"; return;
-    case msgpack::type::POSITIVE_INTEGER: out += std::to_string(value.via.u64); return;
-    case msgpack::type::NEGATIVE_INTEGER: out += std::to_string(value.via.i64); return;
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: {
-        const double d = value.via.f64;
+namespace {
+
+using proto::detail::msgpack_kind;
+using proto::detail::msgpack_reader;
+
+constexpr int max_render_depth = 64;
+
+void render(msgpack_reader& in, std::string& out, int depth) {
+    if (depth > max_render_depth) throw proto::detail::field_error{errc::limit_exceeded, "nesting too deep"};
+    switch (in.peek()) {
+    case msgpack_kind::nil: in.skip(); out += "null"; return;
+    case msgpack_kind::boolean: out += in.boolean() ? "true" : "false"; return;
+    case msgpack_kind::positive: out += std::to_string(in.unsigned_integer()); return;
+    case msgpack_kind::negative: out += std::to_string(in.signed_integer()); return;
+    case msgpack_kind::float32:
+    case msgpack_kind::float64: {
+        const double d = in.floating();
         if (!std::isfinite(d)) { out += "null"; return; }
         // Whole numbers within 2^53 (timestamps, counters) print exactly as integers.
         if (std::fabs(d) < 9007199254740992.0 && d == std::trunc(d)) {
@@ -302,45 +319,62 @@ void append_json(const msgpack::object& value, std::string& out) {
         detail::append_double(d, out);
         return;
     }
-    case msgpack::type::STR: append_string(std::string_view(value.via.str.ptr, value.via.str.size), out); return;
-    case msgpack::type::BIN: append_string(std::string_view(value.via.bin.ptr, value.via.bin.size), out); return;
-    case msgpack::type::ARRAY:
+    case msgpack_kind::str:
+    case msgpack_kind::bin: append_string(in.string(), out); return;
+    case msgpack_kind::array: {
+        const std::uint32_t count = in.array_header();
         out += '[';
-        for (std::uint32_t i = 0; i < value.via.array.size; ++i) {
+        for (std::uint32_t i = 0; i < count; ++i) {
             if (i) out += ',';
-            append_json(value.via.array.ptr[i], out);
+            render(in, out, depth + 1);
         }
         out += ']';
         return;
-    case msgpack::type::MAP:
+    }
+    case msgpack_kind::map: {
+        const std::uint32_t count = in.map_header();
         out += '{';
-        for (std::uint32_t i = 0; i < value.via.map.size; ++i) {
+        for (std::uint32_t i = 0; i < count; ++i) {
             if (i) out += ',';
-            const auto& entry = value.via.map.ptr[i];
-            if (entry.key.type == msgpack::type::STR) append_json(entry.key, out);
-            else { std::string key; append_json(entry.key, key); append_string(key, out); }
+            if (in.peek() == msgpack_kind::str) {
+                append_string(in.string(), out);
+            } else {
+                std::string text;
+                render(in, text, depth + 1);
+                append_string(text, out);
+            }
             out += ':';
-            append_json(entry.val, out);
+            render(in, out, depth + 1);
         }
         out += '}';
         return;
-    case msgpack::type::EXT: out += "null"; return;
     }
-    out += "null";
+    case msgpack_kind::ext: in.skip(); out += "null"; return;
+    }
+}
+
+} // namespace
+
+bool append_json(std::string_view msgpack_bytes, std::string& out) {
+    if (msgpack_bytes.empty()) {
+        out += "null";
+        return true;
+    }
+    const std::size_t mark = out.size();
+    try {
+        msgpack_reader in(msgpack_bytes);
+        render(in, out, 0);
+        if (in.at_end()) return true;
+    } catch (const proto::detail::field_error&) {
+    }
+    out.resize(mark);
+    return false;
 }
 
 result<std::string> from_msgpack(std::string_view msgpack_bytes) {
-    if (msgpack_bytes.empty()) return std::string("null");
-    try {
-        std::size_t offset = 0;
-        auto handle = msgpack::unpack(msgpack_bytes.data(), msgpack_bytes.size(), offset);
-        if (offset != msgpack_bytes.size()) return make_error(errc::invalid_payload, "trailing bytes after the value");
-        std::string out;
-        append_json(handle.get(), out);
-        return out;
-    } catch (const std::exception& e) {
-        return make_error(errc::invalid_payload, e.what());
-    }
+    std::string out;
+    if (!append_json(msgpack_bytes, out)) return make_error(errc::invalid_payload, "not one msgpack value");
+    return out;
 }
 
 } // namespace holdfast::json

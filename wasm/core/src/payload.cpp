@@ -1,28 +1,34 @@
 // Payload field access. Layer: portable core.
 #include "holdfast/payload.hpp"
 
-#include <msgpack.hpp>
+#include "holdfast/detail/msgpack_reader.hpp"
 
 namespace holdfast {
 namespace {
 
-/// Calls `read(value)` with the map entry's value under `key`; false when absent or unreadable.
+using proto::detail::msgpack_kind;
+using proto::detail::msgpack_reader;
+
+/// Calls `read(reader)` with the cursor on the map value under `key` (or on a bare string
+/// payload, which counts as its "text"); false when absent or unreadable.
 template <class Read>
 bool with_field(const proto::raw_value& payload, std::string_view key, Read&& read) {
     if (payload.bytes.empty()) return false;
     try {
-        std::size_t offset = 0;
-        auto handle = msgpack::unpack(payload.bytes.data(), payload.bytes.size(), offset);
-        const msgpack::object& root = handle.get();
-        if (root.type == msgpack::type::STR && key == "text") return read(root);
-        if (root.type != msgpack::type::MAP) return false;
-        for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
-            const auto& entry = root.via.map.ptr[i];
-            if (entry.key.type == msgpack::type::STR && std::string_view(entry.key.via.str.ptr, entry.key.via.str.size) == key) {
-                return read(entry.val);
+        msgpack_reader in(payload.bytes);
+        const msgpack_kind root = in.peek();
+        if (root == msgpack_kind::str && key == "text") return read(in);
+        if (root != msgpack_kind::map) return false;
+        const std::uint32_t entries = in.map_header();
+        for (std::uint32_t i = 0; i < entries; ++i) {
+            if (in.peek() == msgpack_kind::str) {
+                if (in.string() == key) return read(in);
+            } else {
+                in.skip();
             }
+            in.skip();
         }
-    } catch (const std::exception&) {
+    } catch (const proto::detail::field_error&) {
         // Not msgpack: the codec never produces that; treat the field as absent.
     }
     return false;
@@ -32,9 +38,9 @@ bool with_field(const proto::raw_value& payload, std::string_view key, Read&& re
 
 std::string payload_string(const proto::raw_value& payload, std::string_view key) {
     std::string out;
-    with_field(payload, key, [&](const msgpack::object& v) {
-        if (v.type != msgpack::type::STR) return false;
-        out.assign(v.via.str.ptr, v.via.str.size);
+    with_field(payload, key, [&](msgpack_reader& v) {
+        if (v.peek() != msgpack_kind::str) return false;
+        out.assign(v.string());
         return true;
     });
     return out;
@@ -42,9 +48,16 @@ std::string payload_string(const proto::raw_value& payload, std::string_view key
 
 std::optional<std::uint64_t> payload_u64(const proto::raw_value& payload, std::string_view key) {
     std::optional<std::uint64_t> out;
-    with_field(payload, key, [&](const msgpack::object& v) {
-        if (v.type == msgpack::type::POSITIVE_INTEGER) out = v.via.u64;
-        else if (v.type == msgpack::type::FLOAT64 && v.via.f64 >= 0 && v.via.f64 < 9007199254740992.0) out = static_cast<std::uint64_t>(v.via.f64);
+    with_field(payload, key, [&](msgpack_reader& v) {
+        const msgpack_kind kind = v.peek();
+        if (kind == msgpack_kind::positive) {
+            out = v.unsigned_integer();
+        } else if (kind == msgpack_kind::negative) {
+            if (const std::int64_t i = v.signed_integer(); i >= 0) out = static_cast<std::uint64_t>(i);
+        } else if (kind == msgpack_kind::float64) {
+            const double d = v.floating();
+            if (d >= 0 && d < 9007199254740992.0) out = static_cast<std::uint64_t>(d);
+        }
         return out.has_value();
     });
     return out;

@@ -6,9 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace holdfast::client {
@@ -59,8 +59,10 @@ private:
     std::size_t find_or_create(const proto::event& e, std::string_view id, std::string_view role);
 
     std::vector<message> messages_;
-    std::unordered_map<std::string, std::size_t> index_by_id_;
-    std::unordered_map<std::uint64_t, control_result> outcomes_;  // by control serial
+    // Ordered maps, not hash maps: the core then ships no hashing or rehashing code (~3 KB of wasm)
+    // and a conversation's few hundred ids cost a handful of comparisons.
+    std::map<std::string, std::size_t, std::less<>> index_by_id_;
+    std::map<std::uint64_t, control_result> outcomes_;  // by control serial
 };
 
 /// Appends a message as JSON {index, id, role, agent, text, status, reason, firstSerial, lastSerial}.

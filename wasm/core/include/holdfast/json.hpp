@@ -3,8 +3,6 @@
 #pragma once
 #include "holdfast/result.hpp"
 
-#include <msgpack.hpp>
-
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -21,9 +19,10 @@ struct parse_limits {
 /// other numbers become float64. Errors: errc::invalid_payload / errc::limit_exceeded.
 result<std::string> to_msgpack(std::string_view json_text, const parse_limits& limits = {});
 
-/// Renders one msgpack value as JSON, appended to `out`. Non-string map keys are rendered as
-/// their JSON text in a string; bin as a string of its bytes; NaN/Inf and ext as null.
-void append_json(const msgpack::object& value, std::string& out);
+/// Renders msgpack bytes (exactly one value; empty means null) as JSON appended to `out`, read in
+/// place. Non-string map keys are rendered as their JSON text in a string; bin as a string of its
+/// bytes; NaN/Inf and ext as null. False (and `out` unchanged) when the bytes are not one value.
+bool append_json(std::string_view msgpack_bytes, std::string& out);
 
 /// Renders msgpack bytes (one value; empty means null) as JSON.
 result<std::string> from_msgpack(std::string_view msgpack_bytes);

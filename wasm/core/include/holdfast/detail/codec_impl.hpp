@@ -5,24 +5,23 @@
 #pragma once
 #include "holdfast/errc.hpp"
 #include "holdfast/frames.hpp"
+#include "holdfast/detail/msgpack_reader.hpp"
 #include "holdfast/result.hpp"
 
 #include <boost/describe.hpp>
 #include <boost/mp11/algorithm.hpp>
+#include <boost/mp11/integer_sequence.hpp>
 #include <msgpack.hpp>
 
+#include <array>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace holdfast::proto::detail {
-
-/// Thrown only inside decode() and caught there: names the member that failed.
-struct field_error {
-    errc code;
-    std::string field;
-};
 
 template <class T> struct is_optional : std::false_type {};
 template <class T> struct is_optional<std::optional<T>> : std::true_type {};
@@ -76,47 +75,128 @@ void pack_members(msgpack::packer<Stream>& out, const T& value) {
     });
 }
 
-/// The value under `key` in a msgpack map, or nullptr. Maps here are small: a scan beats hashing.
-inline const msgpack::object* find_key(const msgpack::object& map, std::string_view key) {
-    for (std::uint32_t i = 0; i < map.via.map.size; ++i) {
-        const auto& entry = map.via.map.ptr[i];
-        if (entry.key.type == msgpack::type::STR &&
-            std::string_view(entry.key.via.str.ptr, entry.key.via.str.size) == key) {
-            return &entry.val;
+template <class T> struct is_vector : std::false_type {};
+template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
+
+template <class T>
+void read_struct(msgpack_reader& in, T& value);
+
+/// Reads one value into `target`, with msgpack-c's conversion rules: unsigned members take
+/// non-negative integers that fit, strings take str or bin, vectors take arrays, a raw_value takes
+/// any value's bytes as they are (nil: empty).
+template <class T>
+void read_value(msgpack_reader& in, T& target) {
+    if constexpr (std::is_same_v<T, bool>) {
+        target = in.boolean();
+    } else if constexpr (std::is_unsigned_v<T>) {
+        const std::uint64_t v = in.unsigned_integer();
+        if (v > std::numeric_limits<T>::max()) msgpack_reader::wrong_type();
+        target = static_cast<T>(v);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+        target.assign(in.string());
+    } else if constexpr (std::is_same_v<T, raw_value>) {
+        if (in.nil()) {
+            target.bytes.clear();
+            return;
         }
+        const std::size_t from = in.offset();
+        in.skip();
+        target.bytes.assign(in.span_from(from));
+    } else if constexpr (std::is_same_v<T, std::vector<char>>) {
+        const std::string_view bytes = in.string();
+        target.assign(bytes.begin(), bytes.end());
+    } else if constexpr (is_vector<T>::value) {
+        const std::uint32_t count = in.array_header();
+        target.clear();
+        target.resize(count);
+        for (auto& item : target) read_value(in, item);
+    } else {
+        static_assert(is_described_v<T>, "no msgpack reading rule for this member type");
+        read_struct(in, target);
     }
-    return nullptr;
 }
 
 template <class Field>
-void convert_field(const msgpack::object& source, Field& target, const char* name) {
+void read_field(msgpack_reader& in, Field& target, const char* name) {
     try {
-        source.convert(target);
-    } catch (const field_error& nested) {
-        throw field_error{nested.code, std::string(name) + "." + nested.field};
-    } catch (const msgpack::type_error&) {
-        throw field_error{errc::wrong_type, name};
+        read_value(in, target);
+    } catch (field_error& nested) {
+        nested.field = nested.field.empty() ? std::string(name) : std::string(name) + "." + nested.field;
+        throw;
     }
 }
 
 template <class T>
-void convert_members(const msgpack::object& map, T& value) {
-    if (map.type != msgpack::type::MAP) throw field_error{errc::wrong_type, "(struct)"};
-    boost::mp11::mp_for_each<public_members<T>>([&](auto member) {
-        auto& field = value.*member.pointer;
-        using member_type = std::remove_cvref_t<decltype(field)>;
-        const msgpack::object* found = find_key(map, member.name);
-        if constexpr (is_optional<member_type>::value) {
-            if (!found || found->type == msgpack::type::NIL) {
-                field.reset();
-                return;
-            }
-            typename member_type::value_type inner{};
-            convert_field(*found, inner, member.name);
-            field = std::move(inner);
+constexpr auto member_names() {
+    std::array<std::string_view, boost::mp11::mp_size<public_members<T>>::value> names{};
+    std::size_t i = 0;
+    boost::mp11::mp_for_each<public_members<T>>([&](auto member) { names[i++] = member.name; });
+    return names;
+}
+
+/// A described struct from a msgpack map, keys in any order: unknown keys are skipped, the first
+/// of repeated keys counts, a missing std::optional member (or nil) is empty, any other missing
+/// member is an error. Our encoder writes members in declaration order, so the next expected name
+/// is tried first.
+template <class T>
+void read_struct(msgpack_reader& in, T& value) {
+    using members = public_members<T>;
+    constexpr std::size_t count = boost::mp11::mp_size<members>::value;
+    static_assert(count <= 64, "a struct of more than 64 members");
+    static constexpr auto names = member_names<T>();
+    if (in.peek() != msgpack_kind::map) throw field_error{errc::wrong_type, "(struct)"};
+    const std::uint32_t entries = in.map_header();
+    std::uint64_t seen = 0;
+    std::size_t expected = 0;
+    for (std::uint32_t e = 0; e < entries; ++e) {
+        if (in.peek() != msgpack_kind::str) {
+            in.skip();
+            in.skip();
+            continue;
+        }
+        const std::string_view key = in.string();
+        std::size_t index = count;
+        if (expected < count && names[expected] == key) {
+            index = expected;
         } else {
-            if (!found) throw field_error{errc::missing_field, member.name};
-            convert_field(*found, field, member.name);
+            for (std::size_t i = 0; i < count; ++i) {
+                if (names[i] == key) {
+                    index = i;
+                    break;
+                }
+            }
+        }
+        if (index == count || (seen >> index) & 1u) {
+            in.skip();
+            continue;
+        }
+        seen |= std::uint64_t{1} << index;
+        expected = index + 1;
+        boost::mp11::mp_with_index<count>(index, [&](auto i) {
+            using member_t = boost::mp11::mp_at_c<members, decltype(i)::value>;
+            auto& field = value.*member_t::pointer;
+            using field_t = std::remove_cvref_t<decltype(field)>;
+            if constexpr (is_optional<field_t>::value) {
+                if (in.nil()) {
+                    field.reset();
+                    return;
+                }
+                typename field_t::value_type inner{};
+                read_field(in, inner, member_t::name);
+                field = std::move(inner);
+            } else {
+                read_field(in, field, member_t::name);
+            }
+        });
+    }
+    boost::mp11::mp_for_each<boost::mp11::mp_iota_c<count>>([&](auto i) {
+        if ((seen >> decltype(i)::value) & 1u) return;
+        using member_t = boost::mp11::mp_at_c<members, decltype(i)::value>;
+        auto& field = value.*member_t::pointer;
+        if constexpr (is_optional<std::remove_cvref_t<decltype(field)>>::value) {
+            field.reset();
+        } else {
+            throw field_error{errc::missing_field, member_t::name};
         }
     });
 }
@@ -137,33 +217,14 @@ struct pack<T, std::enable_if_t<holdfast::proto::detail::is_described_v<T>>> {
     }
 };
 
-template <class T>
-struct convert<T, std::enable_if_t<holdfast::proto::detail::is_described_v<T>>> {
-    const msgpack::object& operator()(const msgpack::object& source, T& value) const {
-        holdfast::proto::detail::convert_members(source, value);
-        return source;
-    }
-};
-
 /// A raw_value is already msgpack: written through unchanged (pack_bin_body appends raw bytes
-/// without a header), read back by re-packing the decoded sub-object.
+/// without a header).
 template <>
 struct pack<holdfast::proto::raw_value> {
     template <class Stream>
     packer<Stream>& operator()(packer<Stream>& out, const holdfast::proto::raw_value& value) const {
         if (value.bytes.empty()) return out.pack_nil();
         return out.pack_bin_body(value.bytes.data(), static_cast<std::uint32_t>(value.bytes.size()));
-    }
-};
-
-template <>
-struct convert<holdfast::proto::raw_value> {
-    const msgpack::object& operator()(const msgpack::object& source, holdfast::proto::raw_value& value) const {
-        value.bytes.clear();
-        if (source.type == msgpack::type::NIL) return source;
-        holdfast::proto::detail::string_writer writer{value.bytes};
-        msgpack::pack(writer, source);
-        return source;
     }
 };
 
@@ -176,8 +237,22 @@ namespace holdfast::proto {
 struct decode_limits;
 
 namespace detail {
-/// Parses exactly one msgpack value spanning all of `bytes`; the handle owns the zone.
-result<msgpack::object_handle> unpack_one(std::string_view bytes, const decode_limits& limits);
+/// Checks a whole received value before any of it is read: size, then structure (prescan).
+std::optional<error> check_message(std::string_view bytes, const decode_limits& limits);
+/// The codec's edge: runs `read` over `bytes` (one value, all of it) and turns a field_error into
+/// the error it names.
+template <class T, class Read>
+result<T> read_whole(std::string_view bytes, const decode_limits& limits, Read&& read) {
+    if (auto failure = check_message(bytes, limits)) return std::move(*failure);
+    try {
+        msgpack_reader in(bytes);
+        T value = read(in);
+        if (!in.at_end()) return make_error(errc::malformed_frame, "trailing bytes after the frame");
+        return value;
+    } catch (const field_error& e) {
+        return make_error(e.code, e.field);
+    }
+}
 } // namespace detail
 
 template <class T>
@@ -190,15 +265,11 @@ std::string encode_struct(const T& value) {
 
 template <class T>
 result<T> decode_struct(std::string_view bytes, const decode_limits& limits) {
-    auto handle = detail::unpack_one(bytes, limits);
-    if (!handle) return handle.err();
-    try {
+    return detail::read_whole<T>(bytes, limits, [](detail::msgpack_reader& in) {
         T value{};
-        detail::convert_members(handle->get(), value);
+        detail::read_struct(in, value);
         return value;
-    } catch (const detail::field_error& e) {
-        return make_error(e.code, e.field);
-    }
+    });
 }
 
 template <class Frame>
