@@ -2,7 +2,8 @@
 // its publisher (in a child process, windowed as the harness does: 500-event chunks, at most 4
 // unacknowledged) and N subscribers on the SDK in this process. Prints delivered ev/s and the CPU
 // seconds of each process, so a change can be judged by where the time goes. Layer: bench.
-//   node bench/peers/pipeline.mjs [events=100000] [subscribers=1]
+//   node bench/peers/pipeline.mjs [events=100000] [subscribers=1] [rate]
+// With a rate (events/s) the publisher is paced as in scenarios A and D instead of windowed.
 // Profiles: PIPELINE_PROF=DIR writes --cpu-prof files of the publisher and of this process there.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,13 +19,19 @@ const cpuOf = (pid) => {
 };
 
 if (process.argv[2] === '--publisher') {
-  const { info, session, count } = JSON.parse(process.argv[3]);
+  const { info, session, count, rate } = JSON.parse(process.argv[3]);
   const pub = await adapter.createPublisher(info, session);
   process.send({ ready: true });
   process.once('message', async () => {
     const cpu0 = process.cpuUsage();
     const barriers = [];
-    for (let i = 0; i < count;) {
+    const t0 = mono();
+    for (let i = 0; rate && i < count;) {
+      const due = Math.min(count, Math.floor(((mono() - t0) * rate) / 1000) + 1);
+      for (; i < due; i++) pub.append({ seq: i, t: mono(), tok: 'token-' + (i % 1000) });
+      if (i < count) await new Promise((r) => setTimeout(r, Math.max(0, (i * 1000) / rate - (mono() - t0))));
+    }
+    for (let i = 0; !rate && i < count;) {
       const end = Math.min(count, i + 500);
       for (; i < end; i++) pub.append({ seq: i, t: mono(), tok: 'token-' + (i % 1000) });
       barriers.push(pub.barrier());
@@ -39,6 +46,7 @@ if (process.argv[2] === '--publisher') {
 } else {
   const count = Number(process.argv[2] ?? 100000);
   const subscribers = Number(process.argv[3] ?? 1);
+  const rate = Number(process.argv[4] ?? 0);
   const prof = process.env.PIPELINE_PROF;
   const server = await adapter.startServer({});
   const session = `pipe-${Date.now()}`;
@@ -53,7 +61,8 @@ if (process.argv[2] === '--publisher') {
     }));
   }
   const execArgv = prof ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(prof)] : [];
-  const child = fork(self, ['--publisher', JSON.stringify({ info: server.info, session, count })], { execArgv });
+  const child = fork(self, ['--publisher', JSON.stringify({ info: server.info, session, count, rate })], { execArgv });
+  const exited = new Promise((r) => child.once('exit', r));
   await new Promise((r) => child.once('message', r));
   const relayCpu0 = cpuOf(server.pid);
   const myCpu0 = process.cpuUsage();
@@ -64,12 +73,12 @@ if (process.argv[2] === '--publisher') {
   const my = process.cpuUsage(myCpu0);
   const seconds = (tLast - t0) / 1000;
   console.log(JSON.stringify({
-    events: count, subscribers, seconds: +seconds.toFixed(3),
+    events: count, subscribers, rate: rate || 'max', seconds: +seconds.toFixed(3),
     deliveredPerS: Math.round((count * subscribers) / seconds),
     cpuS: { publisher: +pub.cpuS.toFixed(2), relay: +(cpuOf(server.pid) - relayCpu0).toFixed(2),
       subscribers: +((my.user + my.system) / 1e6).toFixed(2) },
   }));
-  await new Promise((r) => child.once('exit', r));
+  await exited;
   for (const s of subs) s.close();
   await server.stop();
   process.exit(0);

@@ -36,13 +36,17 @@ export class WebSocketTransport {
       throw new TypeError('no WebSocket implementation: pass the `WebSocket` option (e.g. from the ws package)');
     }
     const socket = new WebSocketImpl(url);
-    socket.binaryType = 'arraybuffer';
+    // Node's `ws` hands over its own Buffer (a Uint8Array) as 'nodebuffer', where 'arraybuffer'
+    // costs it a copy per message; browsers ignore that value and keep 'arraybuffer'.
+    socket.binaryType = 'nodebuffer';
+    if (socket.binaryType !== 'nodebuffer') socket.binaryType = 'arraybuffer';
     socket.onopen = () => { if (!this.#closed) this.onOpen?.(); };
     socket.onmessage = (event) => {
       if (this.#closed) return;
       const data = event.data;
       // Text frames are not part of the protocol; hand them over as bytes so the core reports them.
-      this.onFrame?.(typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data));
+      this.onFrame?.(typeof data === 'string' ? new TextEncoder().encode(data)
+        : data instanceof Uint8Array ? data : new Uint8Array(data));
     };
     // 'error' is normally followed by 'close'; either one ends the link, reported exactly once.
     socket.onerror = () => this.#finish();

@@ -168,7 +168,10 @@ class FakeSocket {
   static CONNECTING = 0;
   static OPEN = 1;
   static CLOSED = 3;
-  binaryType = 'blob';
+  // As in browsers: only 'blob' and 'arraybuffer' are taken, any other value is ignored.
+  #binaryType = 'blob';
+  get binaryType() { return this.#binaryType; }
+  set binaryType(value) { if (value === 'blob' || value === 'arraybuffer') this.#binaryType = value; }
   readyState = 0;
   onopen = null;
   onmessage = null;
