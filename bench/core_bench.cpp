@@ -100,6 +100,41 @@ void json_payload_to_msgpack(benchmark::State& state) {
 }
 BENCHMARK(json_payload_to_msgpack);
 
+/// An agent pipelining publishes, as bench/peers/pipeline.mjs does: `window` publishes per drain
+/// (one take of frames and updates), the previous window acked meanwhile, with the history store
+/// (the persisted outbox) on or off. Per publish: validate, encode, outbox, ack, producer write.
+void client_pipelined_publishes(benchmark::State& state) {
+    const auto window = static_cast<std::uint64_t>(state.range(0));
+    memory_file_system files;
+    client::history_store store(files, "/holdfast");
+    client::client_config config;
+    config.client_id = "agent-1";
+    config.agent = "bench-agent";
+    if (state.range(1) != 0) config.storage = &store;
+    client::client_core core(config);
+    core.on_transport_open();
+    (void)core.take_frames();
+    std::uint64_t seq = 0;
+    std::vector<std::string> acks;
+    for (auto _ : state) {
+        for (auto& ack : acks) core.on_frame(ack);
+        for (std::uint64_t i = 0; i < window; ++i) {
+            (void)core.publish("chat-1", "bench", "", R"({"seq":12345,"t":1234567.891,"tok":"token-17"})");
+        }
+        benchmark::DoNotOptimize(core.take_frames());
+        benchmark::DoNotOptimize(core.take_updates_json());
+        state.PauseTiming();
+        acks.clear();  // the relay answers this window while the agent writes the next
+        for (std::uint64_t i = 0; i < window; ++i) {
+            ++seq;
+            acks.push_back(proto::encode(proto::ack{"chat-1", "agent-1", seq, seq}));
+        }
+        state.ResumeTiming();
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(window));
+}
+BENCHMARK(client_pipelined_publishes)->Args({500, 0})->Args({500, 1})->Args({2000, 1});
+
 } // namespace
 
 BENCHMARK_MAIN();

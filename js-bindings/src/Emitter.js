@@ -44,6 +44,14 @@ export class Emitter {
     return true;
   }
 
+  /**
+   * @param {string} name
+   * @returns {number} how many listeners `name` has
+   */
+  listenerCount(name) {
+    return this.#listeners.get(name)?.size ?? 0;
+  }
+
   /** @protected Drops every listener (on close). */
   removeAllListeners() {
     this.#listeners.clear();

@@ -31,6 +31,8 @@ import { MessageWriter } from './MessageWriter.js';
  * @property {(session: string, kind: string, msgId: string, payload: unknown) => Promise<number>} publish
  * @property {(session: string, action: string, target: string, payload: unknown) => Promise<number>} control
  * @property {(session: string) => void} closeSession
+ * @property {(session: string, wanted: boolean) => void} [wantEvents] whether the core should
+ *   render this session's events (someone listens for 'event'); messages and state come regardless
  */
 
 /** One session followed by a Holdfast client. Get it from `hf.session(id)`. */
@@ -49,12 +51,41 @@ export class Session extends Emitter {
   /** @type {Map<string, MessageWriter>} messages this client is writing, as an agent */
   #writers = new Map();
   #closed = false;
+  /** Whether the core renders this session's events: only while an 'event' listener exists. */
+  #eventsWanted = false;
 
   /** @internal Use `hf.session(id)`. @param {string} id @param {SessionHost} host */
   constructor(id, host) {
     super();
     this.#id = id;
     this.#host = host;
+  }
+
+  /**
+   * Adds a listener (see Emitter). The core renders a session's events into each update batch
+   * only while someone listens for 'event' (an agent that only publishes would otherwise pay for
+   * its own events coming back); a listener added later hears the events delivered from then on.
+   * @param {string} name
+   * @param {Function} listener
+   * @returns {() => void} removes this listener
+   */
+  on(name, listener) {
+    const remove = super.on(name, listener);
+    if (name === 'event') this.#eventListenersChanged();
+    return remove;
+  }
+
+  /** @param {string} name @param {Function} listener */
+  off(name, listener) {
+    super.off(name, listener);
+    if (name === 'event') this.#eventListenersChanged();
+  }
+
+  #eventListenersChanged() {
+    const wanted = this.listenerCount('event') > 0;
+    if (wanted === this.#eventsWanted || this.#closed) return;
+    this.#eventsWanted = wanted;
+    this.#host.wantEvents?.(this.#id, wanted);
   }
 
   /** The session id. */

@@ -95,10 +95,10 @@ export class Holdfast extends Emitter {
     }],
     ['visibilitychange', () => {
       if (globalThis.document?.visibilityState === 'visible') this.#core.onWake(Date.now());
-      else this.#storage?.flush().catch(() => {});  // hidden may be the last moment we get
+      else this.#flushNow();  // hidden may be the last moment we get
     }],
     ['pagehide', (event) => {
-      this.#storage?.flush().catch(() => {});
+      this.#flushNow();
       // A page kept in the back/forward cache must not keep the lock (or the socket) from the
       // other tabs, and an open lock keeps Chromium from caching it at all.
       if (event?.persisted && this.#lock?.held) {
@@ -272,12 +272,17 @@ export class Holdfast extends Emitter {
     if (existing) return existing;
     const outcome = this.#core.openSession(id);
     if (outcome.code !== undefined) throw HoldfastError.from(outcome);
+    // Events are rendered only while the Session has an 'event' listener (it has none yet).
+    this.#core.renderEvents(id, false);
     const session = new Session(id, {
       publish: (sid, kind, msgId, payload) => this.#request('publish', sid, kind, msgId, payload),
       control: (sid, action, target, payload) => this.#request('control', sid, action, target, payload),
       controlOutcome: (sid, action, target, payload) => this.#controlOutcome(sid, action, target, payload),
       closeSession: (sid) => this.#closeSession(sid),
       clearSession: (sid) => this.#clearSession(sid),
+      wantEvents: (sid, wanted) => {
+        if (!this.#closed && this.#sessions.get(sid) === session) this.#core.renderEvents(sid, wanted);
+      },
     });
     this.#sessions.set(id, session);
     // Drained now, not on a later turn: the stored history is in messages() when this returns,
@@ -323,6 +328,12 @@ export class Holdfast extends Emitter {
     this.#core.delete();
     this.removeAllListeners();
     await this.#storage?.close();
+  }
+
+  /** Syncs local storage now. Drained first: the core writes the outbox when its updates are taken. */
+  #flushNow() {
+    this.#drain();
+    this.#storage?.flush().catch(() => {});
   }
 
   // ---- app calls ---------------------------------------------------------------------------

@@ -71,6 +71,7 @@ TEST_F(storage_fixture, an_unacknowledged_publish_survives_a_reload_and_is_resen
         ASSERT_TRUE(request);
         c.on_transport_open();
         sent_first = c.take_frames().back();  // it went out, but the link died before the ack
+        (void)c.take_updates_json();           // the host's drain: the outbox is written here
     }
     auto reloaded_config = config("tab-1-reloaded");
     reloaded_config.producer_epoch = 78;
@@ -96,6 +97,31 @@ TEST_F(storage_fixture, an_unacknowledged_publish_survives_a_reload_and_is_resen
     EXPECT_EQ(third.pending_publishes(), 0u) << "acknowledged publishes are gone from storage";
 }
 
+TEST_F(storage_fixture, the_outbox_is_written_once_per_drain_not_once_per_publish) {
+    // An agent pipelining publishes must not re-encode its whole outbox per publish (quadratic):
+    // the producer is written when the host takes the updates, which is also the only moment it
+    // learns to sync storage, so nothing the host could have synced is missing from it.
+    client_core c(config("tab-1"));
+    c.on_transport_open();
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(c.publish("chat", "k", "", std::to_string(i)));
+    EXPECT_FALSE(files.read("/holdfast/producer")) << "not written before the drain";
+    const std::string updates = c.take_updates_json();
+    EXPECT_NE(updates.find("\"persist\":true"), std::string::npos) << updates;
+    auto stored = proto::decode_struct<stored_producer>(files.read("/holdfast/producer").value());
+    ASSERT_TRUE(stored);
+    ASSERT_EQ(stored->pending.size(), 3u);
+    EXPECT_EQ(stored->pending[2].session, "chat");
+    EXPECT_EQ(stored->pending[2].producer_seq, 3u);
+    EXPECT_EQ(c.take_updates_json(), "") << "nothing changed: no second write, no persist";
+    c.on_frame(proto::encode(proto::ack{"chat", "tab-1", 2, 9}));
+    (void)c.take_updates_json();
+    stored = proto::decode_struct<stored_producer>(files.read("/holdfast/producer").value());
+    ASSERT_TRUE(stored);
+    ASSERT_EQ(stored->pending.size(), 2u);
+    EXPECT_EQ(stored->pending[0].producer_seq, 1u);
+    EXPECT_EQ(stored->pending[1].producer_seq, 3u);
+}
+
 TEST_F(storage_fixture, a_new_page_never_reuses_a_sequence_of_a_stale_stored_producer) {
     // IndexedDB is synced some time after a publish. Here the relay acknowledged p-2 (tab-1's
     // sequence 2), and the browser crashed before the copy holding it reached IndexedDB. The next
@@ -107,6 +133,7 @@ TEST_F(storage_fixture, a_new_page_never_reuses_a_sequence_of_a_stale_stored_pro
         first.on_transport_open();
         ASSERT_TRUE(first.publish("chat", "user.prompt", "p-1", R"({"text":"one"})"));
         first.on_frame(proto::encode(proto::ack{"chat", "tab-1", 1, 1}));
+        (void)first.take_updates_json();
         synced = files.files();  // the last sync
         ASSERT_TRUE(first.publish("chat", "user.prompt", "p-2", R"({"text":"two"})"));
         first.on_frame(proto::encode(proto::ack{"chat", "tab-1", 2, 2}));
@@ -141,6 +168,7 @@ TEST_F(storage_fixture, an_adopted_control_settles_with_an_outcome_stored_before
         outcome.producer_id = "relay";
         first.on_frame(proto::encode(proto::event_batch{
             "chat", {cancel, ev(3, "message.end", "r", R"({"status":"cancelled"})"), outcome}}));
+        (void)first.take_updates_json();  // the host's drain, then the page went away
     }
     client_core second(config("tab-2"));
     EXPECT_EQ(second.pending_publishes(), 1u);

@@ -225,5 +225,55 @@ TEST(client_core, a_fenced_producer_gets_its_publish_rejected) {
     EXPECT_EQ(c.pending_publishes(), 0u);
 }
 
+TEST(client_core, acks_settle_by_producer_session_and_sequence_only) {
+    client_core c(config());
+    c.on_transport_open();
+    const auto a1 = c.publish("chat-a", "k", "", "1").value();
+    const auto b1 = c.publish("chat-b", "k", "", "2").value();
+    const auto a2 = c.publish("chat-a", "k", "", "3").value();
+    // Same session and sequence, another producer (a tab sharing the link): nothing settles.
+    c.on_frame(proto::encode(proto::ack{"chat-a", "other-tab", 1, 40}));
+    // Same producer and sequence, a session this client never published in: nothing settles.
+    c.on_frame(proto::encode(proto::ack{"chat-c", "client-a", 1, 41}));
+    EXPECT_EQ(c.pending_publishes(), 3u);
+    c.on_frame(proto::encode(proto::ack{"chat-b", "client-a", 1, 7}));
+    c.on_frame(proto::encode(proto::ack{"chat-a", "client-a", 2, 8}));
+    c.on_frame(proto::encode(proto::ack{"chat-a", "client-a", 2, 8}));  // a duplicate answer
+    c.on_frame(proto::encode(proto::ack{"chat-a", "client-a", 1, 6}));
+    const std::string updates = c.take_updates_json();
+    const std::string expected = R"("acks":[{"request":)" + std::to_string(b1) + R"(,"serial":7},{"request":)" +
+                                 std::to_string(a2) + R"(,"serial":8},{"request":)" + std::to_string(a1) +
+                                 R"(,"serial":6}])";
+    EXPECT_NE(updates.find(expected), std::string::npos) << updates;
+    EXPECT_EQ(c.pending_publishes(), 0u);
+}
+
+TEST(client_core, events_are_rendered_only_while_the_host_wants_them) {
+    client_core c(config());
+    ASSERT_TRUE(c.open_session("chat-1"));
+    c.on_transport_open();
+    c.on_frame(proto::encode(proto::attached{"chat-1", 11, 0}));
+    (void)c.take_updates_json();
+    c.render_events("chat-1", false);
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(1, "message.start", "r-1", "{}"),
+                                                           ev(2, "message.delta", "r-1", R"({"text":"Yo"})")}}));
+    std::string updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("lastSerial":2)"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("events":[])"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("text":"Yo","status":"streaming")"), std::string::npos) << "messages still come: " << updates;
+    // An event that changes no message still moves lastSerial, so the update is not skipped.
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(3, "bench", "", "{}")}}));
+    updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("lastSerial":3)"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("events":[])"), std::string::npos) << updates;
+    c.render_events("chat-1", true);
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(4, "message.delta", "r-1", R"({"text":"!"})")}}));
+    updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("events":[{"serial":4,)"), std::string::npos) << "rendered from then on: " << updates;
+    EXPECT_EQ(updates.find(R"("serial":3,)"), std::string::npos) << updates;
+    EXPECT_EQ(c.find_conversation("chat-1")->messages().at(0).text, "Yo!");
+    c.render_events("unknown", false);  // a session not followed: ignored
+}
+
 } // namespace
 } // namespace holdfast::client

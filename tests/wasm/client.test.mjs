@@ -99,6 +99,41 @@ describe('Holdfast against a fake relay', () => {
     hf.close();
   });
 
+  test('events are rendered only while someone listens: a listener added later hears them from then on', async () => {
+    const { relay, hf } = await setup();
+    const s = hf.session(uniqueSession());
+    const messageEvents = [];
+    s.on('message', (message) => messageEvents.push(message));
+    await until(() => s.state === 'live', 'live');
+    // No 'event' listener yet: the core skips rendering events, nothing else changes.
+    streamAnswer(relay, s.id, 'm1', ['a ', 'b']);
+    await until(() => s.messages()[0]?.status === 'complete', 'first answer');
+    assert.equal(s.lastSerial, 4);
+    assert.equal(s.messages()[0].text, 'a b');
+    assert.ok(messageEvents.length >= 1);
+
+    const events = [];
+    const stop = s.on('event', (event) => events.push(event));
+    streamAnswer(relay, s.id, 'm2', ['c']);
+    await until(() => s.messages()[1]?.status === 'complete', 'second answer');
+    assert.deepEqual(events.map((event) => event.serial), [5, 6, 7], 'from the listener on, none before');
+    assert.deepEqual(events.map((event) => event.kind), ['message.start', 'message.delta', 'message.end']);
+    assert.deepEqual(events[1].payload, { text: 'c' });
+
+    // The last listener gone: rendering stops again, and a later one starts over from then on.
+    stop();
+    streamAnswer(relay, s.id, 'm3', ['d']);
+    await until(() => s.messages()[2]?.status === 'complete', 'third answer');
+    assert.equal(events.length, 3);
+    const later = [];
+    s.on('event', (event) => later.push(event.serial));
+    const serial = await s.prompt('own prompt');
+    await until(() => later.includes(serial), 'own event echoed');
+    assert.deepEqual(later, [serial]);
+    assert.deepEqual(s.messages().map((message) => message.text), ['a b', 'c', 'd', 'own prompt']);
+    hf.close();
+  });
+
   test('a burst replayed on attach is one batch: each changed message is reported once', async () => {
     const { relay, hf } = await setup();
     const id = uniqueSession();

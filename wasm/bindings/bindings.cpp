@@ -30,6 +30,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,8 +45,10 @@ int live_cores = 0;       // cores created minus cores deleted: the Node tests c
 class arguments_reader {
 public:
     explicit arguments_reader(const char* at) : at_(at) {}
-    std::string next(std::uint32_t length) {
-        std::string value(at_, length);
+    std::string next(std::uint32_t length) { return std::string(next_view(length)); }
+    /// Without a copy: valid until JS writes the scratch buffer again (the next call).
+    std::string_view next_view(std::uint32_t length) {
+        std::string_view value(at_, length);
         at_ += length;
         return value;
     }
@@ -244,6 +247,10 @@ EMSCRIPTEN_KEEPALIVE int hf_open_session(core_binding* c, std::uint32_t id_len) 
 EMSCRIPTEN_KEEPALIVE void hf_close_session(core_binding* c, std::uint32_t id_len) {
     quietly([&] { c->core().close_session(arguments_reader(scratch.data()).next(id_len)); });
 }
+/// Whether the session's events are rendered in the updates (the JS Session has an 'event' listener).
+EMSCRIPTEN_KEEPALIVE void hf_render_events(core_binding* c, std::uint32_t id_len, int on) {
+    quietly([&] { c->core().render_events(arguments_reader(scratch.data()).next_view(id_len), on != 0); });
+}
 EMSCRIPTEN_KEEPALIVE void hf_clear_session(core_binding* c, std::uint32_t id_len) {
     quietly([&] { c->core().clear_session(arguments_reader(scratch.data()).next(id_len)); });
 }
@@ -252,16 +259,18 @@ EMSCRIPTEN_KEEPALIVE double hf_publish(core_binding* c, std::uint32_t session_le
                                        std::uint32_t msg_id_len, std::uint32_t payload_len) {
     return guarded([&] {
         arguments_reader in(scratch.data());
-        std::string session = in.next(session_len), kind = in.next(kind_len), msg_id = in.next(msg_id_len);
-        return request_or_fail(c->core().publish(session, kind, msg_id, in.next(payload_len)));
+        const std::string_view session = in.next_view(session_len), kind = in.next_view(kind_len);
+        const std::string_view msg_id = in.next_view(msg_id_len), payload = in.next_view(payload_len);
+        return request_or_fail(c->core().publish(session, kind, msg_id, payload));
     });
 }
 EMSCRIPTEN_KEEPALIVE double hf_control(core_binding* c, std::uint32_t session_len, std::uint32_t action_len,
                                        std::uint32_t target_len, std::uint32_t payload_len) {
     return guarded([&] {
         arguments_reader in(scratch.data());
-        std::string session = in.next(session_len), action = in.next(action_len), target = in.next(target_len);
-        return request_or_fail(c->core().control(session, action, target, in.next(payload_len)));
+        const std::string_view session = in.next_view(session_len), action = in.next_view(action_len);
+        const std::string_view target = in.next_view(target_len), payload = in.next_view(payload_len);
+        return request_or_fail(c->core().control(session, action, target, payload));
     });
 }
 /// One JSON batch of everything that changed since the last call, or "".

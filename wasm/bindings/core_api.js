@@ -18,6 +18,40 @@ function hfBytes(value) {
   throw new TypeError('expected a string, ArrayBuffer or typed array');
 }
 
+// The scratch buffer's address and size as last returned by hf_scratch: it only grows and does not
+// move unless it grows, so a call whose arguments fit skips asking for it (a publish is a few
+// microseconds; each boundary crossing counts).
+var hfScratchAt = 0;
+var hfScratchSize = 0;
+
+/** Where `capacity` bytes of arguments can be written. */
+function hfScratch(capacity) {
+  if (capacity > hfScratchSize) {
+    hfScratchAt = Module['_hf_scratch'](capacity);  // may grow memory: read HEAPU8 after
+    hfScratchSize = capacity;
+  }
+  return hfScratchAt;
+}
+
+/**
+ * Writes a string as UTF-8 at `at` (room for 3 bytes per UTF-16 unit); returns the byte count.
+ * Short ASCII strings (ids, kinds, small payloads) are copied by hand: encodeInto and the heap view
+ * it needs cost more than the copy itself.
+ */
+function hfWriteString(value, at) {
+  var n = value.length;
+  if (n <= 96) {
+    var heap = HEAPU8;
+    for (var i = 0; i < n; ++i) {
+      var c = value.charCodeAt(i);
+      if (c >= 0x80) return hfEncoder.encodeInto(value, heap.subarray(at, at + n * 3)).written;
+      heap[at + i] = c;
+    }
+    return n;
+  }
+  return hfEncoder.encodeInto(value, HEAPU8.subarray(at, at + n * 3)).written;
+}
+
 /** Writes the arguments into the scratch buffer in order; returns their byte lengths. */
 function hfPut(values) {
   var capacity = 0;
@@ -25,13 +59,13 @@ function hfPut(values) {
     var v = values[i];
     capacity += typeof v === 'string' ? v.length * 3 : hfBytes(v).length;
   }
-  var at = Module['_hf_scratch'](capacity);  // may grow memory: read HEAPU8 after
+  var at = hfScratch(capacity);
   var lengths = [];
   for (var j = 0; j < values.length; ++j) {
     var value = values[j];
     var n;
     if (typeof value === 'string') {
-      n = hfEncoder.encodeInto(value, HEAPU8.subarray(at, at + value.length * 3)).written;
+      n = hfWriteString(value, at);
     } else {
       var bytes = hfBytes(value);
       HEAPU8.set(bytes, at);
@@ -117,6 +151,8 @@ class Core {
   }
   closeSession(id) { var l = hfPut([id]); Module['_hf_close_session'](hfAt(this), l[0]); }
   clearSession(id) { var l = hfPut([id]); Module['_hf_clear_session'](hfAt(this), l[0]); }
+  /** Whether takeUpdates() lists the session's events (on after openSession; see client.hpp). */
+  renderEvents(id, on) { var l = hfPut([id]); Module['_hf_render_events'](hfAt(this), l[0], on ? 1 : 0); }
   publish(session, kind, msgId, payloadJson) {
     var l = hfPut([session, kind, msgId, payloadJson]);
     return hfRequest(Module['_hf_publish'](hfAt(this), l[0], l[1], l[2], l[3]));

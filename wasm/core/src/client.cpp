@@ -29,10 +29,13 @@ struct client_core::followed {
     bool continuity_lost_out = false;  // with reset_out: the relay's retention dropped events we lacked
     bool state_reported = false;
     session_state reported_state = session_state::connecting;
+    std::uint64_t reported_serial = 0;  // events not rendered still move lastSerial
+    bool render_events = true;          // someone listens for the events (render_events())
 
     bool has_updates() const {
         return !events_out.empty() || !changed_out.empty() || !problems_out.empty() || !incoming_out.empty() ||
-               agents_out || reset_out || continuity_lost_out || !state_reported || reported_state != log.state();
+               agents_out || reset_out || continuity_lost_out || !state_reported || reported_state != log.state() ||
+               reported_serial != log.last_serial();
     }
 };
 
@@ -109,29 +112,59 @@ void client_core::close_session(std::string_view session_id) {
     sessions_.erase(it);
 }
 
+void client_core::render_events(std::string_view session_id, bool on) {
+    followed* entry = find(session_id);
+    if (!entry) return;
+    entry->render_events = on;
+    if (!on) entry->events_out.clear();  // no one is left to hear the ones not taken yet
+}
+
 std::uint64_t client_core::next_producer_seq(std::string_view session_id) {
     auto it = last_seq_by_session_.find(session_id);
     if (it == last_seq_by_session_.end()) it = last_seq_by_session_.emplace(std::string(session_id), 0).first;
     return ++it->second;
 }
 
-std::uint64_t client_core::enqueue(std::string session_id, std::uint64_t producer_seq, std::string frame) {
+std::uint32_t client_core::intern_stream(std::string_view producer_id, std::string_view session_id) {
+    auto producer = stream_ids_.find(producer_id);
+    if (producer == stream_ids_.end()) producer = stream_ids_.try_emplace(std::string(producer_id)).first;
+    auto& by_session = producer->second;
+    auto it = by_session.find(session_id);
+    if (it != by_session.end()) return it->second;
+    const auto id = static_cast<std::uint32_t>(streams_.size());
+    streams_.push_back(stream_name{std::string(producer_id), std::string(session_id)});
+    by_session.emplace(std::string(session_id), id);
+    return id;
+}
+
+std::optional<std::uint32_t> client_core::find_stream(std::string_view producer_id, std::string_view session_id) const {
+    auto producer = stream_ids_.find(producer_id);
+    if (producer == stream_ids_.end()) return std::nullopt;
+    auto it = producer->second.find(session_id);
+    if (it == producer->second.end()) return std::nullopt;
+    return it->second;
+}
+
+std::uint64_t client_core::enqueue(std::string_view session_id, std::uint64_t producer_seq, std::string frame) {
     if (connected_) send(frame);
     const std::uint64_t request = next_request_++;
-    request_by_seq_.emplace(sequence_key{config_.client_id, session_id, producer_seq}, request);
-    outbox_.emplace(request, pending_publish{std::move(session_id), producer_seq, std::move(frame)});
-    save_producer();
+    const std::uint32_t stream = intern_stream(config_.client_id, session_id);
+    request_by_seq_.emplace(sequence_key{stream, producer_seq}, request);
+    outbox_.emplace(request, pending_publish{stream, producer_seq, std::move(frame)});
+    producer_dirty_ = true;
     return request;
 }
 
-std::optional<std::uint64_t> client_core::settle(const std::string& producer_id, std::string_view session_id,
+std::optional<std::uint64_t> client_core::settle(std::string_view producer_id, std::string_view session_id,
                                                  std::uint64_t producer_seq) {
-    auto it = request_by_seq_.find(sequence_key{producer_id, std::string(session_id), producer_seq});
+    const auto stream = find_stream(producer_id, session_id);
+    if (!stream) return std::nullopt;  // another producer's (a tab sharing the connection)
+    auto it = request_by_seq_.find(sequence_key{*stream, producer_seq});
     if (it == request_by_seq_.end()) return std::nullopt;  // a duplicate answer to a resent publish
     const std::uint64_t request = it->second;
     request_by_seq_.erase(it);
     outbox_.erase(request);
-    save_producer();
+    producer_dirty_ = true;
     return request;
 }
 
@@ -142,7 +175,7 @@ result<std::uint64_t> client_core::publish(std::string_view session_id, std::str
     const std::uint64_t seq = next_producer_seq(session_id);
     proto::publish frame{std::string(session_id), config_.client_id, seq, std::string(kind), std::string(msg_id),
                          proto::raw_value{std::move(payload).value()}, config_.producer_epoch};
-    return enqueue(std::string(session_id), seq, proto::encode(frame));
+    return enqueue(session_id, seq, proto::encode(frame));
 }
 
 result<std::uint64_t> client_core::control(std::string_view session_id, std::string_view action,
@@ -153,7 +186,7 @@ result<std::uint64_t> client_core::control(std::string_view session_id, std::str
     control_requests_.insert(next_request_);  // enqueue hands out this id
     proto::control frame{std::string(session_id), config_.client_id, seq, std::string(action), std::string(target),
                          proto::raw_value{std::move(payload).value()}, config_.producer_epoch};
-    return enqueue(std::string(session_id), seq, proto::encode(frame));
+    return enqueue(session_id, seq, proto::encode(frame));
 }
 
 void client_core::on_transport_open() {
@@ -330,7 +363,7 @@ void client_core::on_event_batch(proto::event_batch&& f) {
             }
             persist_out_ = true;
         }
-        entry->events_out.push_back(std::move(e));
+        if (entry->render_events) entry->events_out.push_back(std::move(e));
     }
     entry->agents_out |= entry->act.take_agents_changed();
     for (auto& in : entry->act.take_incoming()) entry->incoming_out.push_back(std::move(in));
@@ -390,16 +423,18 @@ void client_core::on_error(const proto::error_frame& f) {
     report(std::move(err));
 }
 
-bool client_core::keep_for_resend(errc code, const std::string& producer_id, const std::string& session_id,
+bool client_core::keep_for_resend(errc code, std::string_view producer_id, std::string_view session_id,
                                   std::uint64_t producer_seq) const {
-    const auto mine = request_by_seq_.find(sequence_key{producer_id, session_id, producer_seq});
+    const auto stream = find_stream(producer_id, session_id);
+    if (!stream) return false;
+    const auto mine = request_by_seq_.find(sequence_key{*stream, producer_seq});
     if (mine == request_by_seq_.end()) return false;
     if (code == errc::store_failure) return true;
     // A gap behind an earlier publish of this producer that is still waiting (refused for a store
     // failure): the in-order resend fills it.
     if (code != errc::sequence_gap) return false;
-    const auto first = request_by_seq_.lower_bound(sequence_key{producer_id, session_id, 0});
-    return first != mine && std::get<0>(first->first) == producer_id && std::get<1>(first->first) == session_id;
+    const auto first = request_by_seq_.lower_bound(sequence_key{*stream, 0});
+    return first != mine && first->first.first == *stream;
 }
 
 void client_core::report(error err) { errors_out_.push_back(std::move(err)); }
@@ -412,6 +447,7 @@ std::vector<std::string> client_core::bundle_for_relay(std::vector<std::string> 
 }
 
 std::string client_core::take_updates_json() {
+    if (producer_dirty_) save_producer();  // before persist is reported (see client.hpp)
     const bool any_session = std::any_of(sessions_.begin(), sessions_.end(),
                                          [](const auto& entry) { return entry.second->has_updates(); });
     if (!any_session && acks_out_.empty() && rejects_out_.empty() && errors_out_.empty() && !retry_pending_ &&
@@ -489,6 +525,7 @@ std::string client_core::take_updates_json() {
         entry->continuity_lost_out = false;
         entry->state_reported = true;
         entry->reported_state = entry->log.state();
+        entry->reported_serial = entry->log.last_serial();
     }
     out += ']';
     batch.begin("acks") += '[';

@@ -37,19 +37,21 @@ void client_core::load_producer() {
         }
         const std::uint64_t request = next_request_++;
         const std::string& producer = publish ? publish->producer_id : control->producer_id;
-        request_by_seq_.emplace(sequence_key{producer, pending.session, pending.producer_seq}, request);
+        const std::uint32_t stream = intern_stream(producer, pending.session);
+        request_by_seq_.emplace(sequence_key{stream, pending.producer_seq}, request);
         // Its outcome is reported too, found in the stored conversation if it came before the reload.
         if (control) control_requests_.insert(request);
-        outbox_.emplace(request, pending_publish{pending.session, pending.producer_seq, std::move(pending.frame.bytes)});
+        outbox_.emplace(request, pending_publish{stream, pending.producer_seq, std::move(pending.frame.bytes)});
     }
 }
 
 void client_core::save_producer() {
+    producer_dirty_ = false;
     if (!config_.storage) return;
     stored_producer state{config_.client_id, config_.producer_epoch, {}, {}};
     for (const auto& [session_id, last] : last_seq_by_session_) state.sequences.push_back({session_id, last});
     for (const auto& [request, pending] : outbox_) {
-        state.pending.push_back({pending.session, pending.producer_seq, proto::raw_value{pending.frame}});
+        state.pending.push_back({streams_[pending.stream].session, pending.producer_seq, proto::raw_value{pending.frame}});
     }
     if (auto written = config_.storage->fs().write(producer_path(*config_.storage), proto::encode_struct(state)); !written) {
         report(written.err());

@@ -88,6 +88,10 @@ public:
     /// Starts following a session (attaches now if connected, else on connect). Idempotent.
     result<ok_t> open_session(std::string_view session_id);
     void close_session(std::string_view session_id);
+    /// Whether take_updates_json lists the session's events (on after open_session). A host with
+    /// no one listening for them turns it off: the events are still applied (messages, agents,
+    /// history, lastSerial), only not rendered. Turned on, it lists the events delivered from then on.
+    void render_events(std::string_view session_id, bool on);
     /// Stops following the session and deletes its local history (privacy).
     void clear_session(std::string_view session_id);
     /// The host's storage refused a write (QuotaExceededError): evict the least recently used
@@ -151,6 +155,12 @@ public:
     ///        client's own messages).
     ///        connectNow: skip the retry delay. persist: local files changed, sync them.
     ///        A session entry may carry "corrupt":[what its history open had to cut].
+    ///        Its "events" are [] while render_events is off for it.
+    /// With storage, the persisted producer (see stored_producer) is rewritten here, at most once
+    /// per call and only when publishes or acks changed it, before "persist" is reported: the host
+    /// syncs storage only after that report, so writing once per drain loses nothing a write per
+    /// publish would have kept, and an agent pipelining thousands of publishes no longer re-encodes
+    /// the whole outbox for each one.
     std::string take_updates_json();
 
     // ---- queries ------------------------------------------------------------------------------
@@ -164,7 +174,7 @@ public:
 private:
     struct followed;
     struct pending_publish {
-        std::string session;
+        std::uint32_t stream;  // index into streams_: (producer id, session)
         std::uint64_t producer_seq;
         std::string frame;  // encoded once; resent unchanged so the relay can deduplicate
     };
@@ -177,8 +187,15 @@ private:
         control_result result;
     };
 
-    /// What an ack or a publish error names: (producer id, session, producer sequence).
-    using sequence_key = std::tuple<std::string, std::string, std::uint64_t>;
+    /// What an ack or a publish error names, (producer id, session, producer sequence), with the
+    /// (producer id, session) pair interned as a stream number: the outbox is looked up once per
+    /// ack, and comparing integers there instead of two strings per map node was a tenth of a
+    /// publisher's CPU. Ordered so that one stream's pending sequences are adjacent.
+    using sequence_key = std::pair<std::uint32_t, std::uint64_t>;
+    struct stream_name {
+        std::string producer_id;
+        std::string session;
+    };
     /// A control's place in the log: (session, serial). Serials are per session.
     using control_key = std::pair<std::string, std::uint64_t>;
 
@@ -191,12 +208,16 @@ private:
     void on_error(const proto::error_frame& f);
     void report(error err);
     /// Whether an error answering a pending publish (producer, session, seq) leaves it in the outbox.
-    bool keep_for_resend(errc code, const std::string& producer_id, const std::string& session_id,
+    bool keep_for_resend(errc code, std::string_view producer_id, std::string_view session_id,
                          std::uint64_t producer_seq) const;
     std::uint64_t next_producer_seq(std::string_view session_id);
-    std::uint64_t enqueue(std::string session_id, std::uint64_t producer_seq, std::string frame);
+    std::uint64_t enqueue(std::string_view session_id, std::uint64_t producer_seq, std::string frame);
+    /// The stream number of (producer, session), made on first use (own and adopted producers).
+    std::uint32_t intern_stream(std::string_view producer_id, std::string_view session_id);
+    /// The stream number, or nullopt when this client never published on it (another tab's).
+    std::optional<std::uint32_t> find_stream(std::string_view producer_id, std::string_view session_id) const;
     void take_control_outcomes(followed& entry);
-    std::optional<std::uint64_t> settle(const std::string& producer_id, std::string_view session_id,
+    std::optional<std::uint64_t> settle(std::string_view producer_id, std::string_view session_id,
                                         std::uint64_t producer_seq);
     void load_producer();
     void save_producer();
@@ -211,6 +232,10 @@ private:
     std::map<std::string, std::unique_ptr<followed>, std::less<>> sessions_;
     std::map<std::uint64_t, pending_publish> outbox_;  // by request id: call order, so resends keep it
     std::map<sequence_key, std::uint64_t> request_by_seq_;  // own and adopted producers
+    std::vector<stream_name> streams_;                      // by stream number; never shrinks (a few)
+    std::map<std::string, std::map<std::string, std::uint32_t, std::less<>>, std::less<>> stream_ids_;
+    /// The outbox or the sequences changed since the producer was last written (take_updates_json).
+    bool producer_dirty_ = false;
     std::map<std::string, std::uint64_t, std::less<>> last_seq_by_session_;
 
     // heartbeat: only times seen at ticks are compared (see heartbeat_config)
