@@ -193,6 +193,7 @@ try {
     toMessageMs: perEvent, toDrainEndMs: perDrain, toMessagePerEventMs: perEventShare,
     // Per frame where it was called (absent = 0 for that frame): summed over the frames, per event.
     split: Object.fromEntries(Object.entries(liveRaw.split).map(([label, v]) => [label, { ...summary(v), totalMs: v.reduce((a, b) => a + b, 0) }])) };
+  results.live.broadcastBytesPerFrame = summary(liveRaw.postedBytes);
   results.host.loadAverage1mAfterLive = os.loadavg()[0];
 
   // ---- batch: N deltas replayed through the SDK and through msgpackr + JS ----
@@ -224,13 +225,16 @@ try {
       if (rep > 0) runs[name].push({ ...r, evPerS: (captured.eventCount / r.ms) * 1000 });
     }
   }
+  // One more run of each SDK storage, instrumented (not in the rates): where the batch's time goes.
+  const batchSplit = {};
+  for (const storage of ['memory', 'indexeddb']) batchSplit[storage] = await page.evaluate((st) => __bench.replaySdkSplit({ storage: st }), storage);
   await page.evaluate(() => __bench.cleanUp());
   const rateOf = (name) => median(runs[name].map((r) => r.evPerS));
   results.batch = { captured, problems: checks,
     evPerS: { sdkMemory: rateOf('sdkMemory'), sdkIndexedDb: rateOf('sdkIndexedDb'), js: rateOf('js') },
     msMedian: { sdkMemory: median(runs.sdkMemory.map((r) => r.ms)), sdkIndexedDb: median(runs.sdkIndexedDb.map((r) => r.ms)), js: median(runs.js.map((r) => r.ms)) },
     messageEmits: { sdk: runs.sdkMemory[0]?.messageEmits, js: runs.js[0]?.messageEmits },
-    storageSeen: runs.sdkIndexedDb[0]?.storage };
+    storageSeen: runs.sdkIndexedDb[0]?.storage, split: batchSplit };
   results.batch.ratio = { sdkMemoryOverJs: results.batch.evPerS.sdkMemory / results.batch.evPerS.js, sdkIndexedDbOverJs: results.batch.evPerS.sdkIndexedDb / results.batch.evPerS.js };
 } finally {
   agent?.close();
@@ -255,6 +259,7 @@ console.log(`where it goes (all frames, share of the socket message → drain do
 for (const [label, v] of Object.entries(L.split).sort((a, b) => b[1].totalMs - a[1].totalMs)) {
   console.log(`  ${label.padEnd(32)} ${(100 * v.totalMs / totalMs).toFixed(1).padStart(5)} %   p50 ${us(v.p50)} µs, p99 ${us(v.p99)} µs over ${v.n} frames`);
 }
+console.log(`  (bytes posted to the BroadcastChannel per frame: p50 ${L.broadcastBytesPerFrame.p50}, max ${L.broadcastBytesPerFrame.max})`);
 console.log(`machine load (1 min average) at start ${results.host.loadAverage1m.toFixed(2)}, after the live run ${results.host.loadAverage1mAfterLive.toFixed(2)}`);
 console.log(`batch: ${B.captured.eventCount} events in ${B.captured.eventFrames} relay frames (${B.captured.bytes} bytes), median of ${reps}`);
 console.log('| pipeline | ms | events/s | vs pure JS |');
@@ -263,6 +268,12 @@ console.log(`| pure JS (msgpackr + JS assembly) | ${B.msMedian.js.toFixed(1)} | 
 console.log(`| SDK, memory storage | ${B.msMedian.sdkMemory.toFixed(1)} | ${Math.round(B.evPerS.sdkMemory)} | ${B.ratio.sdkMemoryOverJs.toFixed(2)}× |`);
 console.log(`| SDK, IndexedDB storage (${B.storageSeen}) | ${B.msMedian.sdkIndexedDb.toFixed(1)} | ${Math.round(B.evPerS.sdkIndexedDb)} | ${B.ratio.sdkIndexedDbOverJs.toFixed(2)}× |`);
 console.log(`'message' emitted per batch: SDK ${B.messageEmits.sdk}, pure JS ${B.messageEmits.js}`);
+for (const [storage, r] of Object.entries(B.split)) {
+  console.log(`where the SDK's batch time goes, ${storage} storage (one instrumented run, ${r.ms.toFixed(1)} ms):`);
+  for (const [label, ms] of Object.entries(r.split).sort((a, b) => b[1] - a[1])) {
+    console.log(`  ${label.padEnd(32)} ${(100 * ms / r.ms).toFixed(1).padStart(5)} %   ${ms.toFixed(2)} ms`);
+  }
+}
 for (const p of B.problems) console.log(`PROBLEM: ${p}`);
 if (flags.json) fs.writeFileSync(flags.json, JSON.stringify(results, null, 2));
 process.exit(B.problems.length ? 1 : 0);

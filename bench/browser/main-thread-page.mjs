@@ -25,6 +25,37 @@ function whenLive(session, ms) {
 
 // ---- live: per-event main-thread cost ----------------------------------------------------------
 
+/**
+ * Where the time goes: wraps every call into the core (the module is the SDK's own instance,
+ * loadCore shares it), JSON.parse and BroadcastChannel posts (the leader's messages to other
+ * tabs) with timers that add into sink.splitNow[label] (ms) and sink.postedBytesNow. What is not
+ * in them is the SDK's other JS (Session, emit) and the timing itself. Returns the undo.
+ */
+async function instrument(sink) {
+  const wrapped = [];
+  const time = (target, method, label) => {
+    const original = target[method];
+    wrapped.push([target, method, original]);
+    target[method] = function (...args) {
+      const t0 = performance.now();
+      try { return original.apply(this, args); } finally { sink.splitNow[label] = (sink.splitNow[label] ?? 0) + performance.now() - t0; }
+    };
+  };
+  const core = (await loadCore()).Core.prototype;
+  for (const method of Object.getOwnPropertyNames(core)) {
+    if (method !== 'constructor' && typeof core[method] === 'function') time(core, method, `core.${method}`);
+  }
+  time(BroadcastChannel.prototype, 'postMessage', 'BroadcastChannel.postMessage');
+  const post = BroadcastChannel.prototype.postMessage;
+  wrapped.push([BroadcastChannel.prototype, 'postMessage', post]);
+  BroadcastChannel.prototype.postMessage = function (data) {
+    sink.postedBytesNow += data?.byteLength ?? 0;
+    return post.call(this, data);
+  };
+  time(JSON, 'parse', 'JSON.parse');
+  return () => { for (const [target, method, original] of wrapped.reverse()) target[method] = original; };
+}
+
 let live = null;
 
 /**
@@ -33,31 +64,15 @@ let live = null;
  */
 export async function startLive({ url, session, storage = 'indexeddb' }) {
   const state = { samples: [], drainSamples: [], eventsPerFrame: [], framesWithoutMessage: 0, frameStart: null, eventsInFrame: 0, events: 0,
-    split: {}, splitNow: {} };
-  // Where the time goes: every call into the core (the module is the SDK's own instance, loadCore
-  // shares it), JSON.parse and the leader's BroadcastChannel posts, timed around the originals,
-  // per frame. The rest is the SDK's other JS (Session, emit) and the timing itself.
-  const wrapped = [];
-  const time = (target, method, label) => {
-    const original = target[method];
-    wrapped.push([target, method, original]);
-    target[method] = function (...args) {
-      const t0 = performance.now();
-      try { return original.apply(this, args); } finally { state.splitNow[label] = (state.splitNow[label] ?? 0) + performance.now() - t0; }
-    };
-  };
-  const core = (await loadCore()).Core.prototype;
-  for (const method of Object.getOwnPropertyNames(core)) {
-    if (method !== 'constructor' && typeof core[method] === 'function') time(core, method, `core.${method}`);
-  }
-  time(BroadcastChannel.prototype, 'postMessage', 'BroadcastChannel.postMessage');
-  time(JSON, 'parse', 'JSON.parse');
+    split: {}, splitNow: {}, postedBytes: [], postedBytesNow: 0 };
+  const unwrap = await instrument(state);
   class TimedWebSocket extends WebSocket {
     set onmessage(handler) {
       super.onmessage = (event) => {
         state.frameStart = performance.now();
         state.eventsInFrame = 0;
         state.splitNow = {};
+        state.postedBytesNow = 0;
         handler(event);
         // Queued behind the drain the handler scheduled: runs once the frame is fully applied.
         queueMicrotask(() => {
@@ -65,6 +80,7 @@ export async function startLive({ url, session, storage = 'indexeddb' }) {
           state.drainSamples.push(performance.now() - state.drainFrom);
           state.eventsPerFrame.push(state.eventsInFrame);
           for (const [label, ms] of Object.entries(state.splitNow)) (state.split[label] ??= []).push(ms);
+          state.postedBytes.push(state.postedBytesNow);
         });
       };
     }
@@ -81,8 +97,6 @@ export async function startLive({ url, session, storage = 'indexeddb' }) {
     state.frameStart = null;
   });
   await whenLive(s, 15000);
-  // The batch runs must not pay for the timing wrappers.
-  const unwrap = () => { for (const [target, method, original] of wrapped) target[method] = original; };
   live = { hf, s, state, unwrap };
   return { storage: hf.storage, crossOriginIsolated: globalThis.crossOriginIsolated === true };
 }
@@ -91,7 +105,7 @@ export async function startLive({ url, session, storage = 'indexeddb' }) {
 export function resetLive() {
   const { state } = live;
   state.samples = []; state.drainSamples = []; state.eventsPerFrame = []; state.framesWithoutMessage = 0; state.events = 0;
-  state.split = {};
+  state.split = {}; state.postedBytes = [];
 }
 
 export function liveCount() { return live.state.events; }
@@ -99,13 +113,13 @@ export function liveCount() { return live.state.events; }
 /** The samples (ms), then closes the client (its IndexedDB flush first). */
 export async function stopLive() {
   const { hf, s, state, unwrap } = live;
-  unwrap();
+  unwrap();  // the batch runs must not pay for the timing wrappers
   const text = s.messages().at(-1)?.text ?? '';
   await hf.flush();
   hf.close();
   live = null;
   return { samples: state.samples, drainSamples: state.drainSamples, eventsPerFrame: state.eventsPerFrame,
-    split: state.split,
+    split: state.split, postedBytes: state.postedBytes,
     framesWithoutMessage: state.framesWithoutMessage, events: state.events, textLength: text.length };
 }
 
@@ -161,12 +175,28 @@ export async function capture({ url, session, expectedEvents }) {
 let replays = 0;
 
 /** Applies the recorded replay through a fresh SDK client; returns {ms, events, messageEmits, ok}. */
-export async function replaySdk({ storage = 'memory' }) {
+export async function replaySdk({ storage = 'memory', onTimed }) {
   const { session, prelude, eventFrames, eventCount, expectedText } = recorded;
   // A scope of its own per run (the URL names it): no stored history from an earlier run.
   const connectOptions = { url: `ws://replay-${++replays}.invalid/v1/ws`, storage, tabs: storage === 'indexeddb' ? 'shared' : 'isolated' };
-  const r = await replayThroughSdk({ Holdfast, connectOptions, session, prelude, eventFrames, now: () => performance.now() });
+  const r = await replayThroughSdk({ Holdfast, connectOptions, session, prelude, eventFrames, now: () => performance.now(), onTimed });
   return { ms: r.ms, events: r.events, messageEmits: r.messageEmits, storage: r.storage, ok: r.events === eventCount && r.text === expectedText };
+}
+
+/** As replaySdk, with every core call, JSON.parse and channel post timed: where a batch's time goes. */
+export async function replaySdkSplit({ storage = 'memory' }) {
+  const sink = { splitNow: {}, postedBytesNow: 0 };
+  const unwrap = await instrument(sink);
+  let timed = null;
+  try {
+    // Only the timed part counts (not connecting, the prelude or closing).
+    const r = await replaySdk({ storage, onTimed: (running) => {
+      if (running) { sink.splitNow = {}; sink.postedBytesNow = 0; } else timed = { split: sink.splitNow, postedBytes: sink.postedBytesNow };
+    } });
+    return { ms: r.ms, ...timed, ok: r.ok };
+  } finally {
+    unwrap();
+  }
 }
 
 /** Applies the recorded replay through the pure-JS pipeline; returns {ms, events, messageEmits, ok}. */

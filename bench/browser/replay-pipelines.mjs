@@ -89,10 +89,11 @@ export class ReplayLink {
  * Applies a recorded replay through a fresh SDK client: the prelude (welcome, attached) untimed,
  * then each events message followed by the drain it scheduled, timed with `now`.
  * @param {{Holdfast: any, connectOptions: object, session: string, prelude: Uint8Array[],
- *   eventFrames: Uint8Array[], now: () => number}} replay
+ *   eventFrames: Uint8Array[], now: () => number, onTimed?: (running: boolean) => void}} replay
+ *   onTimed(true) just before the timed part starts, onTimed(false) just after it ends
  * @returns {Promise<{ms: number, events: number, messageEmits: number, text: string, status: string | undefined, storage: string}>}
  */
-export async function replayThroughSdk({ Holdfast, connectOptions, session, prelude, eventFrames, now }) {
+export async function replayThroughSdk({ Holdfast, connectOptions, session, prelude, eventFrames, now, onTimed }) {
   let link = null;
   const hf = await Holdfast.connect({ ...connectOptions, transport: () => (link = new ReplayLink()) });
   try {
@@ -106,12 +107,14 @@ export async function replayThroughSdk({ Holdfast, connectOptions, session, prel
     let messageEmits = 0;
     s.on('event', () => { events += 1; });
     s.on('message', () => { messageEmits += 1; });
+    onTimed?.(true);
     const t0 = now();
     for (const bytes of eventFrames) {
       link.onFrame(bytes);
       await null;  // the drain this frame scheduled runs here, as after a WebSocket message task
     }
     const ms = now() - t0;
+    onTimed?.(false);
     const last = s.messages().at(-1);
     if (hf.storage === 'indexeddb') await hf.flush();
     return { ms, events, messageEmits, text: last?.text ?? '', status: last?.status, storage: hf.storage };
