@@ -8,8 +8,11 @@
 // to 5 µs) runs main-thread-page.mjs in Debian's Chromium through playwright-core:
 //   live   the agent writes one message at 150 ev/s (1 s warm-up, then --seconds); the page times
 //          each WebSocket message from its handler's start to the session's 'message' listener
-//          (decode + boundary + assembly + persist enqueue; IndexedDB storage) and to the end
-//          of that drain. p50/p99/max.
+//          (decode + boundary + assembly + persist enqueue; IndexedDB storage and shared tabs,
+//          the browser defaults, unless --live-storage/--live-tabs say otherwise) and to the end
+//          of that drain. p50/p99/max, and the share of each core call, JSON.parse and the
+//          leader's BroadcastChannel posts (--bare: without those timers, whose own cost is
+//          a few µs per message).
 //   batch  the agent writes --batch deltas into another session; the page records the relay's
 //          replay of it to a new client (real frames, bytes as sent), then applies those frames
 //          --reps times through a fresh SDK client (memory and IndexedDB storage) and through the
@@ -41,12 +44,14 @@ const { values: flags } = parseArgs({
     batch: { type: 'string', default: '10000' },
     reps: { type: 'string', default: '7' },
     'live-storage': { type: 'string', default: 'indexeddb' },
+    'live-tabs': { type: 'string', default: 'shared' },
+    bare: { type: 'boolean', default: false },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (flags.help) {
-  console.log('usage: main-thread-bench.mjs [--seconds 10] [--rate 150] [--batch 10000] [--reps 7] [--live-storage indexeddb|memory] [--json file]');
+  console.log('usage: main-thread-bench.mjs [--seconds 10] [--rate 150] [--batch 10000] [--reps 7] [--live-storage indexeddb|memory] [--live-tabs shared|isolated] [--bare] [--json file]');
   process.exit(0);
 }
 const rate = Number(flags.rate);
@@ -56,6 +61,8 @@ const batchCount = Number(flags.batch);
 const reps = Number(flags.reps);
 const liveStorage = flags['live-storage'];
 if (!['indexeddb', 'memory'].includes(liveStorage)) fail('--live-storage is indexeddb or memory');
+const liveTabs = flags['live-tabs'];
+if (!['shared', 'isolated'].includes(liveTabs)) fail('--live-tabs is shared (the browser default: a leader posts to the other tabs) or isolated');
 for (const [name, v] of [['rate', rate], ['seconds', liveCount], ['batch', batchCount], ['reps', reps]]) {
   if (!Number.isFinite(v) || v <= 0) fail(`--${name} must be a positive number`);
 }
@@ -168,7 +175,7 @@ try {
   const liveSession = `mt-live-${Date.now()}`;
   const as = agent.session(liveSession);
   await live(as, 15000);
-  const pageInfo = await page.evaluate((cfg) => __bench.startLive(cfg), { url: relay.wsUrl, session: liveSession, storage: liveStorage });
+  const pageInfo = await page.evaluate((cfg) => __bench.startLive(cfg), { url: relay.wsUrl, session: liveSession, storage: liveStorage, tabs: liveTabs, split: !flags.bare });
   results.page = pageInfo;
   if (!pageInfo.crossOriginIsolated) log('warning: the page is not cross-origin isolated: performance.now() is coarsened to 100 µs');
   const writer = as.startMessage();
@@ -188,7 +195,7 @@ try {
   // Under load the relay may put several events in one WebSocket message: that message's cost
   // shared among its events (the arrays are per message, in step).
   const perEventShare = summary(liveRaw.samples.map((ms, i) => ms / Math.max(1, liveRaw.eventsPerFrame[i])));
-  results.live = { storage: pageInfo.storage, agentRate: achieved, events: liveRaw.events, frames: liveRaw.samples.length,
+  results.live = { storage: pageInfo.storage, tabs: liveTabs, instrumented: !flags.bare, agentRate: achieved, events: liveRaw.events, frames: liveRaw.samples.length,
     eventsPerFrame: { p50: perFrame.p50, max: perFrame.max }, framesWithoutMessage: liveRaw.framesWithoutMessage,
     toMessageMs: perEvent, toDrainEndMs: perDrain, toMessagePerEventMs: perEventShare,
     // Per frame where it was called (absent = 0 for that frame): summed over the frames, per event.
@@ -248,18 +255,22 @@ const L = results.live;
 const B = results.batch;
 console.log(`Main-thread cost in ${results.browser} (${results.host.cpus} × ${results.host.cpuModel}), ${results.startedAt}`);
 console.log(`page cross-origin isolated: ${results.page.crossOriginIsolated} (performance.now() resolution ${results.page.crossOriginIsolated ? '5 µs' : '100 µs'})`);
-console.log(`live: ${L.events} message.delta events at ${L.agentRate.toFixed(1)} ev/s, ${L.frames} WebSocket messages (events per message p50 ${L.eventsPerFrame.p50}, max ${L.eventsPerFrame.max}), storage ${L.storage}`);
+console.log(`live: ${L.events} message.delta events at ${L.agentRate.toFixed(1)} ev/s, ${L.frames} WebSocket messages (events per message p50 ${L.eventsPerFrame.p50}, max ${L.eventsPerFrame.max}), storage ${L.storage}, tabs ${L.tabs}`);
 console.log('| main thread, per WebSocket message of the relay | p50 µs | p99 µs | max µs | mean µs |');
 console.log('|---|---|---|---|---|');
 console.log(`| socket message → 'message' emitted | ${us(L.toMessageMs.p50)} | ${us(L.toMessageMs.p99)} | ${us(L.toMessageMs.max)} | ${us(L.toMessageMs.mean)} |`);
 console.log(`| the same ÷ events in that message (per event) | ${us(L.toMessagePerEventMs.p50)} | ${us(L.toMessagePerEventMs.p99)} | ${us(L.toMessagePerEventMs.max)} | ${us(L.toMessagePerEventMs.mean)} |`);
 console.log(`| socket message → drain done | ${us(L.toDrainEndMs.p50)} | ${us(L.toDrainEndMs.p99)} | ${us(L.toDrainEndMs.max)} | ${us(L.toDrainEndMs.mean)} |`);
 const totalMs = L.toDrainEndMs.mean * L.toDrainEndMs.n;
-console.log(`where it goes (all frames, share of the socket message → drain done total; calls timed in the page):`);
-for (const [label, v] of Object.entries(L.split).sort((a, b) => b[1].totalMs - a[1].totalMs)) {
-  console.log(`  ${label.padEnd(32)} ${(100 * v.totalMs / totalMs).toFixed(1).padStart(5)} %   p50 ${us(v.p50)} µs, p99 ${us(v.p99)} µs over ${v.n} frames`);
+if (!L.instrumented) {
+  console.log('(--bare: core calls not timed)');
+} else {
+  console.log(`where it goes (all frames, share of the socket message → drain done total; calls timed in the page):`);
+  for (const [label, v] of Object.entries(L.split).sort((a, b) => b[1].totalMs - a[1].totalMs)) {
+    console.log(`  ${label.padEnd(32)} ${(100 * v.totalMs / totalMs).toFixed(1).padStart(5)} %   p50 ${us(v.p50)} µs, p99 ${us(v.p99)} µs over ${v.n} frames`);
+  }
+  console.log(`  (bytes posted to the BroadcastChannel per frame: p50 ${L.broadcastBytesPerFrame.p50}, max ${L.broadcastBytesPerFrame.max})`);
 }
-console.log(`  (bytes posted to the BroadcastChannel per frame: p50 ${L.broadcastBytesPerFrame.p50}, max ${L.broadcastBytesPerFrame.max})`);
 console.log(`machine load (1 min average) at start ${results.host.loadAverage1m.toFixed(2)}, after the live run ${results.host.loadAverage1mAfterLive.toFixed(2)}`);
 console.log(`batch: ${B.captured.eventCount} events in ${B.captured.eventFrames} relay frames (${B.captured.bytes} bytes), median of ${reps}`);
 console.log('| pipeline | ms | events/s | vs pure JS |');

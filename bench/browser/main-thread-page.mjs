@@ -62,10 +62,10 @@ let live = null;
  * Follows `session` with the SDK (storage as given; 'indexeddb' is the browser default, so the
  * persist enqueue is on the measured path) through a WebSocket whose message handler is timed.
  */
-export async function startLive({ url, session, storage = 'indexeddb' }) {
+export async function startLive({ url, session, storage = 'indexeddb', tabs = 'shared', split = true }) {
   const state = { samples: [], drainSamples: [], eventsPerFrame: [], framesWithoutMessage: 0, frameStart: null, eventsInFrame: 0, events: 0,
     split: {}, splitNow: {}, postedBytes: [], postedBytesNow: 0 };
-  const unwrap = await instrument(state);
+  const unwrap = split ? await instrument(state) : () => {};
   class TimedWebSocket extends WebSocket {
     set onmessage(handler) {
       super.onmessage = (event) => {
@@ -86,7 +86,7 @@ export async function startLive({ url, session, storage = 'indexeddb' }) {
     }
     get onmessage() { return super.onmessage; }
   }
-  const hf = await Holdfast.connect({ url, storage, WebSocket: TimedWebSocket });
+  const hf = await Holdfast.connect({ url, storage, tabs, WebSocket: TimedWebSocket });
   const s = hf.session(session);
   s.on('event', () => { state.eventsInFrame += 1; state.events += 1; });
   s.on('message', () => {
