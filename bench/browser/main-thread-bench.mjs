@@ -198,7 +198,7 @@ try {
   results.live = { storage: pageInfo.storage, tabs: liveTabs, instrumented: !flags.bare, agentRate: achieved, events: liveRaw.events, frames: liveRaw.samples.length,
     eventsPerFrame: { p50: perFrame.p50, max: perFrame.max }, framesWithoutMessage: liveRaw.framesWithoutMessage,
     toMessageMs: perEvent, toDrainEndMs: perDrain, toMessagePerEventMs: perEventShare,
-    // Per frame where it was called (absent = 0 for that frame): summed over the frames, per event.
+    // Per label: its time in each frame that called it (summary), and summed over all frames.
     split: Object.fromEntries(Object.entries(liveRaw.split).map(([label, v]) => [label, { ...summary(v), totalMs: v.reduce((a, b) => a + b, 0) }])) };
   results.live.broadcastBytesPerFrame = summary(liveRaw.postedBytes);
   results.host.loadAverage1mAfterLive = os.loadavg()[0];
@@ -222,13 +222,12 @@ try {
   const checks = [];
   for (let rep = 0; rep < reps + 1; ++rep) {
     // Rotated so no pipeline always runs first (rep 0 is a warm-up for all three, not counted).
-    const order = [['js', () => __bench.replayJs()], ['sdkMemory', () => __bench.replaySdk({ storage: 'memory' })],
-      ['sdkIndexedDb', () => __bench.replaySdk({ storage: 'indexeddb' })]];
+    const order = ['js', 'sdkMemory', 'sdkIndexedDb'];
     for (let k = 0; k < rep % 3; ++k) order.push(order.shift());
-    for (const [name] of order) {
+    for (const name of order) {
       const r = name === 'js' ? await page.evaluate(() => __bench.replayJs())
         : await page.evaluate((storage) => __bench.replaySdk({ storage }), name === 'sdkMemory' ? 'memory' : 'indexeddb');
-      if (!r.ok) checks.push(`${name} rep ${rep}: ${r.events} events, text differs from the live client's`);
+      if (!r.ok) checks.push(`${name} rep ${rep}: ${r.events} events, the message differs from the one the recording client assembled`);
       if (rep > 0) runs[name].push({ ...r, evPerS: (captured.eventCount / r.ms) * 1000 });
     }
   }
