@@ -201,6 +201,11 @@ try {
     // Per label: its time in each frame that called it (summary), and summed over all frames.
     split: Object.fromEntries(Object.entries(liveRaw.split).map(([label, v]) => [label, { ...summary(v), totalMs: v.reduce((a, b) => a + b, 0) }])) };
   results.live.broadcastBytesPerFrame = summary(liveRaw.postedBytes);
+  // The message grows by one token per event: does the cost grow with it? First vs last fifth.
+  const fifth = Math.max(1, Math.floor(liveRaw.samples.length / 5));
+  results.live.toMessageFirstFifthMs = summary(liveRaw.samples.slice(0, fifth));
+  results.live.toMessageLastFifthMs = summary(liveRaw.samples.slice(-fifth));
+  results.live.textLength = liveRaw.textLength;
   results.host.loadAverage1mAfterLive = os.loadavg()[0];
 
   // ---- batch: N deltas replayed through the SDK and through msgpackr + JS ----
@@ -259,6 +264,8 @@ console.log('| main thread, per WebSocket message of the relay | p50 µs | p99 �
 console.log('|---|---|---|---|---|');
 console.log(`| socket message → 'message' emitted | ${us(L.toMessageMs.p50)} | ${us(L.toMessageMs.p99)} | ${us(L.toMessageMs.max)} | ${us(L.toMessageMs.mean)} |`);
 console.log(`| the same ÷ events in that message (per event) | ${us(L.toMessagePerEventMs.p50)} | ${us(L.toMessagePerEventMs.p99)} | ${us(L.toMessagePerEventMs.max)} | ${us(L.toMessagePerEventMs.mean)} |`);
+console.log(`| the same, first fifth of the message | ${us(L.toMessageFirstFifthMs.p50)} | ${us(L.toMessageFirstFifthMs.p99)} | ${us(L.toMessageFirstFifthMs.max)} | ${us(L.toMessageFirstFifthMs.mean)} |`);
+console.log(`| the same, last fifth (message ${L.textLength} characters at the end) | ${us(L.toMessageLastFifthMs.p50)} | ${us(L.toMessageLastFifthMs.p99)} | ${us(L.toMessageLastFifthMs.max)} | ${us(L.toMessageLastFifthMs.mean)} |`);
 console.log(`| socket message → drain done | ${us(L.toDrainEndMs.p50)} | ${us(L.toDrainEndMs.p99)} | ${us(L.toDrainEndMs.max)} | ${us(L.toDrainEndMs.mean)} |`);
 const totalMs = L.toDrainEndMs.mean * L.toDrainEndMs.n;
 if (!L.instrumented) {
