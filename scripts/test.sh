@@ -38,6 +38,28 @@ if [ -n "$p" ]; then count "$p" "${f:-0}"; else count 0 1; status=1; fi
 echo "== SDK size (the core, wasm + glue, gzip -9: ceiling 80 kB)"
 if node bench/size/sdk-size.mjs --max-core-kb 80 2>&1 | tee "$log_dir/sdk-size.log"; then count 1 0; else count 0 1; status=1; fi
 
+echo "== benchmark report tools in Node (plot, smoke check)"
+node --test tests/bench/ 2>&1 | tee "$log_dir/bench-tools.log" || status=1
+p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log_dir/bench-tools.log" | tail -1); f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log_dir/bench-tools.log" | tail -1)
+if [ -n "$p" ]; then count "$p" "${f:-0}"; else count 0 1; status=1; fi
+
+# Only proves `npm run bench:peers` still works end to end (tiny counts; no figure is judged but
+# Holdfast's presence and 0 lost in C/C2). Needs the shared harness beside the repo.
+echo "== peer benchmark command, tiny counts"
+if [ -f "${HOLDFAST_PEERS_DIR:-../shared/peers}/bench.mjs" ]; then
+  smoke_json="$log_dir/peers-smoke.json"
+  if HOLDFAST_SKIP_BUILD=1 A_COUNT=500 B_MAX=5000 B_MS=2000 C_GAP=500 D_SUBS=10 D_COUNT=500 \
+       PEERS_LOG="$PWD/$log_dir/peers-smoke-progress.log" PEERS_SERVER_LOG="$PWD/$log_dir/peers-smoke-servers.log" \
+       timeout 420 npm run --silent bench:peers -- --out "$smoke_json" > "$log_dir/peers-smoke.log" 2>&1 \
+     && node bench/peers/check-smoke.mjs "$smoke_json" 2>&1 | tee -a "$log_dir/peers-smoke.log"; then
+    count 1 0
+  else
+    echo "peer benchmark smoke run failed (see $log_dir/peers-smoke.log)"; tail -20 "$log_dir/peers-smoke.log"; count 0 1; status=1
+  fi
+else
+  echo "peer benchmark: skipped, no harness at ${HOLDFAST_PEERS_DIR:-../shared/peers} (counted neither passed nor failed)"
+fi
+
 echo "== browser tests (Playwright, Debian Chromium)"
 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test -c e2e/playwright.config.mjs --reporter=list 2>&1 | tee "$log_dir/e2e.log" || status=1
 p=$(grep -Eo '^ *[0-9]+ passed' "$log_dir/e2e.log" | tail -1 | tr -dc 0-9); f=$(grep -Eo '^ *[0-9]+ failed' "$log_dir/e2e.log" | tail -1 | tr -dc 0-9)

@@ -11,7 +11,8 @@
 # apply to `import`), and the bundled adapters also read ../node_modules by path.
 #
 # Arguments are passed to bench.mjs (e.g. --scenarios A,C); default systems socketio,
-# durable-streams and this adapter. Env: HOLDFAST_SKIP_BUILD=1 (use the built tree as is),
+# durable-streams and this adapter. The JSON lands in build/bench/peers-result.json (or --out
+# FILE) and its plot beside it (peers-result.svg). Env: HOLDFAST_SKIP_BUILD=1 (use the built tree as is),
 # HOLDFAST_RELAY_BIN, HOLDFAST_SDK_DIR (see holdfast.mjs), and the harness's own A_RATE, A_COUNT,
 # B_MS, B_MAX, C_GAP, D_SUBS, D_RATE, D_COUNT, PEERS_LOG, PEERS_SERVER_LOG.
 set -euo pipefail
@@ -53,6 +54,24 @@ systems=()
 if [ "$has_systems" = 0 ]; then
   systems=(--systems "socketio,durable-streams,$root/bench/peers/holdfast.mjs")
 fi
-echo "bench:peers: node $harness/bench.mjs ${systems[*]} $*" >&2
-cd "$harness"
-exec node bench.mjs "${systems[@]}" "$@"
+# The JSON goes to build/bench/peers-result.json unless --out names a file (made absolute here:
+# bench.mjs runs in the harness folder); the plot (bench/peers/plot.mjs) goes next to it as .svg.
+out_file="$root/build/bench/peers-result.json"
+args=(); expect_out=0
+for a in "$@"; do
+  if [ "$expect_out" = 1 ]; then out_file="$(realpath -m "$a")"; expect_out=0; continue; fi
+  case "$a" in
+    --out) expect_out=1 ;;
+    --out=*) out_file="$(realpath -m "${a#--out=}")" ;;
+    *) args+=("$a") ;;
+  esac
+done
+mkdir -p "$(dirname "$out_file")"
+rm -f "$out_file"  # never plot a previous run's figures
+echo "bench:peers: node $harness/bench.mjs ${systems[*]} --out $out_file ${args[*]}" >&2
+status=0
+(cd "$harness" && node bench.mjs "${systems[@]}" --out "$out_file" "${args[@]}") || status=$?
+if [ -f "$out_file" ]; then
+  node "$root/bench/peers/plot.mjs" "$out_file" "${out_file%.json}.svg" || status=1
+fi
+exit "$status"
