@@ -222,6 +222,31 @@ TEST_F(tabs_test, followers_go_offline_with_the_leaders_link_and_resume_with_it)
     EXPECT_EQ(p.relay.metrics().open_connections, 1u);
 }
 
+TEST(tabs_directives, a_leader_alone_keeps_relay_frames_off_the_channel_until_another_tab_speaks) {
+    client::client_core core(client::client_config{"a", "", "", 1, 1, {}, {}, nullptr, {}});
+    client::tab_coordinator leader(core, client::tab_config{"a", 100, 300, true}, 0);
+    leader.on_lock_acquired(0);
+    leader.on_socket_open();
+    (void)leader.take_channel_messages();
+    const std::string pong = proto::encode(proto::pong{1});
+    auto downs = [&] {
+        std::size_t count = 0;
+        for (const auto& bytes : leader.take_channel_messages()) {
+            auto m = proto::decode_struct<client::tab_message>(bytes);
+            if (m && m->kind == "down") ++count;
+        }
+        return count;
+    };
+    leader.on_socket_frame(pong);
+    EXPECT_EQ(downs(), 0u) << "no other tab: nothing to forward";
+
+    client::client_core other_core(client::client_config{"b", "", "", 1, 1, {}, {}, nullptr, {}});
+    client::tab_coordinator follower(other_core, client::tab_config{"b", 100, 300, true}, 0);
+    for (const auto& bytes : follower.take_channel_messages()) leader.on_channel_message(bytes, 10);  // its join
+    leader.on_socket_frame(pong);
+    EXPECT_EQ(downs(), 1u) << "a tab joined: every relay frame goes down to it";
+}
+
 TEST(tabs_isolated, an_isolated_tab_leads_itself_and_never_talks_on_the_channel) {
     client::client_core core(client::client_config{"solo", "", "", 1, 1, {}, {}, nullptr, {}});
     client::tab_coordinator coord(core, client::tab_config{"solo", 100, 300, false}, 0);

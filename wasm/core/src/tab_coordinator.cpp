@@ -84,7 +84,7 @@ void tab_coordinator::on_socket_closed() {
 void tab_coordinator::on_socket_frame(std::string_view bytes) {
     if (role_ != tab_role::leader || socket_ != socket_state::open) return;
     core_.on_frame(bytes);
-    if (config_.shared) post("down", "", bytes);
+    if (config_.shared && heard_other_tab_) post("down", "", bytes);
 }
 
 void tab_coordinator::on_reconnect_due() {
@@ -119,6 +119,7 @@ void tab_coordinator::on_channel_message(std::string_view bytes, std::uint64_t n
     auto decoded = proto::decode_struct<tab_message>(bytes);
     if (!decoded || decoded->from == config_.tab_id || !config_.shared) return;
     const tab_message& m = decoded.value();
+    heard_other_tab_ = true;
     if (m.kind == "join") {
         if (role_ == tab_role::leader) broadcast_beat();
         return;
