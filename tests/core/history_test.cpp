@@ -101,6 +101,42 @@ TEST_F(history_test, appended_events_come_back_after_reopen) {
     EXPECT_GT(names().size(), 3u) << "small segments: the log was split";
 }
 
+TEST_F(history_test, events_appended_in_batches_across_segments_and_folds_read_back_as_one_by_one) {
+    const auto events = script(3, 20);
+    std::string one_by_one;
+    std::vector<std::string> files_one_by_one;
+    for (const bool batched : {false, true}) {
+        fs::remove_all(dir());
+        {
+            auto h = open(history_config{512, 3});
+            ASSERT_TRUE(h->set_epoch(7));
+            if (batched) {
+                // Uneven batches, so their edges fall inside segments and across folds.
+                for (std::size_t at = 0, size = 1; at < events.size(); at += size, size = size % 37 + 5) {
+                    const std::size_t n = std::min(size, events.size() - at);
+                    ASSERT_TRUE(h->append(std::span<const proto::event>(events.data() + at, n)));
+                }
+            } else {
+                for (const auto& e : events) ASSERT_TRUE(h->append(e));
+            }
+            EXPECT_EQ(h->last_serial(), events.size());
+        }
+        auto h = open(history_config{512, 3});
+        EXPECT_TRUE(h->problems().empty());
+        EXPECT_EQ(h->last_serial(), events.size());
+        EXPECT_EQ(render_restored(*h), render_prefix(events, events.size()));
+        if (!batched) {
+            one_by_one = render_restored(*h);
+            files_one_by_one = names();
+        } else {
+            EXPECT_EQ(render_restored(*h), one_by_one);
+            EXPECT_EQ(names(), files_one_by_one) << "the same segments and chunks, written fewer times";
+        }
+    }
+    auto h = open(history_config{512, 3});
+    EXPECT_FALSE(h->append(std::span<const proto::event>(events.data(), 2))) << "a batch that repeats serials";
+}
+
 TEST_F(history_test, out_of_sequence_appends_are_refused) {
     auto h = open();
     ASSERT_TRUE(h->set_epoch(1));

@@ -351,18 +351,18 @@ void client_core::on_event_batch(proto::event_batch&& f) {
     followed* entry = find(f.session);
     if (!entry) return;
     auto outcome = entry->log.on_events(std::move(f.events));
+    if (entry->store && !outcome.deliver.empty()) {
+        if (auto stored = entry->store->append(outcome.deliver); !stored) {
+            // Keep delivering from memory; a broken store must not stop the session.
+            report(stored.err());
+            entry->store.reset();
+        }
+        persist_out_ = true;
+    }
     for (auto& e : outcome.deliver) {
         const std::size_t index = entry->conv.apply(e);
         if (index != conversation::npos) entry->changed_out.push_back(index);
         entry->act.apply(e, config_.client_id);
-        if (entry->store) {
-            if (auto stored = entry->store->append(e); !stored) {
-                // Keep delivering from memory; a broken store must not stop the session.
-                report(stored.err());
-                entry->store.reset();
-            }
-            persist_out_ = true;
-        }
         if (entry->render_events) entry->events_out.push_back(std::move(e));
     }
     entry->agents_out |= entry->act.take_agents_changed();

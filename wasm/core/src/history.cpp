@@ -243,31 +243,47 @@ void history::restore_into(conversation& view) const {
     for (const auto& e : raw_tail_) view.apply(e);
 }
 
-result<ok_t> history::append(const proto::event& e) {
-    if (e.serial != last_serial_ + 1) {
-        return make_error(errc::protocol_violation,
-                          "history expects serial " + std::to_string(last_serial_ + 1) + ", got " + std::to_string(e.serial));
-    }
-    if (files_.empty() || files_.back().kind == 'c' || files_.back().size >= config_.segment_bytes) {
-        files_.push_back(file_entry{'r', e.serial});
-    }
-    file_entry& active = files_.back();
-    const std::string record = frame_record(history_record{e, std::nullopt, std::nullopt, std::nullopt});
-    if (auto appended = fs_.append(path(active.kind, active.first), record); !appended) return appended;
-    active.size += record.size();
-    active.last = e.serial;
-    bytes_ += record.size();
-    last_serial_ = e.serial;
-    raw_tail_.push_back(e);
+result<ok_t> history::append(const proto::event& e) { return append(std::span<const proto::event>(&e, 1)); }
 
-    if (active.size >= config_.segment_bytes) {
-        const auto sealed = static_cast<std::size_t>(std::count_if(files_.begin(), files_.end(), [](const file_entry& f) { return f.kind == 'r'; }));
-        if (sealed >= config_.raw_segments_per_chunk) {
-            // The events are safe in the raw segments either way; a failed fold only costs space.
-            if (auto folded = compact(); !folded) problems_.push_back("compaction failed: " + folded.err().detail);
+result<ok_t> history::append(std::span<const proto::event> events) {
+    std::string pending;  // records bound for the active raw segment, written together
+    auto write_pending = [&]() -> result<ok_t> {
+        if (pending.empty()) return ok_t{};
+        const file_entry& active = files_.back();
+        auto appended = fs_.append(path(active.kind, active.first), pending);
+        pending.clear();
+        return appended;
+    };
+    for (const proto::event& e : events) {
+        if (e.serial != last_serial_ + 1) {
+            if (auto written = write_pending(); !written) return written;
+            return make_error(errc::protocol_violation,
+                              "history expects serial " + std::to_string(last_serial_ + 1) + ", got " + std::to_string(e.serial));
+        }
+        if (files_.empty() || files_.back().kind == 'c' || files_.back().size >= config_.segment_bytes) {
+            if (auto written = write_pending(); !written) return written;
+            files_.push_back(file_entry{'r', e.serial});
+        }
+        file_entry& active = files_.back();
+        const std::size_t before = pending.size();
+        pending += frame_record(history_record{e, std::nullopt, std::nullopt, std::nullopt});
+        const std::size_t record_size = pending.size() - before;
+        active.size += record_size;
+        active.last = e.serial;
+        bytes_ += record_size;
+        last_serial_ = e.serial;
+        raw_tail_.push_back(e);
+
+        if (active.size >= config_.segment_bytes) {
+            const auto sealed = static_cast<std::size_t>(std::count_if(files_.begin(), files_.end(), [](const file_entry& f) { return f.kind == 'r'; }));
+            if (sealed >= config_.raw_segments_per_chunk) {
+                if (auto written = write_pending(); !written) return written;
+                // The events are safe in the raw segments either way; a failed fold only costs space.
+                if (auto folded = compact(); !folded) problems_.push_back("compaction failed: " + folded.err().detail);
+            }
         }
     }
-    return ok_t{};
+    return write_pending();
 }
 
 result<ok_t> history::compact() {
