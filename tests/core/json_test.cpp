@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <random>
 
+#include "holdfast/detail/msgpack_reader.hpp"
+
 #include <gtest/gtest.h>
 
 namespace holdfast {
@@ -117,6 +119,30 @@ TEST(json, floats_render_as_the_shortest_text_that_reads_back_exactly) {
     proto::detail::string_writer writer{packed};
     msgpack::packer<proto::detail::string_writer>(writer).pack_double(1700000000123.0);
     EXPECT_EQ(json::from_msgpack(packed).value(), "1700000000123");
+}
+
+TEST(json, number_literals_read_as_the_nearest_double_fast_path_or_not) {
+    std::mt19937_64 random(20261124);
+    std::uniform_int_distribution<int> digit(0, 9), length(1, 20), point(0, 20), exponent(-40, 40), form(0, 3);
+    for (int i = 0; i < 50000; ++i) {
+        std::string text = (i % 2) ? "-" : "";
+        const int n = length(random), dot = point(random);
+        text += static_cast<char>('1' + digit(random) % 9);
+        for (int k = 1; k < n; ++k) {
+            if (k == dot) text += '.';
+            text += static_cast<char>('0' + digit(random));
+        }
+        if (form(random) == 0) text += (i % 3 ? "e" : "E-") + std::to_string(std::abs(exponent(random)));
+        if (text.find_first_of(".eE") == std::string::npos) text += ".5";
+        const std::string packed = json::to_msgpack(text).value();
+        // msgpack-c packs a whole double as an integer.
+        proto::detail::msgpack_reader in(packed);
+        const auto kind = in.peek();
+        const double parsed = kind == proto::detail::msgpack_kind::float64 ? in.floating()
+                              : kind == proto::detail::msgpack_kind::negative ? static_cast<double>(in.signed_integer())
+                                                                              : static_cast<double>(in.unsigned_integer());
+        ASSERT_EQ(parsed, std::strtod(text.c_str(), nullptr)) << text;
+    }
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <optional>
 
 namespace holdfast::json {
 namespace {
@@ -214,8 +215,47 @@ private:
                 if (std::from_chars(first, last, v).ec == std::errc{}) { pack.pack_uint64(v); return true; }
             }
         }
-        pack.pack_double(detail::parse_double(std::string_view(first, static_cast<std::size_t>(last - first))));
+        pack.pack_double(fast_double(first, last).value_or(
+            detail::parse_double(std::string_view(first, static_cast<std::size_t>(last - first)))));
         return true;
+    }
+
+    /// Clinger's fast path: a literal whose digits form an integer below 2^53 and whose decimal
+    /// exponent is within +-22 is that integer times or divided by an exactly representable power
+    /// of ten, one correctly rounded operation. Most payload numbers (timestamps like 1234567.891)
+    /// take it; the rest go to parse_double, which in the browser is a call out to JS.
+    static std::optional<double> fast_double(const char* first, const char* last) {
+        static constexpr double powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                            1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+        const bool negative = *first == '-';
+        const char* p = negative ? first + 1 : first;
+        std::uint64_t mantissa = 0;
+        int digits = 0, exponent = 0;
+        bool fraction = false;
+        for (; p < last && *p != 'e' && *p != 'E'; ++p) {
+            if (*p == '.') {
+                fraction = true;
+                continue;
+            }
+            if (++digits > 19) return std::nullopt;
+            mantissa = mantissa * 10 + static_cast<std::uint64_t>(*p - '0');
+            if (fraction) --exponent;
+        }
+        if (p < last) {
+            ++p;
+            const bool minus = *p == '-';
+            if (*p == '-' || *p == '+') ++p;
+            int e = 0;
+            for (; p < last; ++p) {
+                if (e > 1000) return std::nullopt;
+                e = e * 10 + (*p - '0');
+            }
+            exponent += minus ? -e : e;
+        }
+        if (mantissa > (std::uint64_t{1} << 53) || exponent < -22 || exponent > 22) return std::nullopt;
+        double value = static_cast<double>(mantissa);
+        value = exponent < 0 ? value / powers[-exponent] : value * powers[exponent];
+        return negative ? -value : value;
     }
 
     std::string_view text_;

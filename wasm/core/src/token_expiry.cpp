@@ -1,24 +1,14 @@
 // jwt_expiry_ms: base64url-decode the claims segment, convert its JSON with the core's bounded
-// converter and read exp with the strict codec. Layer: portable core.
+// converter and read exp as payloads' fields are read. Layer: portable core.
 #include "holdfast/token_expiry.hpp"
 
 #include "holdfast/base64url.hpp"
-#include "holdfast/codec.hpp"
 #include "holdfast/json.hpp"
-
-#include <boost/describe.hpp>
+#include "holdfast/payload.hpp"
 
 #include <string>
 
 namespace holdfast::client {
-namespace {
-
-struct jwt_exp_claim {
-    std::optional<std::uint64_t> exp;
-};
-BOOST_DESCRIBE_STRUCT(jwt_exp_claim, (), (exp))
-
-} // namespace
 
 std::optional<std::uint64_t> jwt_expiry_ms(std::string_view token) {
     const auto first = token.find('.');
@@ -29,9 +19,9 @@ std::optional<std::uint64_t> jwt_expiry_ms(std::string_view token) {
     if (!text) return std::nullopt;
     auto packed = json::to_msgpack(*text);
     if (!packed) return std::nullopt;
-    auto claims = proto::decode_struct<jwt_exp_claim>(packed.value(), {});
-    if (!claims || !claims->exp || *claims->exp > (std::uint64_t{1} << 43)) return std::nullopt;
-    return *claims->exp * 1000;
+    const auto exp = payload_u64(proto::raw_value{std::move(packed).value()}, "exp");
+    if (!exp || *exp > (std::uint64_t{1} << 43)) return std::nullopt;
+    return *exp * 1000;
 }
 
 } // namespace holdfast::client

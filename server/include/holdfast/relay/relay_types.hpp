@@ -49,7 +49,7 @@ struct relay_config {
     // whose debt passes `rate_debt_seconds` anyway (a shell that does not pause) is closed (4029).
     // An agent pipelining tokens for many sessions on one link sends tens of thousands of small
     // frames a second (bundled): the budget is a flood guard, not a pace.
-    std::uint32_t max_frames_per_second = 50'000;    // 0: unmetered
+    std::uint32_t max_frames_per_second = 200'000;    // 0: unmetered
     std::uint64_t max_bytes_per_second = 32u << 20;  // 0: unmetered
     std::uint32_t rate_burst_seconds = 2;
     std::uint32_t rate_debt_seconds = 10;
