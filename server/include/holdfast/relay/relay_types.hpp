@@ -20,7 +20,7 @@ using connection_id = std::uint64_t;
 
 struct relay_config {
     std::uint32_t max_frame_bytes = 1u << 20;  // WebSocket messages and HTTP bodies
-    std::uint32_t max_batch_events = 256;      // events per `events` frame during replay
+    std::uint32_t max_batch_events = 2048;     // events per `events` frame during replay
     /// Bytes a connection may have queued (sent by the core, not yet reported written by the
     /// shell) before a live event or reply closes it as a slow consumer. A connection with an
     /// empty queue always gets its next frame, however large.
