@@ -29,7 +29,7 @@ constexpr const char* usage = R"(usage: holdfast-relay [options]
   --static-dir DIR         files served at / (default <repo>/demo/web)
   --sdk-dir DIR            files served at /sdk/ (default <repo>/build/sdk)
   --max-frame-bytes N      largest WebSocket message and HTTP body (default 1048576)
-  --max-batch-events N     events per replay frame (default 256)
+  --max-batch-events N     events per replay frame (default 2048)
   --max-queued-bytes N     send queue per WebSocket before it is closed as a slow consumer
                            (default 8388608)
   --agent-lease-ms N       how long a disconnected agent keeps its open messages before the
@@ -38,10 +38,12 @@ constexpr const char* usage = R"(usage: holdfast-relay [options]
                            without either the relay runs in development mode with NO auth
   --allowed-origins A,B    browser Origins allowed to open a WebSocket (others: 403);
                            default: every origin
-  --max-frames-per-second N   per-connection frame budget before reads are paused (default 50000)
+  --max-frames-per-second N   per-connection frame budget before reads are paused (default 200000)
   --max-bytes-per-second N    per-connection byte budget (default 33554432)
   --max-sessions-per-connection N  sessions attached at once per connection (default 10000)
   --max-connections-per-ip N  WebSockets open at once from one IP (default 256; 0: unlimited)
+  --group-commit on|off    commit the appends of one received bundle in one store transaction
+                           (sqlite); a failed group commit stops the relay (default off)
   --help                   show this help
 )";
 
@@ -116,7 +118,8 @@ int main(int argc, char** argv) {
                                               "--max-queued-bytes", "--agent-lease-ms",
                                               "--auth-secret-file", "--allowed-origins",
                                               "--max-frames-per-second", "--max-bytes-per-second",
-                                              "--max-sessions-per-connection", "--max-connections-per-ip"};
+                                              "--max-sessions-per-connection", "--max-connections-per-ip",
+                                              "--group-commit"};
         if (std::find(std::begin(known), std::end(known), arg) == std::end(known)) {
             return fail("unknown option " + std::string(arg));
         }
@@ -143,6 +146,9 @@ int main(int argc, char** argv) {
             const auto n = parse_number(*v);
             if (!n || *n > (std::uint64_t{1} << 40)) return fail("bad --agent-lease-ms '" + std::string(*v) + "'");
             config.relay.agent_lease_ms = *n;
+        } else if (arg == "--group-commit") {
+            if (*v != "on" && *v != "off") return fail("bad --group-commit '" + std::string(*v) + "' (want on or off)");
+            config.relay.group_commit = *v == "on";
         } else if (arg == "--auth-secret-file") {
             secret_file = fs::path(*v);
         } else if (arg == "--allowed-origins") {

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 #include <type_traits>
 
 namespace holdfast::relay {
@@ -200,6 +202,10 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
     // A bundle's frames are handled in order as if they had come one by one; a bad one gets its
     // own error and the others still count.
     metrics_.frames_received_total += decoded->size() - 1;
+    // Group commit: a bundle's appends become durable in one transaction, before any of their
+    // acks leave (outputs are only taken after this returns).
+    const bool group = config_.group_commit && decoded->size() > 1;
+    if (group) sessions_.begin_store_group();
     for (auto& frame : decoded.value()) {
         auto current = connections_.find(connection);
         if (current == connections_.end() || current->second.closing) break;
@@ -208,6 +214,17 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
             continue;
         }
         handle(connection, current->second, std::move(frame).value());
+    }
+    if (group) {
+        if (auto committed = sessions_.end_store_group(); !committed) {
+            // The store refused the group after the relay counted its events appended (heads,
+            // producer positions, queued acks and fan-out). Nothing of it has left yet: exiting now
+            // is the one outcome that acknowledges nothing unstored. Clients resend from their
+            // outboxes to the restarted relay.
+            std::fprintf(stderr, "holdfast-relay: fatal: the store could not commit a group of appends (%s); exiting\n",
+                         committed.err().detail.c_str());
+            std::_Exit(70);
+        }
     }
     settle();  // a fan-out or reply may have overfilled any connection
 }

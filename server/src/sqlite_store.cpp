@@ -132,7 +132,7 @@ sqlite_store::sqlite_store(sqlite3* db, epoch_source epochs) : db_(db), epochs_(
 
 sqlite_store::~sqlite_store() {
     for (sqlite3_stmt* s : {load_, insert_session_, producer_state_, find_producer_, advance_head_, insert_event_, read_, begin_,
-                            commit_, rollback_}) {
+                            commit_, rollback_, savepoint_, release_, rollback_to_}) {
         sqlite3_finalize(s);
     }
     sqlite3_close(db_);
@@ -170,6 +170,9 @@ result<ok_t> sqlite_store::prepare_all() {
         {&begin_, "BEGIN IMMEDIATE"},
         {&commit_, "COMMIT"},
         {&rollback_, "ROLLBACK"},
+        {&savepoint_, "SAVEPOINT holdfast_append"},
+        {&release_, "RELEASE holdfast_append"},
+        {&rollback_to_, "ROLLBACK TO holdfast_append"},
     };
     for (const auto& [slot, sql] : statements) {
         if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, nullptr) != SQLITE_OK) {
@@ -232,14 +235,24 @@ result<std::optional<std::uint64_t>> sqlite_store::find_producer(std::string_vie
 
 result<ok_t> sqlite_store::append(std::string_view session, const stored_event& stored) {
     const proto::event& e = stored.event;
+    // Alone, an append is its own transaction; in a group, a savepoint of the group's.
+    sqlite3_stmt* const begin = in_group_ ? savepoint_ : begin_;
+    sqlite3_stmt* const commit = in_group_ ? release_ : commit_;
     {
-        statement_reset reset{begin_};
-        if (sqlite3_step(begin_) != SQLITE_DONE) return failure("begin");
+        statement_reset reset{begin};
+        if (sqlite3_step(begin) != SQLITE_DONE) return failure("begin");
     }
+    auto undo = [&] {
+        statement_reset reset{in_group_ ? rollback_to_ : rollback_};
+        sqlite3_step(in_group_ ? rollback_to_ : rollback_);
+        if (in_group_) {
+            statement_reset release{release_};
+            sqlite3_step(release_);
+        }
+    };
     auto abort = [&](std::string_view what) {
         error err = failure(what);
-        statement_reset reset{rollback_};
-        sqlite3_step(rollback_);
+        undo();
         return err;
     };
     {
@@ -248,8 +261,7 @@ result<ok_t> sqlite_store::append(std::string_view session, const stored_event& 
         sqlite3_bind_int64(advance_head_, 2, to_db(e.serial));
         if (sqlite3_step(advance_head_) != SQLITE_DONE) return abort("advance head");
         if (sqlite3_changes(db_) != 1) {
-            statement_reset rollback{rollback_};
-            sqlite3_step(rollback_);
+            undo();
             return make_error(errc::store_failure, "serial " + std::to_string(e.serial) +
                                                        " is not head + 1 (or the session does not exist)");
         }
@@ -273,9 +285,27 @@ result<ok_t> sqlite_store::append(std::string_view session, const stored_event& 
         sqlite3_bind_int64(insert_event_, 10, to_db(stored.producer_epoch));
         if (sqlite3_step(insert_event_) != SQLITE_DONE) return abort("insert event");
     }
-    statement_reset reset{commit_};
-    if (sqlite3_step(commit_) != SQLITE_DONE) return abort("commit");
+    statement_reset reset{commit};
+    if (sqlite3_step(commit) != SQLITE_DONE) return abort("commit");
     return ok_t{};
+}
+
+void sqlite_store::begin_group() {
+    if (in_group_) return;
+    statement_reset reset{begin_};
+    // If the transaction cannot start, appends run as their own transactions, as without a group.
+    in_group_ = sqlite3_step(begin_) == SQLITE_DONE;
+}
+
+result<ok_t> sqlite_store::end_group() {
+    if (!in_group_) return ok_t{};
+    in_group_ = false;
+    statement_reset reset{commit_};
+    if (sqlite3_step(commit_) == SQLITE_DONE) return ok_t{};
+    error err = failure("group commit");
+    statement_reset rollback{rollback_};
+    sqlite3_step(rollback_);
+    return err;
 }
 
 result<std::vector<proto::event>> sqlite_store::read(std::string_view session, std::uint64_t after_serial,

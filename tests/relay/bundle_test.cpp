@@ -3,6 +3,11 @@
 // one message while one that does not gets them frame by frame.
 #include "relay_test_support.hpp"
 
+#include "holdfast/relay/sqlite_store.hpp"
+
+#include <filesystem>
+#include <unistd.h>
+
 namespace holdfast::relay::testing {
 namespace {
 
@@ -51,6 +56,42 @@ TEST_F(bundle_test, a_bundle_of_publishes_is_appended_in_order_and_answered_in_o
     ASSERT_EQ(plain.size(), 3u);
     EXPECT_EQ(plain[2].events.at(0).serial, acks[2].serial);
     EXPECT_EQ(core_.metrics().frames_received_total, 2u * 3 + 3);  // hello, attach each; 3 publishes
+}
+
+TEST(bundle_group_commit, a_bundles_appends_are_committed_before_its_acks_are_taken) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("holdfast-group-commit-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string path = (dir / "relay.db").string();
+    {
+        auto writer = sqlite_store::open(path);
+        auto reader = sqlite_store::open(path);
+        ASSERT_TRUE(writer.has_value() && reader.has_value());
+        relay_config config;
+        config.group_commit = true;
+        std::uint64_t now = 1'700'000'000'000;
+        relay_core core(*writer.value(), config, [&] { return ++now; });
+        core.on_open(1);
+        proto::hello hello;
+        hello.bundles = true;
+        core.on_frame(1, proto::encode(hello));
+        (void)core.take_outputs();
+        std::vector<std::string> frames;
+        for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+            frames.push_back(proto::encode(proto::publish{"s", "p", seq, "message.delta", "m1", json_payload("1")}));
+        }
+        frames.insert(frames.begin() + 1, proto::encode(proto::publish{"s", "p", 9, "message.delta", "m1", json_payload("1")}));
+        const auto message = proto::bundle_frames(std::move(frames));
+        ASSERT_EQ(message.size(), 1u);
+        core.on_frame(1, message[0]);
+        auto out = decode_outputs(core.take_outputs());
+        EXPECT_EQ(out.of_type<proto::ack>(1).size(), 3u);
+        EXPECT_EQ(out.of_type<proto::error_frame>(1).size(), 1u) << "the skipped sequence fails alone";
+        // Everything acknowledged is committed: another connection to the file sees it.
+        EXPECT_EQ(reader.value()->read("s", 0, 10).value().size(), 3u);
+    }
+    fs::remove_all(dir);
 }
 
 TEST_F(bundle_test, a_bad_frame_in_a_bundle_fails_alone) {

@@ -122,6 +122,20 @@ TEST_P(store_suite, refuses_holes_repeats_and_unknown_sessions) {
     EXPECT_EQ(store_->read("s", 0, 10).value().size(), 1u);
 }
 
+TEST_P(store_suite, a_group_keeps_its_good_appends_when_one_inside_it_is_refused) {
+    ASSERT_TRUE(store_->create("s").has_value());
+    store_->begin_group();
+    ASSERT_TRUE(store_->append("s", make(1, "p", 1)).has_value());
+    EXPECT_EQ(store_->append("s", make(3, "p", 2)).err().code, errc::store_failure) << "a hole";
+    EXPECT_FALSE(store_->append("s", make(2, "p", 1)).has_value()) << "a repeated producer key";
+    ASSERT_TRUE(store_->append("s", make(2, "p", 2)).has_value());
+    ASSERT_TRUE(store_->end_group().has_value());
+    EXPECT_EQ(store_->load("s").value()->head_serial, 2u);
+    ASSERT_EQ(store_->read("s", 0, 10).value().size(), 2u);
+    EXPECT_EQ(store_->find_producer("s", "p", 0, 2).value(), std::optional<std::uint64_t>(2));
+    ASSERT_TRUE(store_->append("s", make(3)).has_value()) << "alone again after the group";
+}
+
 TEST_P(store_suite, producer_lookup_for_dedup) {
     ASSERT_TRUE(store_->create("s").has_value());
     ASSERT_TRUE(store_->append("s", make(1, "p1", 1)).has_value());
@@ -214,6 +228,28 @@ TEST(sqlite_store_durability, epoch_head_and_events_survive_reopen) {
     EXPECT_EQ(s.value()->create("s").value().epoch, before.epoch);
     EXPECT_EQ(s.value()->find_producer("s", "p", 0, 2).value(), std::optional<std::uint64_t>(2));
     EXPECT_EQ(s.value()->read("s", 0, 10).value().size(), 3u);
+}
+
+TEST(sqlite_store_durability, a_group_of_appends_is_committed_once_at_its_end) {
+    temp_dir dir;
+    const std::string path = (dir.path / "relay.db").string();
+    auto writer = sqlite_store::open(path);
+    auto reader = sqlite_store::open(path);
+    ASSERT_TRUE(writer.has_value() && reader.has_value());
+    ASSERT_TRUE(writer.value()->create("s").has_value());
+    writer.value()->begin_group();
+    for (std::uint64_t serial = 1; serial <= 3; ++serial) {
+        stored_event e;
+        e.event.serial = serial;
+        e.event.kind = "k";
+        e.event.producer_id = "p";
+        e.producer_seq = serial;
+        ASSERT_TRUE(writer.value()->append("s", e).has_value());
+    }
+    EXPECT_EQ(reader.value()->read("s", 0, 10).value().size(), 0u) << "nothing committed inside the group";
+    ASSERT_TRUE(writer.value()->end_group().has_value());
+    EXPECT_EQ(reader.value()->read("s", 0, 10).value().size(), 3u) << "all of it at the end";
+    EXPECT_EQ(reader.value()->load("s").value()->head_serial, 3u);
 }
 
 /// Runs SQL on a database file outside sqlite_store (to build old files or look inside).

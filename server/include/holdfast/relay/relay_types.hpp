@@ -21,6 +21,10 @@ using connection_id = std::uint64_t;
 struct relay_config {
     std::uint32_t max_frame_bytes = 1u << 20;  // WebSocket messages and HTTP bodies
     std::uint32_t max_batch_events = 2048;     // events per `events` frame during replay
+    /// Commit the appends of one received bundle in one store transaction (store::begin_group).
+    /// Off by default: with SQLite in WAL mode and synchronous=NORMAL a commit does not fsync and
+    /// grouping measured no gain, while a failed group commit can only end in stopping the relay.
+    bool group_commit = false;
     /// Bytes a connection may have queued (sent by the core, not yet reported written by the
     /// shell) before a live event or reply closes it as a slow consumer. A connection with an
     /// empty queue always gets its next frame, however large.

@@ -34,6 +34,8 @@ public:
     /// version is refused.
     static constexpr int schema_version = 3;
     result<ok_t> append(std::string_view session, const stored_event& e) override;
+    void begin_group() override;
+    result<ok_t> end_group() override;
     result<std::vector<proto::event>> read(std::string_view session, std::uint64_t after_serial,
                                            std::size_t limit) override;
 
@@ -56,6 +58,11 @@ private:
     sqlite3_stmt* begin_ = nullptr;
     sqlite3_stmt* commit_ = nullptr;
     sqlite3_stmt* rollback_ = nullptr;
+    // Inside a group each append is a savepoint of the group's transaction.
+    sqlite3_stmt* savepoint_ = nullptr;
+    sqlite3_stmt* release_ = nullptr;
+    sqlite3_stmt* rollback_to_ = nullptr;
+    bool in_group_ = false;
 };
 
 } // namespace holdfast::relay

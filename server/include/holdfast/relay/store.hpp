@@ -77,6 +77,13 @@ public:
     /// durability).
     virtual result<ok_t> append(std::string_view session, const stored_event& e) = 0;
 
+    /// Group commit: the appends between begin_group() and end_group() become durable together,
+    /// at end_group() (the relay brackets the frames of one received bundle, before any of their
+    /// acks can leave). Inside a group an append that fails leaves the others in it. A store
+    /// without transactions ignores both. end_group() failing means none of the group is stored.
+    virtual void begin_group() {}
+    virtual result<ok_t> end_group() { return ok_t{}; }
+
     /// Events with serial > after_serial, in serial order, at most `limit` of them. A store with
     /// retention (redis) may have dropped the oldest: the first event returned is then later than
     /// after_serial + 1 (first_retained says where the log starts).
