@@ -15,10 +15,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { chromiumArgs, chromiumPath, demoDir, relayBinary, root, sdkDir, startRelay, stopRelay } from './support.mjs';
+import { chromiumArgs, chromiumPath, demoDir, relayBinary, root, sdkDir, startRelay, stopRelay, loadBenchTools } from './support.mjs';
 
 const benchDir = path.join(root, 'bench/browser');
 
@@ -51,21 +50,7 @@ const streamReps = Number(flags['stream-reps']);
 const demoTimeoutMs = Number(flags['demo-timeout']) * 1000;
 
 // ---- prerequisites (this script builds nothing) ------------------------------------------------
-for (const file of ['holdfast.js', 'holdfast_core.js', 'holdfast_core.wasm']) {
-  if (!fs.existsSync(path.join(sdkDir, file))) fail(`${path.join(sdkDir, file)} is missing: build the SDK first (bash scripts/build.sh wasm)`);
-}
-if (!fs.existsSync(relayBinary)) fail(`relay binary ${relayBinary} is missing: build it first (bash scripts/build.sh native)`);
-if (!fs.existsSync(chromiumPath)) fail(`${chromiumPath} is missing (Debian's chromium package); this script never downloads a browser`);
-let chromium;
-let WebSocket;
-try {
-  ({ chromium } = await import('playwright-core'));
-  WebSocket = (await import('ws')).default;
-} catch (error) {
-  fail(`playwright-core or ws is not installed (npm ci): ${error.message}`);
-}
-const { Holdfast } = await import(pathToFileURL(path.join(sdkDir, 'holdfast.js')).href);
-const wasmBinary = fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm'));
+const { chromium, WebSocket, Holdfast, wasmBinary } = await loadBenchTools(fail);
 
 // ---- helpers -------------------------------------------------------------------------------------
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

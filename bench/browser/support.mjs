@@ -3,9 +3,10 @@
 // Layer: bench. HOLDFAST_SDK_DIR, HOLDFAST_RELAY_BINARY and HOLDFAST_DEMO_DIR point it at another
 // build (e.g. a clean export of one commit).
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const sdkDir = path.resolve(root, process.env.HOLDFAST_SDK_DIR ?? 'build/sdk');
@@ -56,4 +57,28 @@ export async function stopRelay(relay) {
   const gone = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await gone;
+}
+
+/**
+ * What every browser benchmark needs before it starts, checked (these scripts build nothing):
+ * the SDK and relay builds, Debian's Chromium, and the npm tools. `fail(message)` ends the
+ * benchmark when something is missing.
+ * @returns {Promise<{chromium: any, WebSocket: any, Holdfast: any, wasmBinary: Buffer}>}
+ */
+export async function loadBenchTools(fail) {
+  for (const file of ['holdfast.js', 'holdfast_core.js', 'holdfast_core.wasm']) {
+    if (!fs.existsSync(path.join(sdkDir, file))) fail(`${path.join(sdkDir, file)} is missing: build the SDK first (bash scripts/build.sh wasm)`);
+  }
+  if (!fs.existsSync(relayBinary)) fail(`relay binary ${relayBinary} is missing: build it first (bash scripts/build.sh native)`);
+  if (!fs.existsSync(chromiumPath)) fail(`${chromiumPath} is missing (Debian's chromium package); this script never downloads a browser`);
+  let chromium;
+  let WebSocket;
+  try {
+    ({ chromium } = await import('playwright-core'));
+    WebSocket = (await import('ws')).default;
+  } catch (error) {
+    fail(`playwright-core or ws is not installed (npm ci): ${error.message}`);
+  }
+  const { Holdfast } = await import(pathToFileURL(path.join(sdkDir, 'holdfast.js')).href);
+  return { chromium, WebSocket, Holdfast, wasmBinary: fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm')) };
 }

@@ -24,10 +24,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { chromiumArgs, chromiumPath, demoDir, relayBinary, root, sdkDir, startRelay, stopRelay } from './support.mjs';
+import { chromiumArgs, chromiumPath, demoDir, relayBinary, root, sdkDir, startRelay, stopRelay, loadBenchTools } from './support.mjs';
 
 
 function fail(message) {
@@ -62,21 +61,7 @@ const failoverRate = Number(flags['failover-rate']);
 const skip = new Set(flags.skip.split(',').filter(Boolean));
 
 // ---- prerequisites (this script builds nothing) ------------------------------------------------
-for (const file of ['holdfast.js', 'holdfast_core.js', 'holdfast_core.wasm']) {
-  if (!fs.existsSync(path.join(sdkDir, file))) fail(`${path.join(sdkDir, file)} is missing: build the SDK first (bash scripts/build.sh wasm)`);
-}
-if (!fs.existsSync(relayBinary)) fail(`relay binary ${relayBinary} is missing: build it first (bash scripts/build.sh native)`);
-if (!fs.existsSync(chromiumPath)) fail(`${chromiumPath} is missing (Debian's chromium package); this script never downloads a browser`);
-let chromium;
-let WebSocket;
-try {
-  ({ chromium } = await import('playwright-core'));
-  WebSocket = (await import('ws')).default;
-} catch (error) {
-  fail(`playwright-core or ws is not installed (npm ci): ${error.message}`);
-}
-const { Holdfast } = await import(pathToFileURL(path.join(sdkDir, 'holdfast.js')).href);
-const wasmBinary = fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm'));
+const { chromium, WebSocket, Holdfast, wasmBinary } = await loadBenchTools(fail);
 
 // ---- helpers -------------------------------------------------------------------------------------
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -202,6 +202,16 @@ INSTANTIATE_TEST_SUITE_P(
                                  }}),
     [](const ::testing::TestParamInfo<store_kind>& info) { return std::string(info.param.name); });
 
+/// Event `serial` of producer "p", which numbers its publishes like the serials.
+stored_event sequenced(std::uint64_t serial) {
+    stored_event e;
+    e.event.serial = serial;
+    e.event.kind = "k";
+    e.event.producer_id = "p";
+    e.producer_seq = serial;
+    return e;
+}
+
 TEST(sqlite_store_durability, epoch_head_and_events_survive_reopen) {
     temp_dir dir;
     const std::string path = (dir.path / "relay.db").string();
@@ -210,14 +220,7 @@ TEST(sqlite_store_durability, epoch_head_and_events_survive_reopen) {
         auto s = sqlite_store::open(path);
         ASSERT_TRUE(s.has_value());
         before = s.value()->create("s").value();
-        for (std::uint64_t serial = 1; serial <= 3; ++serial) {
-            stored_event e;
-            e.event.serial = serial;
-            e.event.kind = "k";
-            e.event.producer_id = "p";
-            e.producer_seq = serial;
-            ASSERT_TRUE(s.value()->append("s", e).has_value());
-        }
+        for (std::uint64_t serial = 1; serial <= 3; ++serial) ASSERT_TRUE(s.value()->append("s", sequenced(serial)).has_value());
     }
     auto s = sqlite_store::open(path);
     ASSERT_TRUE(s.has_value());
@@ -238,14 +241,7 @@ TEST(sqlite_store_durability, a_group_of_appends_is_committed_once_at_its_end) {
     ASSERT_TRUE(writer.has_value() && reader.has_value());
     ASSERT_TRUE(writer.value()->create("s").has_value());
     writer.value()->begin_group();
-    for (std::uint64_t serial = 1; serial <= 3; ++serial) {
-        stored_event e;
-        e.event.serial = serial;
-        e.event.kind = "k";
-        e.event.producer_id = "p";
-        e.producer_seq = serial;
-        ASSERT_TRUE(writer.value()->append("s", e).has_value());
-    }
+    for (std::uint64_t serial = 1; serial <= 3; ++serial) ASSERT_TRUE(writer.value()->append("s", sequenced(serial)).has_value());
     EXPECT_EQ(reader.value()->read("s", 0, 10).value().size(), 0u) << "nothing committed inside the group";
     ASSERT_TRUE(writer.value()->end_group().has_value());
     EXPECT_EQ(reader.value()->read("s", 0, 10).value().size(), 3u) << "all of it at the end";
