@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { before, describe, test } from 'node:test';
 
 import { FakeRelay } from './fake-relay.mjs';
-import { loadModule, sdkDir } from './sdk.mjs';
+import { loadModule, sdkDir, until as untilWithin } from './sdk.mjs';
 
 let agentEntry;
 let aiSdkEntry;
@@ -22,13 +22,8 @@ before(async () => {
   rawModule = await loadModule();
 });
 
-async function until(check, label, ms = 3000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
+// These waits cover a whole agent/token round trip through the fake relay: 3 s each.
+const until = (check, label, ms = 3000) => untilWithin(check, label, ms);
 
 let counter = 0;
 

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 
 import { FakeRelay } from './fake-relay.mjs';
-import { importSdk, loadModule, sdkDir, wasmBinary } from './sdk.mjs';
+import { importSdk, loadModule, sdkDir, wasmBinary, until } from './sdk.mjs';
 
 let Holdfast;
 let HoldfastError;
@@ -34,14 +34,6 @@ async function setup(options = {}) {
   return { relay, hf };
 }
 
-/** Resolves when `check()` is truthy, polling on each macrotask; fails after `ms`. */
-async function until(check, label, ms = 2000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
 
 /** Streams one assistant answer into `session` on the relay, as an agent would. */
 function streamAnswer(relay, session, msgId, words) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 
 import { FakeRelay } from './fake-relay.mjs';
-import { importSdk, loadModule, wasmBinary } from './sdk.mjs';
+import { importSdk, loadModule, wasmBinary, until } from './sdk.mjs';
 
 let Holdfast;
 let rawModule;
@@ -16,13 +16,6 @@ before(async () => {
   rawModule = await loadModule();
 });
 
-async function until(check, label, ms = 2000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
 
 let counter = 0;
 

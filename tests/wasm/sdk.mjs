@@ -22,3 +22,12 @@ export async function loadModule() {
 export function importSdk() {
   return import(pathToFileURL(path.join(sdkDir, 'holdfast.js')).href);
 }
+
+/** Resolves when `check()` is truthy, polling on each macrotask; fails after `ms`. */
+export async function until(check, label, ms = 2000) {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}

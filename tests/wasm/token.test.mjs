@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 
 import { FakeRelay } from './fake-relay.mjs';
-import { importSdk, loadModule, wasmBinary } from './sdk.mjs';
+import { importSdk, loadModule, wasmBinary, until as untilWithin } from './sdk.mjs';
 
 let Holdfast;
 let rawModule;
@@ -14,13 +14,8 @@ before(async () => {
   rawModule = await loadModule();
 });
 
-async function until(check, label, ms = 3000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
+// These waits cover a whole agent/token round trip through the fake relay: 3 s each.
+const until = (check, label, ms = 3000) => untilWithin(check, label, ms);
 
 test('getToken before connecting and on token_expired; the renewal keeps the link and the position', async () => {
   const relay = new FakeRelay(rawModule);
