@@ -205,7 +205,7 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
     // Group commit: a bundle's appends become durable in one transaction, before any of their
     // acks leave (outputs are only taken after this returns).
     const bool group = config_.group_commit && decoded->size() > 1;
-    if (group) sessions_.begin_store_group();
+    if (group) store_.begin_group();
     for (auto& frame : decoded.value()) {
         auto current = connections_.find(connection);
         if (current == connections_.end() || current->second.closing) break;
@@ -216,7 +216,7 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
         handle(connection, current->second, std::move(frame).value());
     }
     if (group) {
-        if (auto committed = sessions_.end_store_group(); !committed) {
+        if (auto committed = store_.end_group(); !committed) {
             // The store refused the group after the relay counted its events appended (heads,
             // producer positions, queued acks and fan-out). Nothing of it has left yet: exiting now
             // is the one outcome that acknowledges nothing unstored. Clients resend from their

@@ -238,14 +238,17 @@ result<ok_t> sqlite_store::append(std::string_view session, const stored_event& 
     // Alone, an append is its own transaction; in a group, a savepoint of the group's.
     sqlite3_stmt* const begin = in_group_ ? savepoint_ : begin_;
     sqlite3_stmt* const commit = in_group_ ? release_ : commit_;
+    sqlite3_stmt* const rollback = in_group_ ? rollback_to_ : rollback_;
     {
         statement_reset reset{begin};
         if (sqlite3_step(begin) != SQLITE_DONE) return failure("begin");
     }
     auto undo = [&] {
-        statement_reset reset{in_group_ ? rollback_to_ : rollback_};
-        sqlite3_step(in_group_ ? rollback_to_ : rollback_);
-        if (in_group_) {
+        {
+            statement_reset reset{rollback};
+            sqlite3_step(rollback);
+        }
+        if (in_group_) {  // ROLLBACK TO leaves the savepoint open
             statement_reset release{release_};
             sqlite3_step(release_);
         }

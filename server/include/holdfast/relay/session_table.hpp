@@ -45,10 +45,6 @@ class session_table {
 public:
     session_table(store& backing, outbox& out, relay_metrics& metrics, const relay_config& config, clock_ms clock);
 
-    /// Group commit around the frames of one received bundle (store::begin_group/end_group).
-    void begin_store_group() { store_.begin_group(); }
-    result<ok_t> end_store_group() { return store_.end_group(); }
-
     /// Subscribes `connection` and queues `attached`. The replay starts after from_serial, or
     /// after 0 when client_epoch is nonzero and differs; attaching again restarts it from there,
     /// unless the replay under way is further back (tabs share one connection). No events are
