@@ -10,19 +10,30 @@ bash scripts/build.sh all || exit 1
 passed=0; failed=0; status=0
 count() { passed=$((passed + ${1:-0})); failed=$((failed + ${2:-0})); }
 log_dir=build/test-logs; mkdir -p "$log_dir"
+# Adds a ctest log's "N tests failed out of M" to the counts; a log without that line is a failure.
+count_ctest() {
+  local total
+  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$1" | tail -1)
+  if [ -n "$total" ]; then set -- $total; count $(($2 - $1)) "$1"; else count 0 1; status=1; fi
+}
+# Runs `node --test` over a folder into a log and adds its "# pass" / "# fail" to the counts.
+node_tests() {
+  node --test "$1" 2>&1 | tee "$log_dir/$2" || status=1
+  local p f
+  p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log_dir/$2" | tail -1); f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log_dir/$2" | tail -1)
+  if [ -n "$p" ]; then count "$p" "${f:-0}"; else count 0 1; status=1; fi
+}
 
 echo "== native tests (ctest)"
 ctest --test-dir build/native --output-on-failure -j 2 2>&1 | tee "$log_dir/ctest.log" || status=1
-total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$log_dir/ctest.log" | tail -1)
-if [ -n "$total" ]; then set -- $total; count $(($2 - $1)) "$1"; else count 0 1; status=1; fi
+count_ctest "$log_dir/ctest.log"
 
 echo "== native tests under ASan/UBSan"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHOLDFAST_SANITIZE=ON -DHOLDFAST_BUILD_BENCH=OFF >/dev/null \
   && ninja -C build/asan -j "$(nproc)" >/dev/null || { echo "asan build failed"; count 0 1; status=1; }
 if [ -d build/asan ]; then
   ctest --test-dir build/asan --output-on-failure -j 2 2>&1 | tee "$log_dir/ctest-asan.log" | tail -3 || status=1
-  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1 \2/p' "$log_dir/ctest-asan.log" | tail -1)
-  if [ -n "$total" ]; then set -- $total; count $(($2 - $1)) "$1"; else count 0 1; status=1; fi
+  count_ctest "$log_dir/ctest-asan.log"
 fi
 
 echo "== fuzzing (libFuzzer, ${HOLDFAST_FUZZ_SECONDS:-25} s per target)"
@@ -30,18 +41,14 @@ bash scripts/fuzz.sh "${HOLDFAST_FUZZ_SECONDS:-25}" 2>&1 | tee "$log_dir/fuzz.lo
 count "$(grep -c '^fuzz: .* ok ' "$log_dir/fuzz.log")" "$(grep -c '^fuzz: .*\(FAILED\|failed\|missing\)' "$log_dir/fuzz.log")"
 
 echo "== WASM module and JS SDK in Node"
-node --test tests/wasm/ 2>&1 | tee "$log_dir/node.log" || status=1
-p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log_dir/node.log" | tail -1); f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log_dir/node.log" | tail -1)
-if [ -n "$p" ]; then count "$p" "${f:-0}"; else count 0 1; status=1; fi
+node_tests tests/wasm/ node.log
 
 # Issue 10's ceiling: the core (wasm + glue, gzip -9) never above 80 kB (docs/benchmarks.md, "SDK size").
 echo "== SDK size (the core, wasm + glue, gzip -9: ceiling 80 kB)"
 if node bench/size/sdk-size.mjs --max-core-kb 80 2>&1 | tee "$log_dir/sdk-size.log"; then count 1 0; else count 0 1; status=1; fi
 
 echo "== benchmark report tools in Node (plot, smoke check)"
-node --test tests/bench/ 2>&1 | tee "$log_dir/bench-tools.log" || status=1
-p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log_dir/bench-tools.log" | tail -1); f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log_dir/bench-tools.log" | tail -1)
-if [ -n "$p" ]; then count "$p" "${f:-0}"; else count 0 1; status=1; fi
+node_tests tests/bench/ bench-tools.log
 
 # Only proves `npm run bench:peers` still works end to end (tiny counts; no figure is judged but
 # Holdfast's presence and 0 lost in C/C2). Needs the shared harness beside the repo.
