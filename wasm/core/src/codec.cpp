@@ -29,17 +29,9 @@ namespace {
 /// The frame's "type": the first key as our encoder writes it, else found by skipping the others.
 std::string_view frame_type_of(msgpack_reader in) {
     if (in.peek() != msgpack_kind::map) throw field_error{errc::malformed_frame, "a frame must be a map"};
-    const std::uint32_t entries = in.map_header();
-    for (std::uint32_t i = 0; i < entries; ++i) {
-        if (in.peek() != msgpack_kind::str) {
-            in.skip();
-        } else if (in.string() == "type") {
-            if (in.peek() != msgpack_kind::str) throw field_error{errc::wrong_type, "type"};
-            return in.string();
-        }
-        in.skip();  // the value
-    }
-    throw field_error{errc::missing_field, "type"};
+    if (!in.seek_key("type")) throw field_error{errc::missing_field, "type"};
+    if (in.peek() != msgpack_kind::str) throw field_error{errc::wrong_type, "type"};
+    return in.string();
 }
 
 /// One frame (a map) at the cursor, read into the alternative its "type" names.

@@ -18,16 +18,7 @@ bool with_field(const proto::raw_value& payload, std::string_view key, Read&& re
         msgpack_reader in(payload.bytes);
         const msgpack_kind root = in.peek();
         if (root == msgpack_kind::str && key == "text") return read(in);
-        if (root != msgpack_kind::map) return false;
-        const std::uint32_t entries = in.map_header();
-        for (std::uint32_t i = 0; i < entries; ++i) {
-            if (in.peek() == msgpack_kind::str) {
-                if (in.string() == key) return read(in);
-            } else {
-                in.skip();
-            }
-            in.skip();
-        }
+        if (root == msgpack_kind::map && in.seek_key(key)) return read(in);
     } catch (const proto::detail::field_error&) {
         // Not msgpack: the codec never produces that; treat the field as absent.
     }

@@ -153,6 +153,21 @@ public:
         wrong_type();
     }
 
+    /// With the cursor on a map: moves it to the value under `key` (the first string key equal to
+    /// it) and returns true; false when the map has no such key.
+    bool seek_key(std::string_view key) {
+        const std::uint32_t entries = map_header();
+        for (std::uint32_t i = 0; i < entries; ++i) {
+            if (peek() != msgpack_kind::str) {
+                skip();
+            } else if (string() == key) {
+                return true;
+            }
+            skip();  // the value
+        }
+        return false;
+    }
+
     /// Skips one whole value (containers included) without recursion.
     void skip() {
         std::uint64_t pending = 1;
