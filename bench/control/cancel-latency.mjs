@@ -5,10 +5,10 @@
 // Usage: node bench/control/cancel-latency.mjs [runs=200] [--page]   (after scripts/build.sh)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
+import { freePort } from '../browser/support.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const sdkDir = path.join(root, 'build/sdk');
@@ -21,7 +21,6 @@ const inPage = process.argv.includes('--page');
 const runs = Number(positional[0] ?? 200);
 const staticDir = fs.mkdtempSync(path.join((await import('node:os')).tmpdir(), 'holdfast-cancel-bench-'));
 fs.writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>cancel bench</title>');
-const freePort = () => new Promise((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); }); });
 const port = await freePort();
 const relay = spawn(relayBinary, ['--listen', `127.0.0.1:${port}`, '--store', 'memory:', '--static-dir', staticDir, '--sdk-dir', sdkDir], { stdio: 'ignore' });
 for (let i = 0; i < 100; ++i) {

@@ -6,12 +6,12 @@
 // Raises nothing itself: run with `ulimit -n` ≥ N + 100 (npm run bench:idle does, via bash).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 
 import { encode } from '../../tests/wasm/msgpack.mjs';
+import { freePort } from '../browser/support.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const relayBinary = process.env.HOLDFAST_RELAY_BINARY ?? path.join(root, 'build/native/server/holdfast-relay');
@@ -19,7 +19,6 @@ if (!fs.existsSync(relayBinary)) { console.error(`missing ${relayBinary}: run ba
 const count = Number(process.argv[2] ?? 10000);
 const deadline = Date.now() + 120_000;
 
-const freePort = () => new Promise((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); }); });
 const port = await freePort();
 const extra = (process.env.HOLDFAST_RELAY_ARGS ?? '').split(' ').filter(Boolean);
 const relay = spawn(relayBinary, ['--listen', `127.0.0.1:${port}`, '--store', 'memory:', ...extra], { stdio: 'ignore' });

@@ -14,10 +14,11 @@
 // <repo>/build/sdk), HOLDFAST_RELAY_ARGS (extra relay flags, space-separated).
 // Imported by the bench, publisher and fan-out processes: no side effects at the top level.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { freePort } from '../browser/support.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -25,14 +26,6 @@ const relayBin = () => process.env.HOLDFAST_RELAY_BIN || path.join(root, 'bin/ho
 const sdkDir = () => path.resolve(process.env.HOLDFAST_SDK_DIR || path.join(root, 'build/sdk'));
 const staticDir = path.join(here, 'page');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-  });
-}
 
 async function healthy(base) {
   try { return (await fetch(base + '/healthz')).ok; } catch { return false; }
