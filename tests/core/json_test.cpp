@@ -91,34 +91,64 @@ TEST(json, empty_msgpack_means_null) {
 namespace holdfast {
 namespace {
 
-/// The exhaustive reference: the first precision from 1 whose text reads back as `d`.
-std::string shortest_reference(double d) {
-    char buffer[32];
-    for (int precision = 1; precision <= 17; ++precision) {
-        std::snprintf(buffer, sizeof buffer, "%.*g", precision, d);
+/// The reference for JS's Number toString: the shortest digits from printf's %.*e searched from
+/// one digit up (not to_chars, which the native formatter uses), laid out by ECMAScript's rules.
+std::string js_number_reference(double d) {
+    char buffer[40];
+    for (int precision = 0; precision <= 16; ++precision) {
+        std::snprintf(buffer, sizeof buffer, "%.*e", precision, d);
         if (std::strtod(buffer, nullptr) == d) break;
     }
-    return buffer;
+    std::string text = buffer, digits, out = d < 0 ? "-" : "";
+    const std::size_t e = text.find('e');
+    for (std::size_t i = d < 0 ? 1 : 0; i < e; ++i) {
+        if (text[i] != '.') digits += text[i];
+    }
+    while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+    const int n = std::stoi(text.substr(e + 1)) + 1, k = static_cast<int>(digits.size());
+    if (k <= n && n <= 21) return out + digits + std::string(static_cast<std::size_t>(n - k), '0');
+    if (0 < n && n <= 21) return out + digits.substr(0, static_cast<std::size_t>(n)) + "." + digits.substr(static_cast<std::size_t>(n));
+    if (-6 < n && n <= 0) return out + "0." + std::string(static_cast<std::size_t>(-n), '0') + digits;
+    return out + digits.substr(0, 1) + (k > 1 ? "." + digits.substr(1) : "") + (n - 1 >= 0 ? "e+" : "e-") + std::to_string(std::abs(n - 1));
 }
 
-TEST(json, floats_render_as_the_shortest_text_that_reads_back_exactly) {
-    std::mt19937_64 random(20261123);
-    std::uniform_real_distribution<double> wide(-1e6, 1e6);
-    std::uniform_int_distribution<int> exponent(-30, 30);
-    for (int i = 0; i < 20000; ++i) {
-        double d = wide(random) * std::pow(10.0, exponent(random));
-        if (i % 4 == 0) d = std::round(d * 1000.0) / 1000.0;  // "nice" values such as 1234.567
-        std::string packed;
-        proto::detail::string_writer writer{packed};
-        msgpack::packer<proto::detail::string_writer>(writer).pack_double(d);
-        const std::string text = json::from_msgpack(packed).value();
-        ASSERT_EQ(std::strtod(text.c_str(), nullptr), d) << text;
-        if (d != std::trunc(d)) ASSERT_EQ(text, shortest_reference(d)) << "for " << shortest_reference(d);
-    }
+std::string render_double(double d) {
     std::string packed;
     proto::detail::string_writer writer{packed};
-    msgpack::packer<proto::detail::string_writer>(writer).pack_double(1700000000123.0);
-    EXPECT_EQ(json::from_msgpack(packed).value(), "1700000000123");
+    msgpack::packer<proto::detail::string_writer>(writer).pack_double(d);
+    return json::from_msgpack(packed).value();
+}
+
+TEST(json, the_number_reference_writes_what_node_writes) {
+    // String(x) in Node 20 for each.
+    EXPECT_EQ(js_number_reference(1152921504606846976.0), "1152921504606847000");
+    EXPECT_EQ(js_number_reference(1.5e-7), "1.5e-7");
+    EXPECT_EQ(js_number_reference(1e21), "1e+21");
+    EXPECT_EQ(js_number_reference(123456789012345680000.0), "123456789012345680000");
+    EXPECT_EQ(js_number_reference(0.000001234), "0.000001234");
+    EXPECT_EQ(js_number_reference(-12345.678), "-12345.678");
+    EXPECT_EQ(js_number_reference(0.1 + 0.2), "0.30000000000000004");
+}
+
+TEST(json, floats_render_as_the_shortest_text_that_reads_back_exactly_as_js_writes_it) {
+    std::mt19937_64 random(20261123);
+    std::uniform_real_distribution<double> wide(-1e6, 1e6), clock(0.0, 1e8);
+    std::uniform_int_distribution<int> exponent(-30, 30), decimals(1, 9);
+    for (int i = 0; i < 200000; ++i) {
+        double d = wide(random) * std::pow(10.0, exponent(random));
+        // "Nice" values such as 1234.567 (a monotonic clock in ms), which the fast path formats.
+        if (i % 4 == 0) d = std::round(d * 1000.0) / 1000.0;
+        if (i % 4 == 1) d = std::round(clock(random) * std::pow(10.0, decimals(random))) / std::pow(10.0, decimals(random));
+        if (i % 4 == 2) d = std::nextafter(std::round(d * 100.0) / 100.0, 0.0);  // one step off a nice value
+        const std::string text = render_double(d);
+        ASSERT_EQ(std::strtod(text.c_str(), nullptr), d) << text;
+        // (msgpack-c packs a whole double that fits 64 bits as an integer: printed as one.)
+        if (d != std::trunc(d)) ASSERT_EQ(text, js_number_reference(d)) << "for " << js_number_reference(d);
+    }
+    EXPECT_EQ(render_double(1700000000123.0), "1700000000123");
+    EXPECT_EQ(render_double(12345.678), "12345.678");
+    EXPECT_EQ(render_double(-0.5), "-0.5");
+    EXPECT_EQ(render_double(1e300), "1e+300");
 }
 
 TEST(json, number_literals_read_as_the_nearest_double_fast_path_or_not) {

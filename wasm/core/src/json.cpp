@@ -8,12 +8,58 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <optional>
 
 namespace holdfast::json {
 namespace {
 
 using writer_t = proto::detail::string_writer;
+
+/// The powers of ten a double holds exactly: one correctly rounded multiplication or division by
+/// them is the whole of Clinger's fast path, both ways (text -> double and double -> text).
+constexpr double exact_powers_of_ten[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                          1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+constexpr double two_to_53 = 9007199254740992.0;
+
+/// The shortest decimal that reads back as `value`, written as JS's Number toString does (fixed
+/// notation from 1e-6 up), for the doubles whose shortest form has at most 17 fraction digits and
+/// fewer than 16 significant ones: timestamps such as 12345.678, prices, ratios. It finds the
+/// fewest fraction digits k for which some integer m reads back, m / 10^k being one correctly
+/// rounded division (m < 2^53, 10^k exact). While a double's spacing is below 10^-k at most one
+/// such m exists per k and it is within one of value * 10^k, so checking three candidates per k
+/// is the whole search. Returns false (nothing written) for the rest, which go to the slower
+/// general formatter: in the browser that is a call out to JS per number, ten times this.
+bool append_short_decimal(double value, std::string& out) {
+    const double magnitude = std::fabs(value);
+    if (!(magnitude >= 1e-6) || magnitude >= two_to_53) return false;
+    const double spacing = std::nextafter(magnitude, two_to_53) - magnitude;
+    for (int k = 1; k <= 17; ++k) {
+        const double scale = exact_powers_of_ten[k];
+        if (spacing * scale >= 1.0) return false;  // several k-digit decimals could read back
+        const double scaled = std::nearbyint(magnitude * scale);
+        if (scaled + 1.0 >= two_to_53) return false;
+        double found = -1.0;
+        for (const double m : {scaled - 1.0, scaled, scaled + 1.0}) {
+            if (m >= 0.0 && m / scale == magnitude) found = m;
+        }
+        if (found < 0.0) continue;
+        const auto digits = static_cast<std::uint64_t>(found);
+        if (digits % 10 == 0) return false;  // a shorter form exists that the search missed
+        // The digits with a point k from the right, zero-padded in front ("0.05" for 5 and k = 2).
+        char text[48];
+        char* first = text + 24;
+        char* last = std::to_chars(first, text + sizeof text, digits).ptr;
+        while (last - first <= k) *--first = '0';
+        std::memmove(first - 1, first, static_cast<std::size_t>(last - k - first));
+        *(last - k - 1) = '.';
+        --first;
+        if (value < 0) *--first = '-';
+        out.append(first, static_cast<std::size_t>(last - first));
+        return true;
+    }
+    return false;
+}
 
 class parser {
 public:
@@ -225,8 +271,7 @@ private:
     /// of ten, one correctly rounded operation. Most payload numbers (timestamps like 1234567.891)
     /// take it; the rest go to parse_double, which in the browser is a call out to JS.
     static std::optional<double> fast_double(const char* first, const char* last) {
-        static constexpr double powers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                            1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+        const auto& powers = exact_powers_of_ten;
         const bool negative = *first == '-';
         const char* p = negative ? first + 1 : first;
         std::uint64_t mantissa = 0;
@@ -295,6 +340,35 @@ result<std::string> to_msgpack(std::string_view json_text, const parse_limits& l
     return parser(json_text, limits).run();
 }
 
+object_writer::object_writer(std::string& out) : out_(out) { out_ += '{'; }
+
+object_writer& object_writer::number(std::string_view key, std::uint64_t value) {
+    append_number(value, begin(key));
+    return *this;
+}
+
+object_writer& object_writer::string(std::string_view key, std::string_view value) {
+    append_string(value, begin(key));
+    return *this;
+}
+
+object_writer& object_writer::boolean(std::string_view key, bool value) { return raw(key, value ? "true" : "false"); }
+
+object_writer& object_writer::raw(std::string_view key, std::string_view json_text) {
+    begin(key) += json_text;
+    return *this;
+}
+
+std::string& object_writer::begin(std::string_view key) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += key;
+    return out_ += "\":";
+}
+
+void object_writer::close() { out_ += '}'; }
+
 void append_string(std::string_view text, std::string& out) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
@@ -356,7 +430,7 @@ void render(msgpack_reader& in, std::string& out, int depth) {
             out += std::to_string(static_cast<std::int64_t>(d));
             return;
         }
-        detail::append_double(d, out);
+        if (!append_short_decimal(d, out)) detail::append_double(d, out);
         return;
     }
     case msgpack_kind::str:

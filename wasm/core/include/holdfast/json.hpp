@@ -3,7 +3,9 @@
 #pragma once
 #include "holdfast/result.hpp"
 
+#include <charconv>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -30,32 +32,26 @@ result<std::string> from_msgpack(std::string_view msgpack_bytes);
 /// Appends `text` as a JSON string literal (quotes and escapes). Invalid UTF-8 becomes U+FFFD.
 void append_string(std::string_view text, std::string& out);
 
+/// Appends `value` in decimal (no allocation, unlike std::to_string).
+inline void append_number(std::uint64_t value, std::string& out) {
+    char digits[20];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    out.append(digits, static_cast<std::size_t>(end - digits));
+}
+
 /// Writes one JSON object field by field, so every hand-built object (events, messages, update
 /// batches) escapes and separates the same way. Keys are trusted literals.
 class object_writer {
 public:
-    explicit object_writer(std::string& out) : out_(out) { out_ += '{'; }
-    object_writer& number(std::string_view key, std::uint64_t value) { return raw(key, std::to_string(value)); }
-    object_writer& string(std::string_view key, std::string_view value) {
-        append_string(value, begin(key));
-        return *this;
-    }
-    object_writer& boolean(std::string_view key, bool value) { return raw(key, value ? "true" : "false"); }
+    explicit object_writer(std::string& out);
+    object_writer& number(std::string_view key, std::uint64_t value);
+    object_writer& string(std::string_view key, std::string_view value);
+    object_writer& boolean(std::string_view key, bool value);
     /// A value that is already JSON text.
-    object_writer& raw(std::string_view key, std::string_view json_text) {
-        begin(key) += json_text;
-        return *this;
-    }
+    object_writer& raw(std::string_view key, std::string_view json_text);
     /// Writes the key; the caller appends the value to the returned string.
-    std::string& begin(std::string_view key) {
-        if (!first_) out_ += ',';
-        first_ = false;
-        out_ += '"';
-        out_ += key;
-        out_ += "\":";
-        return out_;
-    }
-    void close() { out_ += '}'; }
+    std::string& begin(std::string_view key);
+    void close();
 
 private:
     std::string& out_;
