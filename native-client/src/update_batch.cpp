@@ -39,17 +39,22 @@ result<update_batch> parse_update_batch(std::string_view text) {
             status.epoch = to_u64(s.at("epoch"));
             status.reset = s.at("reset").as_bool();
             if (const json::value* lost = s.if_contains("continuityLost")) status.continuity_lost = lost->as_bool();
-            for (const json::value& ev : s.at("events").as_array()) {
-                const json::object& e = ev.as_object();
+            // Compact events (client.hpp): [serial, ts, kind, msgId, producer, payload], producer
+            // indexing the entry's [[producerId, agent], ...].
+            const json::array& events = s.at("events").as_array();
+            const json::array* producers = events.empty() ? nullptr : &s.at("producers").as_array();
+            for (const json::value& ev : events) {
+                const json::array& e = ev.as_array();
+                const json::array& producer = producers->at(static_cast<std::size_t>(to_u64(e.at(4)))).as_array();
                 delivered_event out;
                 out.session = status.id;
-                out.serial = to_u64(e.at("serial"));
-                out.ts = to_u64(e.at("ts"));
-                out.kind = to_string(e.at("kind"));
-                out.msg_id = to_string(e.at("msgId"));
-                out.agent = to_string(e.at("agent"));
-                out.producer_id = to_string(e.at("producerId"));
-                out.payload_json = json::serialize(e.at("payload"));
+                out.serial = to_u64(e.at(0));
+                out.ts = to_u64(e.at(1));
+                out.kind = to_string(e.at(2));
+                out.msg_id = to_string(e.at(3));
+                out.agent = to_string(producer.at(1));
+                out.producer_id = to_string(producer.at(0));
+                out.payload_json = json::serialize(e.at(5));
                 batch.events.push_back(std::move(out));
             }
             if (const json::value* incoming = s.if_contains("incoming")) {

@@ -2,6 +2,7 @@
 #include "holdfast/client.hpp"
 #include "holdfast/codec.hpp"
 #include "holdfast/json.hpp"
+#include "../support/event_objects.hpp"
 
 #include <gtest/gtest.h>
 
@@ -56,11 +57,47 @@ TEST(client_core, events_become_one_json_batch_with_messages_and_acks) {
                                                            ev(3, "message.delta", "r-1", R"({"text":"Yo"})")}}));
     const std::string updates = c.take_updates_json();
     EXPECT_NE(updates.find(R"("state":"live","lastSerial":3,"epoch":11,"reset":false)"), std::string::npos) << updates;
-    EXPECT_NE(updates.find(R"("serial":3,"ts":5,"kind":"message.delta","msgId":"r-1")"), std::string::npos) << updates;
+    // Compact events: [serial, ts, kind, msgId, producer index, payload] and one producer entry.
+    EXPECT_NE(updates.find(R"([3,5,"message.delta","r-1",0,{"text":"Yo"}])"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("producers":[["agent-p","demo-agent"]])"), std::string::npos) << updates;
     EXPECT_NE(updates.find(R"({"index":1,"id":"r-1","role":"assistant","agent":"demo-agent","text":"Yo","status":"streaming")"), std::string::npos) << updates;
     EXPECT_NE(updates.find(R"("acks":[{"request":1,"serial":1}])"), std::string::npos) << updates;
     EXPECT_EQ(c.pending_publishes(), 0u);
     EXPECT_EQ(c.take_updates_json(), "") << "a drained core has nothing more to say";
+}
+
+TEST(client_core, events_name_their_producer_through_a_table_that_stays_correct_with_many_writers) {
+    client_core c(config());
+    (void)c.open_session("chat-1");
+    c.on_transport_open();
+    c.on_frame(proto::encode(proto::attached{"chat-1", 11, 0}));
+    (void)c.take_updates_json();
+    // Three writers interleaved, then 100 distinct ones (past the table's searched part).
+    proto::event_batch batch{"chat-1", {}};
+    const auto writer = [](std::uint64_t serial) -> std::pair<std::string, std::string> {
+        if (serial <= 6) return {"p-" + std::to_string(serial % 3), "agent-" + std::to_string(serial % 3)};
+        return {"w-" + std::to_string(serial), serial % 2 ? "" : "agent-w"};
+    };
+    for (std::uint64_t serial = 1; serial <= 106; ++serial) {
+        auto [producer, agent] = writer(serial);
+        batch.events.push_back(proto::event{serial, 5, producer, "note", "", agent, proto::raw_value{json::to_msgpack("1").value()}});
+    }
+    c.on_frame(proto::encode(batch));
+    const auto updates = boost::json::parse(c.take_updates_json()).as_object();
+    const auto& entry = updates.at("sessions").as_array().at(0).as_object();
+    EXPECT_EQ(entry.at("producers").as_array().at(1), (boost::json::array{"p-2", "agent-2"})) << "first seen, first listed";
+    const auto events = holdfast::testing::event_objects(entry);
+    ASSERT_EQ(events.size(), 106u);
+    for (std::uint64_t serial = 1; serial <= 106; ++serial) {
+        const auto& e = events[serial - 1].as_object();
+        const auto [producer, agent] = writer(serial);
+        EXPECT_EQ(e.at("serial").to_number<std::uint64_t>(), serial);
+        EXPECT_EQ(e.at("producerId").as_string(), producer);
+        EXPECT_EQ(e.at("agent").as_string(), agent);
+        EXPECT_EQ(e.at("payload").to_number<int>(), 1);
+    }
+    // The three interleaved writers share three entries: repeats are looked up, not re-listed.
+    EXPECT_EQ(entry.at("producers").as_array().size(), 103u);
 }
 
 TEST(client_core, a_lost_link_reports_one_retry_and_resends_unacked_publishes) {
@@ -269,8 +306,8 @@ TEST(client_core, events_are_rendered_only_while_the_host_wants_them) {
     c.render_events("chat-1", true);
     c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(4, "message.delta", "r-1", R"({"text":"!"})")}}));
     updates = c.take_updates_json();
-    EXPECT_NE(updates.find(R"("events":[{"serial":4,)"), std::string::npos) << "rendered from then on: " << updates;
-    EXPECT_EQ(updates.find(R"("serial":3,)"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("events":[[4,)"), std::string::npos) << "rendered from then on: " << updates;
+    EXPECT_EQ(updates.find(R"([3,)"), std::string::npos) << updates;
     EXPECT_EQ(c.find_conversation("chat-1")->messages().at(0).text, "Yo!");
     c.render_events("unknown", false);  // a session not followed: ignored
 }

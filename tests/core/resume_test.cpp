@@ -5,6 +5,7 @@
 #include "holdfast/client.hpp"
 #include "holdfast/codec.hpp"
 #include "holdfast/json.hpp"
+#include "../support/event_objects.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -74,7 +75,7 @@ struct app_view {
                 text.clear();
             }
             state = s.at("state").as_string().c_str();
-            for (const auto& ev : s.at("events").as_array()) serials.push_back(ev.at("serial").to_number<std::uint64_t>());
+            for (const auto& ev : holdfast::testing::event_objects(s)) serials.push_back(ev.at("serial").to_number<std::uint64_t>());
             for (const auto& m : s.at("messages").as_array()) text = m.at("text").as_string().c_str();
         }
     }

@@ -31,6 +31,7 @@
 //                  the same conversation as one built from the relay's log; so does each tab's
 //                  own history on disk, and each browser's IndexedDB (the leader's last flush).
 #include "world.hpp"
+#include "../support/event_objects.hpp"
 
 #include <boost/json.hpp>
 
@@ -76,7 +77,7 @@ void world::check_updates(const std::string& who, const std::string& producer,
         std::uint64_t& last = cursor[session];
         if (s.at("reset").as_bool()) last = 0;
         const auto& log = log_[session];
-        for (const auto& value : s.at("events").as_array()) {
+        for (const auto& value : holdfast::testing::event_objects(s)) {
             const auto& e = value.as_object();
             const auto serial = e.at("serial").to_number<std::uint64_t>();
             if (serial != last + 1) {

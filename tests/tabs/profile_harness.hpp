@@ -8,6 +8,7 @@
 #include "holdfast/relay/memory_store.hpp"
 #include "holdfast/relay/relay_core.hpp"
 #include "holdfast/tab_coordinator.hpp"
+#include "../support/event_objects.hpp"
 
 #include <boost/json.hpp>
 
@@ -182,7 +183,7 @@ private:
             const std::string state = s.at("state").as_string().c_str();
             if (t.states.empty() || t.states.back() != state) t.states.push_back(state);
             if (s.at("reset").as_bool()) serials.clear();
-            for (const auto& e : s.at("events").as_array()) serials.push_back(e.at("serial").to_number<std::uint64_t>());
+            for (const auto& e : holdfast::testing::event_objects(s)) serials.push_back(e.at("serial").to_number<std::uint64_t>());
             for (const auto& m : s.at("messages").as_array()) t.texts[m.at("id").as_string().c_str()] = m.at("text").as_string().c_str();
         }
         for (const auto& a : u.at("acks").as_array()) t.acks[a.at("request").to_number<std::uint64_t>()] = a.at("serial").to_number<std::uint64_t>();

@@ -446,6 +446,63 @@ std::vector<std::string> client_core::bundle_for_relay(std::vector<std::string> 
     return proto::bundle_frames(std::move(frames), proto::bundle_limits{bundle_frames_max_, bundle_bytes_max_});
 }
 
+namespace {
+
+/// A session's events for JS, as arrays [serial, ts, kind, msgId, producer, payload] where
+/// producer indexes "producers": [[producerId, agent], ...] of the same entry. Against one object
+/// per event this halves the text (keys and the repeated ids of a stream's producer were most of
+/// it), and JSON.parse makes arrays faster than objects; Session.js builds the event objects.
+void append_compact_events(const std::vector<proto::event>& events, json::object_writer& update) {
+    // Table search is bounded: past max_searched entries a producer gets a new entry even if it is
+    // further up (the table allows repeats), so a batch of many writers stays linear.
+    constexpr std::size_t max_searched = 64;
+    std::vector<const proto::event*> producers;
+    std::size_t last = 0;
+    std::string& out = update.begin("events");
+    out += '[';
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const proto::event& e = events[i];
+        const auto same_producer = [&e](const proto::event* p) { return p->producer_id == e.producer_id && p->agent == e.agent; };
+        if (producers.empty() || !same_producer(producers[last])) {
+            const auto searched = producers.begin() + static_cast<std::ptrdiff_t>(std::min(producers.size(), max_searched));
+            const auto found = std::find_if(producers.begin(), searched, same_producer);
+            if (found != searched) {
+                last = static_cast<std::size_t>(found - producers.begin());
+            } else {
+                last = producers.size();
+                producers.push_back(&e);
+            }
+        }
+        out += i ? ",[" : "[";
+        json::append_number(e.serial, out);
+        out += ',';
+        json::append_number(e.ts, out);
+        out += ',';
+        json::append_string(e.kind, out);
+        out += ',';
+        json::append_string(e.msg_id, out);
+        out += ',';
+        json::append_number(last, out);
+        out += ',';
+        if (!json::append_json(e.payload.bytes, out)) out += "null";
+        out += ']';
+    }
+    out += ']';
+    if (producers.empty()) return;
+    std::string& table = update.begin("producers");
+    table += '[';
+    for (std::size_t i = 0; i < producers.size(); ++i) {
+        table += i ? ",[" : "[";
+        json::append_string(producers[i]->producer_id, table);
+        table += ',';
+        json::append_string(producers[i]->agent, table);
+        table += ']';
+    }
+    table += ']';
+}
+
+} // namespace
+
 std::string client_core::take_updates_json() {
     if (producer_dirty_) save_producer();  // before persist is reported (see client.hpp)
     const bool any_session = std::any_of(sessions_.begin(), sessions_.end(),
@@ -455,6 +512,13 @@ std::string client_core::take_updates_json() {
         return {};
     }
     std::string out;
+    // One allocation for the whole batch, not a regrowth every few events: a compact event is
+    // about 40 bytes plus its kind and message id and a payload at most about twice its msgpack.
+    std::size_t estimate = 256;
+    for (const auto& [id, entry] : sessions_) {
+        for (const auto& e : entry->events_out) estimate += 48 + e.kind.size() + e.msg_id.size() + 2 * e.payload.bytes.size();
+    }
+    out.reserve(estimate);
     json::object_writer batch(out);
     std::string& sessions = batch.begin("sessions");
     sessions += '[';
@@ -470,13 +534,7 @@ std::string client_core::take_updates_json() {
             .number("epoch", entry->log.epoch())
             .boolean("reset", entry->reset_out)
             .boolean("continuityLost", entry->continuity_lost_out);
-        std::string& events = update.begin("events");
-        events += '[';
-        for (std::size_t i = 0; i < entry->events_out.size(); ++i) {
-            if (i) out += ',';
-            append_event_json(entry->events_out[i], out);
-        }
-        out += ']';
+        append_compact_events(entry->events_out, update);
         auto& changed = entry->changed_out;
         std::sort(changed.begin(), changed.end());
         changed.erase(std::unique(changed.begin(), changed.end()), changed.end());

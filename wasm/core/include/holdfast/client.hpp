@@ -155,7 +155,9 @@ public:
     ///        client's own messages).
     ///        connectNow: skip the retry delay. persist: local files changed, sync them.
     ///        A session entry may carry "corrupt":[what its history open had to cut].
-    ///        Its "events" are [] while render_events is off for it.
+    ///        Its "events" are [] while render_events is off for it. Each event is an array
+    ///        [serial, ts, kind, msgId, producer, payload]; producer indexes the entry's
+    ///        "producers": [[producerId, agent], ...] (present when events are), which may repeat.
     /// With storage, the persisted producer (see stored_producer) is rewritten here, at most once
     /// per call and only when publishes or acks changed it, before "persist" is reported: the host
     /// syncs storage only after that report, so writing once per drain loses nothing a write per

@@ -1,5 +1,6 @@
-// The JSON shape of an event, shared by the relay's HTTP API and the client's batches to JS, so
-// both surfaces show an event identically: {serial, ts, kind, msgId, agent, producerId, payload}.
+// The JSON shape of an event: {serial, ts, kind, msgId, agent, producerId, payload}, as the relay's
+// HTTP API writes it and as the SDK's 'event' listeners get it (the client hands JS a compact
+// form of the same fields, see client_core::take_updates_json, and Session.js builds this shape).
 // Layer: portable core.
 #pragma once
 #include "holdfast/frames.hpp"
