@@ -93,6 +93,40 @@ void client_receive_token_frame(benchmark::State& state) {
 // 2,000 iterations = one long answer: the message JSON grows with it, as in real use.
 BENCHMARK(client_receive_token_frame)->Iterations(2000);
 
+/// A replayed batch as scenario C's catch-up gets it: 2,048 bench events ({seq, t, tok} with a
+/// fractional monotonic-clock t) in one frame, applied and rendered for an 'event' listener.
+void client_receive_replay_batch(benchmark::State& state) {
+    constexpr std::uint64_t batch_size = 2048;
+    client::client_core core(client::client_config{"c", "", "", 1, {}});
+    (void)core.open_session("c-1");
+    core.render_events("c-1", true);
+    core.on_transport_open();
+    core.on_frame(proto::encode(proto::attached{"c-1", 1, 0}));
+    (void)core.take_updates_json();
+    std::uint64_t serial = 1;
+    std::size_t json_bytes = 0;
+    for (auto _ : state) {
+        state.PauseTiming();
+        proto::event_batch batch{"c-1", {}};
+        for (std::uint64_t i = 0; i < batch_size; ++i, ++serial) {
+            const std::string payload = R"({"seq":)" + std::to_string(serial) + R"(,"t":)" +
+                                        std::to_string(1234567 + serial) + "." + std::to_string(100 + serial % 900) +
+                                        R"(,"tok":"x"})";
+            batch.events.push_back(proto::event{serial, 1795490674505, "220deb40-aa99-46de-99dd-0d6aab68a959", "bench", "",
+                                                "bench-publisher", proto::raw_value{json::to_msgpack(payload).value()}});
+        }
+        const std::string frame = proto::encode(batch);
+        state.ResumeTiming();
+        core.on_frame(frame);
+        const std::string updates = core.take_updates_json();
+        json_bytes += updates.size();
+        benchmark::DoNotOptimize(updates);
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch_size));
+    state.counters["json_bytes_per_event"] = static_cast<double>(json_bytes) / static_cast<double>(state.iterations() * batch_size);
+}
+BENCHMARK(client_receive_replay_batch)->Iterations(100);
+
 void json_payload_to_msgpack(benchmark::State& state) {
     const std::string text = R"({"seq":12345,"t":1234567.891,"tok":"hello world token"})";
     for (auto _ : state) benchmark::DoNotOptimize(json::to_msgpack(text));

@@ -2,8 +2,12 @@
 // 10,000 more are appended, and its reconnect (held until then) starts. Prints ms from that start
 // to each step (link open, first and last replayed event delivered to the app, the session live
 // again) and this process's CPU over that time, medians of N runs. Layer: bench. The relay is the peers adapter's (memory store).
-//   node bench/peers/catchup.mjs [gap=10000] [runs=5]
+// CATCHUP_PROF=DIR writes a CPU profile of each catch-up (reconnect to last event) there.
+//   node bench/peers/catchup.mjs [gap=10000] [runs=5]   (HOLDFAST_SDK_DIR picks another SDK build)
 import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Session as Inspector } from 'node:inspector/promises';
 
 import adapter from './holdfast.mjs';
 
@@ -12,9 +16,10 @@ const runs = Number(process.argv[3] ?? 5);
 const mono = () => Number(process.hrtime.bigint()) / 1e6;
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-const { Holdfast, WebSocketTransport } = await import(new URL('../../build/sdk/holdfast.js', import.meta.url).href);
+const sdkDir = path.resolve(process.env.HOLDFAST_SDK_DIR || new URL('../../build/sdk', import.meta.url).pathname);
+const { Holdfast, WebSocketTransport } = await import(pathToFileURL(path.join(sdkDir, 'holdfast.js')).href);
 const { WebSocket } = await import('ws');
-const wasmBinary = fs.readFileSync(new URL('../../build/sdk/holdfast_core.wasm', import.meta.url));
+const wasmBinary = fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm'));
 
 const server = await adapter.startServer({});
 const results = [];
@@ -71,11 +76,24 @@ for (let run = 0; run < runs; run++) {
   for (let i = 100; i < 100 + gap; i++) pub.append({ seq: i, t: mono(), tok: 'x' });
   await pub.barrier();
   while (parked.length === 0) await new Promise((r) => setTimeout(r, 5));  // the SDK's retry is due
+  const inspector = process.env.CATCHUP_PROF ? new Inspector() : null;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 50 });
+    await inspector.post('Profiler.start');
+  }
   const cpu0 = process.cpuUsage();
   const t0 = mono();
   parked[0].start();
   await all;
   const cpu = process.cpuUsage(cpu0);
+  if (inspector) {
+    const { profile } = await inspector.post('Profiler.stop');
+    fs.mkdirSync(process.env.CATCHUP_PROF, { recursive: true });
+    fs.writeFileSync(path.join(process.env.CATCHUP_PROF, `catchup-${run}.cpuprofile`), JSON.stringify(profile));
+    inspector.disconnect();
+  }
   results.push({
     open: marks.open - t0, live: (marks.live ?? NaN) - t0, first: marks.first - t0, last: marks.last - t0,
     cpuMs: (cpu.user + cpu.system) / 1000,
