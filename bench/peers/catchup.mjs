@@ -1,7 +1,7 @@
 // Scenario C in Node, broken down: a subscriber on the SDK holds 100 events, its link is cut,
 // 10,000 more are appended, and its reconnect (held until then) starts. Prints ms from that start
 // to each step (link open, first and last replayed event delivered to the app, the session live
-// again) and this process's CPU over that time, medians of N runs. Layer: bench. The relay is the peers adapter's (memory store).
+// again) and this process's and the relay's CPU over that time, medians of N runs. Layer: bench. The relay is the peers adapter's (memory store).
 // CATCHUP_PROF=DIR writes a CPU profile of each catch-up (reconnect to last event) there.
 //   node bench/peers/catchup.mjs [gap=10000] [runs=5]   (HOLDFAST_SDK_DIR picks another SDK build)
 import fs from 'node:fs';
@@ -14,6 +14,11 @@ import adapter from './holdfast.mjs';
 const gap = Number(process.argv[2] ?? 10000);
 const runs = Number(process.argv[3] ?? 5);
 const mono = () => Number(process.hrtime.bigint()) / 1e6;
+// utime + stime of a process in seconds (clock ticks of 10 ms: coarse, hence medians of runs).
+const cpuOf = (pid) => {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const sdkDir = path.resolve(process.env.HOLDFAST_SDK_DIR || new URL('../../build/sdk', import.meta.url).pathname);
@@ -84,10 +89,12 @@ for (let run = 0; run < runs; run++) {
     await inspector.post('Profiler.start');
   }
   const cpu0 = process.cpuUsage();
+  const relayCpu0 = cpuOf(server.pid);
   const t0 = mono();
   parked[0].start();
   await all;
   const cpu = process.cpuUsage(cpu0);
+  const relayCpuMs = (cpuOf(server.pid) - relayCpu0) * 1000;
   if (inspector) {
     const { profile } = await inspector.post('Profiler.stop');
     fs.mkdirSync(process.env.CATCHUP_PROF, { recursive: true });
@@ -96,7 +103,7 @@ for (let run = 0; run < runs; run++) {
   }
   results.push({
     open: marks.open - t0, live: (marks.live ?? NaN) - t0, first: marks.first - t0, last: marks.last - t0,
-    cpuMs: (cpu.user + cpu.system) / 1000,
+    cpuMs: (cpu.user + cpu.system) / 1000, relayCpuMs,
   });
   hf.close();
   await pub.close();
@@ -104,4 +111,4 @@ for (let run = 0; run < runs; run++) {
 await server.stop();
 const pick = (k) => +median(results.map((r) => r[k])).toFixed(1);
 console.log(JSON.stringify({ gap, runs, medianMs: { linkOpen: pick('open'), firstEvent: pick('first'), lastEvent: pick('last'),
-  live: pick('live') }, subscriberCpuMs: pick('cpuMs') }));
+  live: pick('live') }, subscriberCpuMs: pick('cpuMs'), relayCpuMs: pick('relayCpuMs') }));
