@@ -76,7 +76,7 @@ if (process.argv[2] === '--publisher') {
     events: count, subscribers, rate: rate || 'max', seconds: +seconds.toFixed(3),
     deliveredPerS: Math.round((count * subscribers) / seconds),
     cpuS: { publisher: +pub.cpuS.toFixed(2), relay: +(cpuOf(server.pid) - relayCpu0).toFixed(2),
-      subscribers: +((my.user + my.system) / 1e6).toFixed(2) },
+      subscribers: +((my.user + my.system) / 1e6).toFixed(2), subscribersKernel: +(my.system / 1e6).toFixed(2) },
   }));
   await exited;
   for (const s of subs) s.close();

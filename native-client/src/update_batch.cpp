@@ -17,6 +17,18 @@ std::uint64_t to_u64(const json::value& v) {
 
 std::string to_string(const json::value& v) { return std::string(v.as_string()); }
 
+// The core leaves out what is empty or false (client.hpp).
+const json::array& entries(const json::object& o, std::string_view key) {
+    static const json::array none;
+    const json::value* value = o.if_contains(key);
+    return value ? value->as_array() : none;
+}
+
+bool flag(const json::object& o, std::string_view key) {
+    const json::value* value = o.if_contains(key);
+    return value && value->as_bool();
+}
+
 error parse_error_fields(const json::object& o) {
     return error{static_cast<errc>(to_u64(o.at("code"))), to_string(o.at("message"))};
 }
@@ -30,18 +42,18 @@ result<update_batch> parse_update_batch(std::string_view text) {
     // contract, reported as a value so it never unwinds through an I/O handler.
     try {
         const json::object root = json::parse(text).as_object();
-        for (const json::value& item : root.at("sessions").as_array()) {
+        for (const json::value& item : entries(root, "sessions")) {
             const json::object& s = item.as_object();
             session_status status;
             status.id = to_string(s.at("id"));
             status.state = to_string(s.at("state"));
             status.last_serial = to_u64(s.at("lastSerial"));
             status.epoch = to_u64(s.at("epoch"));
-            status.reset = s.at("reset").as_bool();
-            if (const json::value* lost = s.if_contains("continuityLost")) status.continuity_lost = lost->as_bool();
+            status.reset = flag(s, "reset");
+            status.continuity_lost = flag(s, "continuityLost");
             // Compact events (client.hpp): [serial, ts, kind, msgId, producer, payload], producer
             // indexing the entry's [[producerId, agent], ...].
-            const json::array& events = s.at("events").as_array();
+            const json::array& events = entries(s, "events");
             const json::array* producers = events.empty() ? nullptr : &s.at("producers").as_array();
             for (const json::value& ev : events) {
                 const json::array& e = ev.as_array();
@@ -67,15 +79,15 @@ result<update_batch> parse_update_batch(std::string_view text) {
             }
             batch.sessions.push_back(std::move(status));
         }
-        for (const json::value& item : root.at("acks").as_array()) {
+        for (const json::value& item : entries(root, "acks")) {
             const json::object& a = item.as_object();
             batch.acks.push_back(ack_update{to_u64(a.at("request")), to_u64(a.at("serial"))});
         }
-        for (const json::value& item : root.at("rejects").as_array()) {
+        for (const json::value& item : entries(root, "rejects")) {
             const json::object& r = item.as_object();
             batch.rejects.push_back(reject_update{to_u64(r.at("request")), parse_error_fields(r)});
         }
-        for (const json::value& item : root.at("errors").as_array()) {
+        for (const json::value& item : entries(root, "errors")) {
             batch.errors.push_back(parse_error_fields(item.as_object()));
         }
         if (const json::value* controls = root.if_contains("controls")) {

@@ -5,7 +5,7 @@
 #include "holdfast/client.hpp"
 #include "holdfast/codec.hpp"
 #include "holdfast/json.hpp"
-#include "../support/event_objects.hpp"
+#include "../support/update_json.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -67,16 +67,16 @@ struct app_view {
         const std::string updates = core.take_updates_json();
         if (updates.empty()) return;
         const auto root = boost::json::parse(updates).as_object();
-        for (const auto& entry : root.at("sessions").as_array()) {
+        for (const auto& entry : holdfast::testing::entries(root, "sessions")) {
             const auto& s = entry.as_object();
-            if (s.at("reset").as_bool()) {
+            if (holdfast::testing::flag(s, "reset")) {
                 ++resets;
                 serials.clear();
                 text.clear();
             }
             state = s.at("state").as_string().c_str();
             for (const auto& ev : holdfast::testing::event_objects(s)) serials.push_back(ev.at("serial").to_number<std::uint64_t>());
-            for (const auto& m : s.at("messages").as_array()) text = m.at("text").as_string().c_str();
+            for (const auto& m : holdfast::testing::entries(s, "messages")) text = m.at("text").as_string().c_str();
         }
     }
 };

@@ -31,7 +31,7 @@
 //                  the same conversation as one built from the relay's log; so does each tab's
 //                  own history on disk, and each browser's IndexedDB (the leader's last flush).
 #include "world.hpp"
-#include "../support/event_objects.hpp"
+#include "../support/update_json.hpp"
 
 #include <boost/json.hpp>
 
@@ -67,7 +67,7 @@ void world::check_updates(const std::string& who, const std::string& producer,
                           const boost::json::object& updates,
                           const std::function<void(const std::string&, const boost::json::object&)>& on_event) {
     sync_log();
-    for (const auto& entry : updates.at("sessions").as_array()) {
+    for (const auto& entry : holdfast::testing::entries(updates, "sessions")) {
         const auto& s = entry.as_object();
         const std::string session = s.at("id").as_string().c_str();
         if (const auto* corrupt = s.if_contains("corrupt")) {
@@ -75,7 +75,7 @@ void world::check_updates(const std::string& who, const std::string& producer,
             throw violation{"history-intact", who + " " + session + ": history open cut " + boost::json::serialize(*corrupt)};
         }
         std::uint64_t& last = cursor[session];
-        if (s.at("reset").as_bool()) last = 0;
+        if (holdfast::testing::flag(s, "reset")) last = 0;
         const auto& log = log_[session];
         for (const auto& value : holdfast::testing::event_objects(s)) {
             const auto& e = value.as_object();
@@ -104,7 +104,7 @@ void world::check_updates(const std::string& who, const std::string& producer,
                                            " but the app was given up to " + std::to_string(last)};
         }
     }
-    for (const auto& value : updates.at("acks").as_array()) {
+    for (const auto& value : holdfast::testing::entries(updates, "acks")) {
         const auto request = value.at("request").to_number<std::uint64_t>();
         const auto serial = value.at("serial").to_number<std::uint64_t>();
         auto it = requests.find(request);
@@ -159,14 +159,14 @@ void world::check_updates(const std::string& who, const std::string& producer,
             }
         }
     }
-    for (const auto& value : updates.at("rejects").as_array()) {
+    for (const auto& value : holdfast::testing::entries(updates, "rejects")) {
         const auto request = value.at("request").to_number<std::uint64_t>();
         auto it = requests.find(request);
         throw violation{"no-rejects", who + " (producer " + producer + "): request " + std::to_string(request) + " (" +
                                           (it == requests.end() ? std::string("?") : it->second) + ") rejected: " +
                                           boost::json::serialize(value)};
     }
-    for (const auto& value : updates.at("errors").as_array()) {
+    for (const auto& value : holdfast::testing::entries(updates, "errors")) {
         if (value.at("name").as_string() == "slow_consumer") continue;
         throw violation{"no-errors", who + ": " + boost::json::serialize(value)};
     }

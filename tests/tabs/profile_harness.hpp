@@ -8,7 +8,7 @@
 #include "holdfast/relay/memory_store.hpp"
 #include "holdfast/relay/relay_core.hpp"
 #include "holdfast/tab_coordinator.hpp"
-#include "../support/event_objects.hpp"
+#include "../support/update_json.hpp"
 
 #include <boost/json.hpp>
 
@@ -177,17 +177,17 @@ private:
     }
 
     void apply_updates(tab& t, const boost::json::object& u) {
-        for (const auto& entry : u.at("sessions").as_array()) {
+        for (const auto& entry : holdfast::testing::entries(u, "sessions")) {
             const auto& s = entry.as_object();
             auto& serials = t.delivered[s.at("id").as_string().c_str()];
             const std::string state = s.at("state").as_string().c_str();
             if (t.states.empty() || t.states.back() != state) t.states.push_back(state);
-            if (s.at("reset").as_bool()) serials.clear();
+            if (holdfast::testing::flag(s, "reset")) serials.clear();
             for (const auto& e : holdfast::testing::event_objects(s)) serials.push_back(e.at("serial").to_number<std::uint64_t>());
-            for (const auto& m : s.at("messages").as_array()) t.texts[m.at("id").as_string().c_str()] = m.at("text").as_string().c_str();
+            for (const auto& m : holdfast::testing::entries(s, "messages")) t.texts[m.at("id").as_string().c_str()] = m.at("text").as_string().c_str();
         }
-        for (const auto& a : u.at("acks").as_array()) t.acks[a.at("request").to_number<std::uint64_t>()] = a.at("serial").to_number<std::uint64_t>();
-        for (const auto& r : u.at("rejects").as_array()) t.rejects[r.at("request").to_number<std::uint64_t>()] = r.at("name").as_string().c_str();
+        for (const auto& a : holdfast::testing::entries(u, "acks")) t.acks[a.at("request").to_number<std::uint64_t>()] = a.at("serial").to_number<std::uint64_t>();
+        for (const auto& r : holdfast::testing::entries(u, "rejects")) t.rejects[r.at("request").to_number<std::uint64_t>()] = r.at("name").as_string().c_str();
         // The host's retry timer fires at once here: time is the test's to move.
         if (u.contains("retry") || u.contains("connectNow")) t.coord.on_reconnect_due();
         if (u.contains("closeLink")) t.coord.on_link_dead();

@@ -458,6 +458,7 @@ void append_compact_events(const std::vector<proto::event>& events, json::object
     constexpr std::size_t max_searched = 64;
     std::vector<const proto::event*> producers;
     std::size_t last = 0;
+    if (events.empty()) return;
     std::string& out = update.begin("events");
     out += '[';
     for (std::size_t i = 0; i < events.size(); ++i) {
@@ -488,7 +489,6 @@ void append_compact_events(const std::vector<proto::event>& events, json::object
         out += ']';
     }
     out += ']';
-    if (producers.empty()) return;
     std::string& table = update.begin("producers");
     table += '[';
     for (std::size_t i = 0; i < producers.size(); ++i) {
@@ -519,9 +519,10 @@ std::string client_core::take_updates_json() {
         for (const auto& e : entry->events_out) estimate += 48 + e.kind.size() + e.msg_id.size() + 2 * e.payload.bytes.size();
     }
     out.reserve(estimate);
+    // What is empty, false or unchanged is left out, not written as [] or false: a live event
+    // arrives alone, and the keys around it were most of what JS had to parse for it.
     json::object_writer batch(out);
-    std::string& sessions = batch.begin("sessions");
-    sessions += '[';
+    if (any_session) batch.begin("sessions") += '[';
     bool first_session = true;
     for (auto& [id, entry] : sessions_) {
         if (!entry->has_updates()) continue;
@@ -531,20 +532,22 @@ std::string client_core::take_updates_json() {
         update.string("id", id)
             .string("state", to_string(entry->log.state()))
             .number("lastSerial", entry->log.last_serial())
-            .number("epoch", entry->log.epoch())
-            .boolean("reset", entry->reset_out)
-            .boolean("continuityLost", entry->continuity_lost_out);
+            .number("epoch", entry->log.epoch());
+        if (entry->reset_out) update.boolean("reset", true);
+        if (entry->continuity_lost_out) update.boolean("continuityLost", true);
         append_compact_events(entry->events_out, update);
         auto& changed = entry->changed_out;
         std::sort(changed.begin(), changed.end());
         changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
         const auto& messages = entry->conv.messages();
-        update.begin("messages") += '[';
-        for (std::size_t i = 0; i < changed.size(); ++i) {
-            if (i) out += ',';
-            append_message_json(messages[changed[i]], changed[i], out);
+        if (!changed.empty()) {
+            update.begin("messages") += '[';
+            for (std::size_t i = 0; i < changed.size(); ++i) {
+                if (i) out += ',';
+                append_message_json(messages[changed[i]], changed[i], out);
+            }
+            out += ']';
         }
-        out += ']';
         if (entry->agents_out) {
             update.begin("agents") += '[';
             const auto& agents = entry->act.agents();
@@ -585,30 +588,36 @@ std::string client_core::take_updates_json() {
         entry->reported_state = entry->log.state();
         entry->reported_serial = entry->log.last_serial();
     }
-    out += ']';
-    batch.begin("acks") += '[';
-    for (std::size_t i = 0; i < acks_out_.size(); ++i) {
-        if (i) out += ',';
-        json::object_writer(out).number("request", acks_out_[i].first).number("serial", acks_out_[i].second).close();
+    if (any_session) out += ']';
+    if (!acks_out_.empty()) {
+        batch.begin("acks") += '[';
+        for (std::size_t i = 0; i < acks_out_.size(); ++i) {
+            if (i) out += ',';
+            json::object_writer(out).number("request", acks_out_[i].first).number("serial", acks_out_[i].second).close();
+        }
+        out += ']';
     }
-    out += ']';
-    batch.begin("rejects") += '[';
-    for (std::size_t i = 0; i < rejects_out_.size(); ++i) {
-        if (i) out += ',';
-        json::object_writer item(out);
-        item.number("request", rejects_out_[i].request);
-        append_error_fields(rejects_out_[i].err, item);
-        item.close();
+    if (!rejects_out_.empty()) {
+        batch.begin("rejects") += '[';
+        for (std::size_t i = 0; i < rejects_out_.size(); ++i) {
+            if (i) out += ',';
+            json::object_writer item(out);
+            item.number("request", rejects_out_[i].request);
+            append_error_fields(rejects_out_[i].err, item);
+            item.close();
+        }
+        out += ']';
     }
-    out += ']';
-    batch.begin("errors") += '[';
-    for (std::size_t i = 0; i < errors_out_.size(); ++i) {
-        if (i) out += ',';
-        json::object_writer item(out);
-        append_error_fields(errors_out_[i], item);
-        item.close();
+    if (!errors_out_.empty()) {
+        batch.begin("errors") += '[';
+        for (std::size_t i = 0; i < errors_out_.size(); ++i) {
+            if (i) out += ',';
+            json::object_writer item(out);
+            append_error_fields(errors_out_[i], item);
+            item.close();
+        }
+        out += ']';
     }
-    out += ']';
     if (retry_pending_) {
         json::object_writer retry(batch.begin("retry"));
         retry.number("attempt", backoff_.attempt()).number("delayMs", retry_delay_ms_).close();

@@ -145,19 +145,21 @@ public:
     /// one turn and answers with one message of acks and fan-out. Whoever owns the socket calls it
     /// (the host, or the tab coordinator for the frames of every tab it carries).
     std::vector<std::string> bundle_for_relay(std::vector<std::string> frames) const;
-    /// JSON: {"sessions":[{id,state,lastSerial,epoch,reset,events:[...],messages:[...]}],
-    ///        "acks":[{request,serial}], "rejects":[{request,code,name,message}],
-    ///        "errors":[{code,name,message}], "retry":{attempt,delayMs}, "closeLink":true,
-    ///        "connectNow":true, "persist":true, "evicted":[ids],
-    ///        "controls":[{request,outcome,reason}]}; "" when nothing changed.
+    /// JSON: {"sessions":[{id,state,lastSerial,epoch,reset,continuityLost,events:[...],
+    ///        producers:[...],messages:[...]}], "acks":[{request,serial}],
+    ///        "rejects":[{request,code,name,message}], "errors":[{code,name,message}],
+    ///        "retry":{attempt,delayMs}, "closeLink":true, "connectNow":true, "persist":true,
+    ///        "evicted":[ids], "controls":[{request,outcome,reason}]}; "" when nothing changed.
+    ///        Only id, state, lastSerial and epoch are always in a session entry; every other key,
+    ///        here and at the top, is left out when it would be empty or false.
     ///        A session entry may carry "agents":[{name,state,messageId}] (when they changed) and
     ///        "incoming":[{serial,action,target,messageId,payload}] (controls aimed at this
     ///        client's own messages).
     ///        connectNow: skip the retry delay. persist: local files changed, sync them.
     ///        A session entry may carry "corrupt":[what its history open had to cut].
-    ///        Its "events" are [] while render_events is off for it. Each event is an array
+    ///        It has no "events" while render_events is off for it. Each event is an array
     ///        [serial, ts, kind, msgId, producer, payload]; producer indexes the entry's
-    ///        "producers": [[producerId, agent], ...] (present when events are), which may repeat.
+    ///        "producers": [[producerId, agent], ...] (present with events), which may repeat.
     /// With storage, the persisted producer (see stored_producer) is rewritten here, at most once
     /// per call and only when publishes or acks changed it, before "persist" is reported: the host
     /// syncs storage only after that report, so writing once per drain loses nothing a write per

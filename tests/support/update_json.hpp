@@ -1,0 +1,40 @@
+// Reading client_core::take_updates_json in the native tests. Layer: tests. The core leaves out
+// what is empty or false (client.hpp), so a missing array reads as empty, and events come as the
+// compact arrays ([serial, ts, kind, msgId, producer, payload] with a "producers" table) that
+// Session.js turns into event objects; event_objects does the same here.
+#pragma once
+#include <boost/json.hpp>
+
+#include <cstddef>
+#include <string_view>
+
+namespace holdfast::testing {
+
+/// The array at `key`, or an empty one when the core left the key out.
+inline const boost::json::array& entries(const boost::json::object& o, std::string_view key) {
+    static const boost::json::array none;
+    const auto* value = o.if_contains(key);
+    return value ? value->as_array() : none;
+}
+
+/// A flag the core writes only when true.
+inline bool flag(const boost::json::object& o, std::string_view key) {
+    const auto* value = o.if_contains(key);
+    return value && value->as_bool();
+}
+
+inline boost::json::array event_objects(const boost::json::object& session_entry) {
+    boost::json::array objects;
+    const auto& events = entries(session_entry, "events");
+    if (events.empty()) return objects;
+    const auto& producers = session_entry.at("producers").as_array();
+    for (const auto& value : events) {
+        const auto& e = value.as_array();
+        const auto& producer = producers.at(e.at(4).to_number<std::size_t>()).as_array();
+        objects.push_back(boost::json::object{{"serial", e.at(0)}, {"ts", e.at(1)}, {"kind", e.at(2)}, {"msgId", e.at(3)},
+                                              {"agent", producer.at(1)}, {"producerId", producer.at(0)}, {"payload", e.at(5)}});
+    }
+    return objects;
+}
+
+} // namespace holdfast::testing
