@@ -223,7 +223,7 @@ export class Session extends Emitter {
    * 'reset', 'event' per event, 'message' per changed message, 'state'.
    * @param {{state?: SessionState, lastSerial?: number, epoch?: number, reset?: boolean,
    *          events?: [number, number, string, string, number, unknown][], producers?: [string, string][],
-   *          messages?: (HoldfastMessage & {index: number})[]}} update
+   *          messages?: (HoldfastMessage & {index: number, textAppend?: string})[]}} update
    */
   _applyUpdate(update) {
     if (this.#closed) return;
@@ -231,8 +231,12 @@ export class Session extends Emitter {
     if (update.epoch !== undefined) this.#epoch = update.epoch;
     if (update.reset) this.#messages = [];
     const changed = [];
-    for (const { index, ...message } of update.messages ?? []) {
-      this.#messages[index] = message;
+    // A streaming message comes as textAppend (its new text only) once JS holds its earlier text.
+    for (const m of update.messages ?? []) {
+      const text = m.textAppend === undefined ? m.text : this.#messages[m.index].text + m.textAppend;
+      const message = { id: m.id, role: m.role, agent: m.agent, text, status: m.status, reason: m.reason,
+        firstSerial: m.firstSerial, lastSerial: m.lastSerial };
+      this.#messages[m.index] = message;
       changed.push(message);
     }
     if (update.agents) this.#agents = update.agents;

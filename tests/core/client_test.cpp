@@ -102,6 +102,44 @@ TEST(client_core, events_name_their_producer_through_a_table_that_stays_correct_
     EXPECT_EQ(entry.at("producers").as_array().size(), 103u);
 }
 
+TEST(client_core, a_streaming_message_sends_js_its_new_text_only_until_the_text_is_replaced_or_reset) {
+    client_core c(config());
+    (void)c.open_session("chat-1");
+    c.on_transport_open();
+    c.on_frame(proto::encode(proto::attached{"chat-1", 11, 0}));
+    (void)c.take_updates_json();
+    const auto message_of = [](const std::string& updates) {
+        const auto root = boost::json::parse(updates).as_object();
+        return holdfast::testing::entries(root.at("sessions").as_array().at(0).as_object(), "messages").at(0).as_object();
+    };
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(1, "message.start", "r-1", "{}"), ev(2, "message.delta", "r-1", R"({"text":"Hel"})")}}));
+    auto m = message_of(c.take_updates_json());
+    EXPECT_EQ(m.at("text").as_string(), "Hel") << "first sight: the whole text";
+    EXPECT_FALSE(m.contains("textAppend"));
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(3, "message.delta", "r-1", R"({"text":"lo \u00e9"})")}}));
+    m = message_of(c.take_updates_json());
+    EXPECT_EQ(m.at("textAppend").as_string(), "lo \u00e9");
+    EXPECT_FALSE(m.contains("text"));
+    EXPECT_EQ(m.at("lastSerial").to_number<int>(), 3);
+    std::string held = "Hel";
+    holdfast::testing::apply_text(m, held);
+    EXPECT_EQ(held, c.find_conversation("chat-1")->messages().at(0).text);
+
+    // A prompt published again under its id replaces its text: sent whole.
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(4, "user.prompt", "p-1", R"({"text":"long question"})")}}));
+    EXPECT_EQ(message_of(c.take_updates_json()).at("text").as_string(), "long question");
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(5, "user.prompt", "p-1", R"({"text":"short"})")}}));
+    m = message_of(c.take_updates_json());
+    EXPECT_EQ(m.at("text").as_string(), "short");
+    EXPECT_FALSE(m.contains("textAppend"));
+
+    // A reset (a new epoch) drops what JS held: the next text is whole again.
+    c.on_frame(proto::encode(proto::attached{"chat-1", 12, 0}));
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(1, "message.start", "r-1", "{}"), ev(2, "message.delta", "r-1", R"({"text":"Hi"})")}}));
+    m = message_of(c.take_updates_json());
+    EXPECT_EQ(m.at("text").as_string(), "Hi");
+}
+
 TEST(client_core, a_lost_link_reports_one_retry_and_resends_unacked_publishes) {
     client_core c(config());
     (void)c.open_session("chat-1");

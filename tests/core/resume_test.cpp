@@ -76,7 +76,7 @@ struct app_view {
             }
             state = s.at("state").as_string().c_str();
             for (const auto& ev : holdfast::testing::event_objects(s)) serials.push_back(ev.at("serial").to_number<std::uint64_t>());
-            for (const auto& m : holdfast::testing::entries(s, "messages")) text = m.at("text").as_string().c_str();
+            for (const auto& m : holdfast::testing::entries(s, "messages")) holdfast::testing::apply_text(m.as_object(), text);
         }
     }
 };

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace holdfast::testing {
@@ -21,6 +22,16 @@ inline const boost::json::array& entries(const boost::json::object& o, std::stri
 inline bool flag(const boost::json::object& o, std::string_view key) {
     const auto* value = o.if_contains(key);
     return value && value->as_bool();
+}
+
+/// A message update applied to the text held for it, as Session.js does: "text" replaces it,
+/// "textAppend" (sent once the earlier text was) extends it.
+inline void apply_text(const boost::json::object& message, std::string& held) {
+    if (const auto* append = message.if_contains("textAppend")) {
+        held += append->as_string().c_str();
+    } else {
+        held = message.at("text").as_string().c_str();
+    }
 }
 
 inline boost::json::array event_objects(const boost::json::object& session_entry) {

@@ -184,7 +184,7 @@ private:
             if (t.states.empty() || t.states.back() != state) t.states.push_back(state);
             if (holdfast::testing::flag(s, "reset")) serials.clear();
             for (const auto& e : holdfast::testing::event_objects(s)) serials.push_back(e.at("serial").to_number<std::uint64_t>());
-            for (const auto& m : holdfast::testing::entries(s, "messages")) t.texts[m.at("id").as_string().c_str()] = m.at("text").as_string().c_str();
+            for (const auto& m : holdfast::testing::entries(s, "messages")) holdfast::testing::apply_text(m.as_object(), t.texts[m.at("id").as_string().c_str()]);
         }
         for (const auto& a : holdfast::testing::entries(u, "acks")) t.acks[a.at("request").to_number<std::uint64_t>()] = a.at("serial").to_number<std::uint64_t>();
         for (const auto& r : holdfast::testing::entries(u, "rejects")) t.rejects[r.at("request").to_number<std::uint64_t>()] = r.at("name").as_string().c_str();

@@ -22,6 +22,13 @@ struct client_core::followed {
     std::unique_ptr<history> store;  // null without storage, or after storage failed
     std::vector<proto::event> events_out;
     std::vector<std::size_t> changed_out;  // message indices, deduplicated when rendered
+    /// Per message index, the text JS holds: its length and the message's text_replacements when
+    /// it was sent (length npos: not sent). A message whose text only grew goes as "textAppend".
+    struct text_held {
+        std::size_t length = static_cast<std::size_t>(-1);
+        std::uint32_t replacements = 0;
+    };
+    std::vector<text_held> texts_held;
     std::vector<std::string> problems_out;
     std::vector<incoming_control> incoming_out;
     bool agents_out = false;
@@ -540,11 +547,19 @@ std::string client_core::take_updates_json() {
         std::sort(changed.begin(), changed.end());
         changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
         const auto& messages = entry->conv.messages();
+        if (entry->reset_out) entry->texts_held.clear();  // JS drops its messages on a reset
         if (!changed.empty()) {
             update.begin("messages") += '[';
+            auto& held = entry->texts_held;
+            if (held.size() < messages.size()) held.resize(messages.size());
             for (std::size_t i = 0; i < changed.size(); ++i) {
                 if (i) out += ',';
-                append_message_json(messages[changed[i]], changed[i], out);
+                const message& m = messages[changed[i]];
+                followed::text_held& js = held[changed[i]];
+                const bool grew = js.length != static_cast<std::size_t>(-1) && js.replacements == m.text_replacements &&
+                                  js.length <= m.text.size();
+                append_message_json(m, changed[i], out, grew ? std::optional<std::size_t>(js.length) : std::nullopt);
+                js = {m.text.size(), m.text_replacements};
             }
             out += ']';
         }

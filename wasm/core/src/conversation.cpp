@@ -44,6 +44,7 @@ std::size_t conversation::apply(const proto::event& e) {
         index = find_or_create(e, id, "user");
         auto& m = messages_[index];
         m.text = payload_string(e.payload, "text");
+        ++m.text_replacements;
         m.status = message_status::complete;
     } else if (e.kind == "message.start") {
         if (e.msg_id.empty()) return npos;
@@ -83,6 +84,7 @@ std::size_t conversation::apply(const proto::event& e) {
 
 std::size_t conversation::restore(message m) {
     if (auto it = index_by_id_.find(m.id); it != index_by_id_.end()) {
+        m.text_replacements = messages_[it->second].text_replacements + 1;
         messages_[it->second] = std::move(m);
         return it->second;
     }
@@ -102,14 +104,15 @@ void conversation::clear() {
     outcomes_.clear();
 }
 
-void append_message_json(const message& m, std::size_t index, std::string& out) {
-    json::object_writer(out)
-        .number("index", index)
-        .string("id", m.id)
-        .string("role", m.role)
-        .string("agent", m.agent)
-        .string("text", m.text)
-        .string("status", to_string(m.status))
+void append_message_json(const message& m, std::size_t index, std::string& out, std::optional<std::size_t> text_from) {
+    json::object_writer message(out);
+    message.number("index", index).string("id", m.id).string("role", m.role).string("agent", m.agent);
+    if (text_from) {
+        message.string("textAppend", std::string_view(m.text).substr(*text_from));
+    } else {
+        message.string("text", m.text);
+    }
+    message.string("status", to_string(m.status))
         .string("reason", m.reason)
         .number("firstSerial", m.first_serial)
         .number("lastSerial", m.last_serial)

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,9 @@ struct message {
     std::string reason;  // why it ended, when an end payload says so (e.g. "agent_lost")
     std::uint64_t first_serial = 0;
     std::uint64_t last_serial = 0;
+    /// Grows whenever text is replaced rather than appended to, so a reader holding an earlier
+    /// text knows whether the new one still starts with it (see append_message_json).
+    std::uint32_t text_replacements = 0;
 };
 
 /// The relay's verdict on one control: the first control.outcome event naming its serial.
@@ -66,6 +70,11 @@ private:
 };
 
 /// Appends a message as JSON {index, id, role, agent, text, status, reason, firstSerial, lastSerial}.
-void append_message_json(const message& m, std::size_t index, std::string& out);
+/// One message as JSON for JS: {index, id, role, agent, text, status, reason, firstSerial,
+/// lastSerial}; with text_from set, "textAppend" (text from that byte on) replaces "text": the
+/// reader holds the first text_from bytes already, so a streaming answer costs each update its
+/// new tokens, not its whole text again.
+void append_message_json(const message& m, std::size_t index, std::string& out,
+                         std::optional<std::size_t> text_from = std::nullopt);
 
 } // namespace holdfast::client
