@@ -455,6 +455,22 @@ std::vector<std::string> client_core::bundle_for_relay(std::vector<std::string> 
 
 namespace {
 
+/// Writes `key`: [items...] with `write(item, out)` per item; nothing at all for no items (the
+/// update JSON leaves empty lists out).
+template <class Items, class Write>
+void append_list(json::object_writer& object, std::string_view key, const Items& items, Write&& write) {
+    if (items.empty()) return;
+    std::string& out = object.begin(key);
+    out += '[';
+    bool first = true;
+    for (const auto& item : items) {
+        if (!first) out += ',';
+        first = false;
+        write(item, out);
+    }
+    out += ']';
+}
+
 /// A session's events for JS, as arrays [serial, ts, kind, msgId, producer, payload] where
 /// producer indexes "producers": [[producerId, agent], ...] of the same entry. Against one object
 /// per event this halves the text (keys and the repeated ids of a stream's producer were most of
@@ -564,33 +580,23 @@ std::string client_core::take_updates_json() {
             out += ']';
         }
         if (entry->agents_out) {
-            update.begin("agents") += '[';
-            const auto& agents = entry->act.agents();
-            for (std::size_t i = 0; i < agents.size(); ++i) {
-                if (i) out += ',';
-                json::object_writer(out).string("name", agents[i].name).string("state", agents[i].state)
-                    .string("messageId", agents[i].message_id).close();
+            // An empty list is news here (the last agent left), so it is written even when empty.
+            std::string& agents_json = update.begin("agents");
+            agents_json += '[';
+            bool first_agent = true;
+            for (const auto& agent : entry->act.agents()) {
+                if (!first_agent) out += ',';
+                first_agent = false;
+                json::object_writer(out).string("name", agent.name).string("state", agent.state)
+                    .string("messageId", agent.message_id).close();
             }
             out += ']';
         }
-        if (!entry->incoming_out.empty()) {
-            update.begin("incoming") += '[';
-            for (std::size_t i = 0; i < entry->incoming_out.size(); ++i) {
-                const auto& in = entry->incoming_out[i];
-                if (i) out += ',';
-                json::object_writer(out).number("serial", in.serial).string("action", in.action).string("target", in.target)
-                    .string("messageId", in.message_id).raw("payload", in.payload_json).close();
-            }
-            out += ']';
-        }
-        if (!entry->problems_out.empty()) {
-            update.begin("corrupt") += '[';
-            for (std::size_t i = 0; i < entry->problems_out.size(); ++i) {
-                if (i) out += ',';
-                json::append_string(entry->problems_out[i], out);
-            }
-            out += ']';
-        }
+        append_list(update, "incoming", entry->incoming_out, [](const incoming_control& in, std::string& json_out) {
+            json::object_writer(json_out).number("serial", in.serial).string("action", in.action).string("target", in.target)
+                .string("messageId", in.message_id).raw("payload", in.payload_json).close();
+        });
+        append_list(update, "corrupt", entry->problems_out, json::append_string);
         update.close();
         entry->events_out.clear();
         entry->changed_out.clear();
@@ -604,35 +610,20 @@ std::string client_core::take_updates_json() {
         entry->reported_serial = entry->log.last_serial();
     }
     if (any_session) out += ']';
-    if (!acks_out_.empty()) {
-        batch.begin("acks") += '[';
-        for (std::size_t i = 0; i < acks_out_.size(); ++i) {
-            if (i) out += ',';
-            json::object_writer(out).number("request", acks_out_[i].first).number("serial", acks_out_[i].second).close();
-        }
-        out += ']';
-    }
-    if (!rejects_out_.empty()) {
-        batch.begin("rejects") += '[';
-        for (std::size_t i = 0; i < rejects_out_.size(); ++i) {
-            if (i) out += ',';
-            json::object_writer item(out);
-            item.number("request", rejects_out_[i].request);
-            append_error_fields(rejects_out_[i].err, item);
-            item.close();
-        }
-        out += ']';
-    }
-    if (!errors_out_.empty()) {
-        batch.begin("errors") += '[';
-        for (std::size_t i = 0; i < errors_out_.size(); ++i) {
-            if (i) out += ',';
-            json::object_writer item(out);
-            append_error_fields(errors_out_[i], item);
-            item.close();
-        }
-        out += ']';
-    }
+    append_list(batch, "acks", acks_out_, [](const auto& ack, std::string& json_out) {
+        json::object_writer(json_out).number("request", ack.first).number("serial", ack.second).close();
+    });
+    append_list(batch, "rejects", rejects_out_, [](const reject& r, std::string& json_out) {
+        json::object_writer item(json_out);
+        item.number("request", r.request);
+        append_error_fields(r.err, item);
+        item.close();
+    });
+    append_list(batch, "errors", errors_out_, [](const error& err, std::string& json_out) {
+        json::object_writer item(json_out);
+        append_error_fields(err, item);
+        item.close();
+    });
     if (retry_pending_) {
         json::object_writer retry(batch.begin("retry"));
         retry.number("attempt", backoff_.attempt()).number("delayMs", retry_delay_ms_).close();
@@ -640,23 +631,11 @@ std::string client_core::take_updates_json() {
     if (close_link_out_) batch.boolean("closeLink", true);
     if (connect_now_out_ && !connected_) batch.boolean("connectNow", true);
     if (persist_out_) batch.boolean("persist", true);
-    if (!controls_out_.empty()) {
-        batch.begin("controls") += '[';
-        for (std::size_t i = 0; i < controls_out_.size(); ++i) {
-            if (i) out += ',';
-            json::object_writer(out).number("request", controls_out_[i].request)
-                .string("outcome", controls_out_[i].result.outcome).string("reason", controls_out_[i].result.reason).close();
-        }
-        out += ']';
-    }
-    if (!evicted_out_.empty()) {
-        batch.begin("evicted") += '[';
-        for (std::size_t i = 0; i < evicted_out_.size(); ++i) {
-            if (i) out += ',';
-            json::append_string(evicted_out_[i], out);
-        }
-        out += ']';
-    }
+    append_list(batch, "controls", controls_out_, [](const control_settled& c, std::string& json_out) {
+        json::object_writer(json_out).number("request", c.request).string("outcome", c.result.outcome)
+            .string("reason", c.result.reason).close();
+    });
+    append_list(batch, "evicted", evicted_out_, json::append_string);
     batch.close();
     acks_out_.clear();
     rejects_out_.clear();
