@@ -2,16 +2,20 @@
 // only strips whitespace without the Closure Compiler, and terser (Debian's node-terser, found
 // through NODE_PATH=/usr/share/nodejs, or an npm install) shortens its names: about a quarter of
 // the glue's gzipped bytes. Without terser the glue is copied as it is, with a note.
-// Before that, the FS methods that load files over the network (createLazyFile with its
-// synchronous-XHR LazyUint8Array, createPreloadedFile and what only they use) are cut out: the
-// SDK never calls them, and an object's methods are beyond terser's dead-code removal. The cut
-// is by acorn's syntax tree (Debian's node-acorn, which Emscripten itself needs), not by text.
+// Before that, FS methods nothing calls are cut out: the network loaders (createLazyFile with its
+// synchronous-XHR LazyUint8Array, createPreloadedFile), FS's own whole-tree IndexedDB copy (IDBFS
+// does the SDK's syncing), and calls the C++ core never makes. An object's methods are beyond
+// terser's dead-code removal. The cut is by acorn's syntax tree (Debian's node-acorn, which
+// Emscripten itself needs), and it is undone whole if any cut name is still mentioned after it.
+// The SDK's own FS calls (IdbStorage.js: filesystems, isDir, mkdir, mount, readdir, rmdir, stat,
+// syncfs, unlink) must never be in the list.
 // Usage: node minify-glue.mjs <in.js> <out.js>. Layer: bindings (build step).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadTerser, minifyOptions } from './terser.mjs';
 
-const unusedFsMethods = new Set(['createLazyFile', 'createPreloadedFile', 'forceLoadFile']);
+const unusedFsMethods = new Set(['createLazyFile', 'createPreloadedFile', 'forceLoadFile', 'loadFilesFromDB',
+  'saveFilesToDB', 'unmount', 'readFile', 'createPath', 'chdir', 'ftruncate', 'findObject', 'quit', 'fchown', 'fchmod']);
 
 function loadAcorn() {
   const require = createRequire(import.meta.url);
@@ -30,16 +34,20 @@ export function withoutUnusedFsMethods(source) {
   }
   const ast = acorn.parse(source, { ecmaVersion: 'latest', sourceType: 'module' });
   const cuts = [];
+  let found = 0;
   (function visit(node) {
     if (!node || typeof node.type !== 'string') return;
     if (node.type === 'VariableDeclarator' && node.id.name === 'FS' && node.init?.type === 'ObjectExpression') {
       const props = node.init.properties;
-      props.forEach((p, i) => {
-        if (p.key && unusedFsMethods.has(p.key.name)) {
-          // With its trailing comma (or the leading one for the last property).
-          cuts.push(i + 1 < props.length ? [p.start, props[i + 1].start] : [props[i - 1].end, p.end]);
-        }
-      });
+      const cut = props.map((p) => Boolean(p.key && unusedFsMethods.has(p.key.name)));
+      found = cut.filter(Boolean).length;
+      // A trailing run of cut properties goes with the comma before it; any other cut property
+      // goes with the comma after it. The ranges are disjoint, so they are cut from the end.
+      let tail = props.length;
+      while (tail > 0 && cut[tail - 1]) --tail;
+      if (tail < props.length && tail > 0) cuts.push([props[tail - 1].end, props[props.length - 1].end]);
+      else if (tail === 0 && props.length) cuts.push([props[0].start, props[props.length - 1].end]);
+      for (let i = 0; i < tail; i++) if (cut[i]) cuts.push([props[i].start, props[i + 1].start]);
       return;
     }
     for (const value of Object.values(node)) {
@@ -47,12 +55,18 @@ export function withoutUnusedFsMethods(source) {
       else if (value && typeof value === 'object') visit(value);
     }
   })(ast);
-  if (cuts.length !== unusedFsMethods.size) {
-    console.warn(`minify-glue: found ${cuts.length} of ${unusedFsMethods.size} unused FS methods; glue left whole`);
+  if (found !== unusedFsMethods.size) {
+    console.warn(`minify-glue: found ${found} of ${unusedFsMethods.size} unused FS methods; glue left whole`);
     return source;
   }
   let out = source;
   for (const [start, end] of cuts.sort((a, b) => b[0] - a[0])) out = out.slice(0, start) + out.slice(end);
+  // createLazyFile's own error texts name it; any other mention would be a caller.
+  const mentioned = [...unusedFsMethods].filter((name) => name !== 'createLazyFile' && new RegExp(`\\b${name}\\b`).test(out));
+  if (mentioned.length) {
+    console.warn(`minify-glue: ${mentioned.join(', ')} still used after the cut; glue left whole`);
+    return source;
+  }
   return out;
 }
 
