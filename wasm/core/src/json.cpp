@@ -98,10 +98,9 @@ private:
         case 't': if (!literal("true")) return false; pack.pack_true(); return true;
         case 'f': if (!literal("false")) return false; pack.pack_false(); return true;
         case '"': {
-            std::string text;
-            if (!string_literal(text)) return false;
-            pack.pack_str(static_cast<std::uint32_t>(text.size()));
-            pack.pack_str_body(text.data(), static_cast<std::uint32_t>(text.size()));
+            const std::size_t header = reserve_header(out);
+            if (!string_literal(out)) return false;
+            finish_header(out, header, header_kind::str, static_cast<std::uint32_t>(out.size() - header - 1));
             return true;
         }
         case '[': return array(out, depth);
@@ -110,9 +109,41 @@ private:
         }
     }
 
+    // Containers and strings are written in place: a one-byte header is reserved and, once the
+    // count or length is known, set (fix forms) or widened (the larger forms insert their extra
+    // bytes). Buffering each container's children in a string of its own, as before, was an
+    // allocation or two per object in every publish.
+    enum class header_kind { str, array, map };
+    static std::size_t reserve_header(std::string& out) {
+        out.push_back('\0');
+        return out.size() - 1;
+    }
+    static void finish_header(std::string& out, std::size_t at, header_kind kind, std::uint32_t n) {
+        // The forms msgpack-c's packer picks for the same count, so the bytes do not change.
+        unsigned char head[5];
+        std::size_t size = 0;
+        const auto big_endian = [&](std::uint32_t value, int bytes) {
+            for (int i = bytes - 1; i >= 0; --i) head[size++] = static_cast<unsigned char>(value >> (8 * i));
+        };
+        if (kind == header_kind::str) {
+            if (n < 32) head[size++] = static_cast<unsigned char>(0xa0 | n);
+            else if (n < 256) { head[size++] = 0xd9; big_endian(n, 1); }
+            else if (n < 65536) { head[size++] = 0xda; big_endian(n, 2); }
+            else { head[size++] = 0xdb; big_endian(n, 4); }
+        } else {
+            const bool map = kind == header_kind::map;
+            if (n < 16) head[size++] = static_cast<unsigned char>((map ? 0x80 : 0x90) | n);
+            else if (n < 65536) { head[size++] = map ? 0xde : 0xdc; big_endian(n, 2); }
+            else { head[size++] = map ? 0xdf : 0xdd; big_endian(n, 4); }
+        }
+        out[at] = static_cast<char>(head[0]);
+        if (size > 1) out.insert(at + 1, reinterpret_cast<const char*>(head + 1), size - 1);
+    }
+
     bool array(std::string& out, std::size_t depth) {
         ++pos_;
-        std::string items;
+        std::string& items = out;
+        const std::size_t header = reserve_header(out);
         std::uint32_t count = 0;
         skip_space();
         if (pos_ < text_.size() && text_[pos_] == ']') { ++pos_; }
@@ -127,15 +158,14 @@ private:
                 return fail("expected ',' or ']'");
             }
         }
-        writer_t writer{out};
-        msgpack::packer<writer_t>(writer).pack_array(count);
-        out += items;
+        finish_header(out, header, header_kind::array, count);
         return true;
     }
 
     bool object(std::string& out, std::size_t depth) {
         ++pos_;
-        std::string entries;
+        std::string& entries = out;
+        const std::size_t header = reserve_header(out);
         std::uint32_t count = 0;
         skip_space();
         if (pos_ < text_.size() && text_[pos_] == '}') { ++pos_; }
@@ -143,12 +173,9 @@ private:
             for (;;) {
                 skip_space();
                 if (pos_ >= text_.size() || text_[pos_] != '"') return fail("expected a string key");
-                std::string key;
-                if (!string_literal(key)) return false;
-                writer_t writer{entries};
-                msgpack::packer<writer_t> pack(writer);
-                pack.pack_str(static_cast<std::uint32_t>(key.size()));
-                pack.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
+                const std::size_t key_header = reserve_header(entries);
+                if (!string_literal(entries)) return false;
+                finish_header(entries, key_header, header_kind::str, static_cast<std::uint32_t>(entries.size() - key_header - 1));
                 skip_space();
                 if (pos_ >= text_.size() || text_[pos_] != ':') return fail("expected ':'");
                 ++pos_;
@@ -161,9 +188,7 @@ private:
                 return fail("expected ',' or '}'");
             }
         }
-        writer_t writer{out};
-        msgpack::packer<writer_t>(writer).pack_map(count);
-        out += entries;
+        finish_header(out, header, header_kind::map, count);
         return true;
     }
 
@@ -188,13 +213,18 @@ private:
         return true;
     }
 
+    /// Appends the string's decoded text to `out`; runs without escapes go in one append.
     bool string_literal(std::string& out) {
         ++pos_;  // opening quote
         while (pos_ < text_.size()) {
+            std::size_t run = pos_;
+            while (run < text_.size() && text_[run] != '"' && text_[run] != '\\' && static_cast<unsigned char>(text_[run]) >= 0x20) ++run;
+            out.append(text_.data() + pos_, run - pos_);
+            pos_ = run;
+            if (pos_ >= text_.size()) break;
             const char c = text_[pos_++];
             if (c == '"') return true;
             if (static_cast<unsigned char>(c) < 0x20) return fail("control character in string");
-            if (c != '\\') { out += c; continue; }
             if (pos_ >= text_.size()) break;
             const char escape = text_[pos_++];
             switch (escape) {
