@@ -20,6 +20,14 @@ proto::event ev(std::uint64_t serial, std::string kind, std::string msg_id, std:
                         proto::raw_value{json::to_msgpack(payload_json).value()}};
 }
 
+/// Follows chat-1 over an open link, attached at epoch 11, its first updates taken.
+void follow_live(client_core& c) {
+    (void)c.open_session("chat-1");
+    c.on_transport_open();
+    c.on_frame(proto::encode(proto::attached{"chat-1", 11, 0}));
+    (void)c.take_updates_json();
+}
+
 client_config config() {
     client_config c;
     c.client_id = "client-a";
@@ -70,10 +78,7 @@ TEST(client_core, events_become_one_json_batch_with_messages_and_acks) {
 
 TEST(client_core, events_name_their_producer_through_a_table_that_stays_correct_with_many_writers) {
     client_core c(config());
-    (void)c.open_session("chat-1");
-    c.on_transport_open();
-    c.on_frame(proto::encode(proto::attached{"chat-1", 11, 0}));
-    (void)c.take_updates_json();
+    follow_live(c);
     // Three writers interleaved, then 100 distinct ones (past the table's searched part).
     proto::event_batch batch{"chat-1", {}};
     const auto writer = [](std::uint64_t serial) -> std::pair<std::string, std::string> {
@@ -104,10 +109,7 @@ TEST(client_core, events_name_their_producer_through_a_table_that_stays_correct_
 
 TEST(client_core, a_streaming_message_sends_js_its_new_text_only_until_the_text_is_replaced_or_reset) {
     client_core c(config());
-    (void)c.open_session("chat-1");
-    c.on_transport_open();
-    c.on_frame(proto::encode(proto::attached{"chat-1", 11, 0}));
-    (void)c.take_updates_json();
+    follow_live(c);
     const auto message_of = [](const std::string& updates) {
         const auto root = boost::json::parse(updates).as_object();
         return holdfast::testing::entries(root.at("sessions").as_array().at(0).as_object(), "messages").at(0).as_object();
@@ -142,10 +144,7 @@ TEST(client_core, a_streaming_message_sends_js_its_new_text_only_until_the_text_
 
 TEST(client_core, a_lost_link_reports_one_retry_and_resends_unacked_publishes) {
     client_core c(config());
-    (void)c.open_session("chat-1");
-    c.on_transport_open();
-    c.on_frame(proto::encode(proto::attached{"chat-1", 11, 0}));
-    (void)c.take_updates_json();
+    follow_live(c);
     auto seq = c.publish("chat-1", "note", "", "1");
     (void)c.take_frames();
     c.on_transport_closed();

@@ -1,6 +1,7 @@
 // Codec: typed round-trip of every frame type, golden bytes, and strict rejection of bad input.
 #include "holdfast/codec.hpp"
 #include "sample_frames.hpp"
+#include "../support/packed.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,14 +14,6 @@ namespace holdfast {
 namespace {
 
 using test::for_each_frame_type;
-
-std::string pack_value(const auto& build) {
-    std::string out;
-    proto::detail::string_writer writer{out};
-    msgpack::packer<proto::detail::string_writer> packer(writer);
-    build(packer);
-    return out;
-}
 
 TEST(codec, every_frame_type_round_trips_to_an_equal_value) {
     int count = 0;
@@ -63,7 +56,7 @@ TEST(codec, frame_starts_with_its_type_key) {
 }
 
 TEST(codec, unknown_keys_are_ignored_and_absent_optionals_stay_empty) {
-    const std::string bytes = pack_value([](auto& p) {
+    const std::string bytes = holdfast::testing::packed([](auto& p) {
         p.pack_map(4);
         p.pack(std::string("type")); p.pack(std::string("error"));
         p.pack(std::string("code")); p.pack(7);
@@ -92,41 +85,41 @@ std::vector<bad_case> bad_cases() {
         {"not msgpack", "\xC1", errc::malformed_frame, ""},
         {"truncated", good.substr(0, good.size() - 3), errc::malformed_frame, "truncated"},
         {"trailing bytes", good + "\x01", errc::malformed_frame, "trailing"},
-        {"not a map", pack_value([](auto& p) { p.pack_array(1); p.pack(1); }), errc::malformed_frame, "map"},
-        {"no type", pack_value([](auto& p) { p.pack_map(1); p.pack(std::string("session")); p.pack(std::string("x")); }),
+        {"not a map", holdfast::testing::packed([](auto& p) { p.pack_array(1); p.pack(1); }), errc::malformed_frame, "map"},
+        {"no type", holdfast::testing::packed([](auto& p) { p.pack_map(1); p.pack(std::string("session")); p.pack(std::string("x")); }),
          errc::missing_field, "type"},
-        {"type not a string", pack_value([](auto& p) { p.pack_map(1); p.pack(std::string("type")); p.pack(3); }),
+        {"type not a string", holdfast::testing::packed([](auto& p) { p.pack_map(1); p.pack(std::string("type")); p.pack(3); }),
          errc::wrong_type, "type"},
-        {"unknown type", pack_value([](auto& p) { p.pack_map(1); p.pack(std::string("type")); p.pack(std::string("teleport")); }),
+        {"unknown type", holdfast::testing::packed([](auto& p) { p.pack_map(1); p.pack(std::string("type")); p.pack(std::string("teleport")); }),
          errc::unknown_frame_type, "teleport"},
-        {"missing field", pack_value([](auto& p) {
+        {"missing field", holdfast::testing::packed([](auto& p) {
              p.pack_map(2); p.pack(std::string("type")); p.pack(std::string("attach"));
              p.pack(std::string("session")); p.pack(std::string("s"));
          }), errc::missing_field, "from_serial"},
-        {"string where integer", pack_value([](auto& p) {
+        {"string where integer", holdfast::testing::packed([](auto& p) {
              p.pack_map(4); p.pack(std::string("type")); p.pack(std::string("attach"));
              p.pack(std::string("session")); p.pack(std::string("s"));
              p.pack(std::string("from_serial")); p.pack(std::string("12"));
              p.pack(std::string("epoch")); p.pack(1);
          }), errc::wrong_type, "from_serial"},
-        {"negative serial", pack_value([](auto& p) {
+        {"negative serial", holdfast::testing::packed([](auto& p) {
              p.pack_map(4); p.pack(std::string("type")); p.pack(std::string("attach"));
              p.pack(std::string("session")); p.pack(std::string("s"));
              p.pack(std::string("from_serial")); p.pack(-1);
              p.pack(std::string("epoch")); p.pack(1);
          }), errc::wrong_type, "from_serial"},
-        {"integer where string", pack_value([](auto& p) {
+        {"integer where string", holdfast::testing::packed([](auto& p) {
              p.pack_map(2); p.pack(std::string("type")); p.pack(std::string("detach"));
              p.pack(std::string("session")); p.pack(5);
          }), errc::wrong_type, "session"},
-        {"u32 overflow", pack_value([](auto& p) {
+        {"u32 overflow", holdfast::testing::packed([](auto& p) {
              p.pack_map(5); p.pack(std::string("type")); p.pack(std::string("hello"));
              p.pack(std::string("version")); p.pack(std::uint64_t{1} << 40);
              p.pack(std::string("token")); p.pack(std::string(""));
              p.pack(std::string("client_id")); p.pack(std::string(""));
              p.pack(std::string("agent")); p.pack(std::string(""));
          }), errc::wrong_type, "version"},
-        {"nested struct wrong type", pack_value([](auto& p) {
+        {"nested struct wrong type", holdfast::testing::packed([](auto& p) {
              p.pack_map(4); p.pack(std::string("type")); p.pack(std::string("welcome"));
              p.pack(std::string("connection_id")); p.pack(std::string("c"));
              p.pack(std::string("version")); p.pack(1);
@@ -134,7 +127,7 @@ std::vector<bad_case> bad_cases() {
              p.pack(std::string("max_frame_bytes")); p.pack(std::string("big"));
              p.pack(std::string("max_batch_events")); p.pack(1);
          }), errc::wrong_type, "limits.max_frame_bytes"},
-        {"events not an array", pack_value([](auto& p) {
+        {"events not an array", holdfast::testing::packed([](auto& p) {
              p.pack_map(3); p.pack(std::string("type")); p.pack(std::string("events"));
              p.pack(std::string("session")); p.pack(std::string("s"));
              p.pack(std::string("events")); p.pack(std::string("nope"));
@@ -199,7 +192,7 @@ TEST(codec, single_events_round_trip_for_storage) {
 }
 
 TEST(codec, members_may_come_in_any_order_and_the_first_of_a_repeated_key_counts) {
-    const std::string bytes = pack_value([](auto& p) {
+    const std::string bytes = holdfast::testing::packed([](auto& p) {
         p.pack_map(6);
         p.pack(std::string("epoch")); p.pack(9);
         p.pack(7); p.pack(std::string("a non-string key is skipped"));
@@ -214,7 +207,7 @@ TEST(codec, members_may_come_in_any_order_and_the_first_of_a_repeated_key_counts
 }
 
 TEST(codec, a_bad_event_inside_a_batch_is_named_by_its_path) {
-    const std::string bytes = pack_value([](auto& p) {
+    const std::string bytes = holdfast::testing::packed([](auto& p) {
         p.pack_map(3);
         p.pack(std::string("type")); p.pack(std::string("events"));
         p.pack(std::string("session")); p.pack(std::string("s"));
@@ -231,13 +224,13 @@ TEST(codec, a_bad_event_inside_a_batch_is_named_by_its_path) {
 
 TEST(codec, payloads_keep_their_bytes_and_bin_reads_as_a_string) {
     // A float64 payload and a non-minimal integer inside it: carried byte for byte, never re-packed.
-    std::string payload = pack_value([](auto& p) {
+    std::string payload = holdfast::testing::packed([](auto& p) {
         p.pack_map(2);
         p.pack(std::string("x")); p.pack_double(0.5);
         p.pack(std::string("n"));
     });
     payload += std::string("\xcd\x00\x05", 3);  // uint16 holding 5
-    const std::string bytes = pack_value([&](auto& p) {
+    const std::string bytes = holdfast::testing::packed([&](auto& p) {
         p.pack_map(8);
         p.pack(std::string("type")); p.pack(std::string("publish"));
         p.pack(std::string("session")); p.pack_bin(1); p.pack_bin_body("s", 1);
@@ -257,7 +250,7 @@ TEST(codec, payloads_keep_their_bytes_and_bin_reads_as_a_string) {
 
 TEST(codec, a_bundle_keeps_the_good_frames_around_a_bad_one) {
     const std::string good = proto::encode(proto::ping{5});
-    const std::string bad = pack_value([](auto& p) {
+    const std::string bad = holdfast::testing::packed([](auto& p) {
         p.pack_map(2);
         p.pack(std::string("type")); p.pack(std::string("ping"));
         p.pack(std::string("nonce")); p.pack_array(2); p.pack(1); p.pack(2);

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "holdfast/detail/msgpack_reader.hpp"
+#include "../support/packed.hpp"
 
 #include <gtest/gtest.h>
 
@@ -113,26 +114,13 @@ std::string js_number_reference(double d) {
 }
 
 std::string render_double(double d) {
-    std::string packed;
-    proto::detail::string_writer writer{packed};
-    msgpack::packer<proto::detail::string_writer>(writer).pack_double(d);
-    return json::from_msgpack(packed).value();
-}
-
-/// msgpack-c's packer as the reference for the header forms to_msgpack writes in place.
-template <class Pack>
-std::string packed_by_msgpack_c(Pack&& pack) {
-    std::string out;
-    proto::detail::string_writer writer{out};
-    msgpack::packer<proto::detail::string_writer> packer(writer);
-    pack(packer);
-    return out;
+    return json::from_msgpack(holdfast::testing::packed([d](auto& p) { p.pack_double(d); })).value();
 }
 
 TEST(json, strings_arrays_and_maps_get_msgpack_cs_header_at_every_size_boundary) {
     for (const std::size_t n : {0u, 1u, 15u, 16u, 31u, 32u, 255u, 256u, 65535u, 65536u, 70000u}) {
         const std::string text(n, 'a');
-        const std::string expected_string = packed_by_msgpack_c([&](auto& p) {
+        const std::string expected_string = holdfast::testing::packed([&](auto& p) {
             p.pack_str(static_cast<std::uint32_t>(n));
             p.pack_str_body(text.data(), static_cast<std::uint32_t>(n));
         });
@@ -144,7 +132,7 @@ TEST(json, strings_arrays_and_maps_get_msgpack_cs_header_at_every_size_boundary)
             const std::string key = "k" + std::to_string(i);
             object += (i ? ",\"" : "\"") + key + "\":true";
             expected_items += '\x01';
-            expected_entries += packed_by_msgpack_c([&](auto& p) {
+            expected_entries += holdfast::testing::packed([&](auto& p) {
                 p.pack_str(static_cast<std::uint32_t>(key.size()));
                 p.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
                 p.pack_true();
@@ -154,9 +142,9 @@ TEST(json, strings_arrays_and_maps_get_msgpack_cs_header_at_every_size_boundary)
         object += "}";
         const json::parse_limits big{32, 4u << 20};
         EXPECT_EQ(json::to_msgpack(array, big).value(),
-                  packed_by_msgpack_c([&](auto& p) { p.pack_array(static_cast<std::uint32_t>(n)); }) + expected_items) << n;
+                  holdfast::testing::packed([&](auto& p) { p.pack_array(static_cast<std::uint32_t>(n)); }) + expected_items) << n;
         EXPECT_EQ(json::to_msgpack(object, big).value(),
-                  packed_by_msgpack_c([&](auto& p) { p.pack_map(static_cast<std::uint32_t>(n)); }) + expected_entries) << n;
+                  holdfast::testing::packed([&](auto& p) { p.pack_map(static_cast<std::uint32_t>(n)); }) + expected_entries) << n;
     }
     // Nested, with escapes and a long string inside a short container: every header lands where it belongs.
     EXPECT_EQ(round_trip(R"({"a":[1,{"b":"x\ny"}],"c":")" + std::string(300, 'z') + R"("})"),
