@@ -457,14 +457,20 @@ export class Holdfast extends Emitter {
   #drain() {
     // Applying updates may feed the coordinator (a retry due, a dead link), which can produce
     // more output: go round until the core is quiet.
+    // One call says which outputs have something: after a live event that is the updates only.
     for (let round = 0; round < 8 && !this.#closed; ++round) {
-      const directives = this.#core.takeDirectives();
-      if (directives) this.#applyDirectives(JSON.parse(directives));
-      for (const frame of this.#core.takeSocketFrames()) this.#transport?.send(frame);
-      for (const message of this.#core.takeChannelMessages()) this.#channel?.postMessage(message);
-      const json = this.#core.takeUpdates();
-      if (json) this.#apply(JSON.parse(json));
-      else if (!directives) return;
+      const pending = this.#core.pending();
+      if (pending === 0) return;
+      if (pending & 1) {
+        const directives = this.#core.takeDirectives();
+        if (directives) this.#applyDirectives(JSON.parse(directives));
+      }
+      if (pending & 2) for (const frame of this.#core.takeSocketFrames()) this.#transport?.send(frame);
+      if (pending & 4) for (const message of this.#core.takeChannelMessages()) this.#channel?.postMessage(message);
+      if (pending & 8) {
+        const json = this.#core.takeUpdates();
+        if (json) this.#apply(JSON.parse(json));
+      }
     }
   }
 

@@ -11,6 +11,7 @@
 #include "../support/update_json.hpp"
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include <deque>
 #include <map>
@@ -143,8 +144,20 @@ private:
     }
 
     bool run_tab(tab& t) {
+        // Every turn takes all four outputs and checks them against pending(), which the SDK's
+        // drain relies on to skip the empty ones; then acts on them.
+        using coordinator = client::tab_coordinator;
+        const unsigned pending = t.coord.pending();
+        const std::string d = t.coord.take_directives_json();
+        const std::string u = t.core.take_updates_json();
+        const auto frames = t.coord.take_socket_frames();
+        const auto messages = t.coord.take_channel_messages();
+        EXPECT_EQ(!d.empty(), (pending & coordinator::pending_directives) != 0) << "directives";
+        EXPECT_EQ(!u.empty(), (pending & coordinator::pending_updates) != 0) << "updates";
+        EXPECT_EQ(!frames.empty(), (pending & coordinator::pending_socket_frames) != 0) << "socket frames";
+        EXPECT_EQ(!messages.empty(), (pending & coordinator::pending_channel_messages) != 0) << "channel messages";
         bool moved = false;
-        if (const std::string d = t.coord.take_directives_json(); !d.empty()) {
+        if (!d.empty()) {
             moved = true;
             const auto directives = boost::json::parse(d).as_object();
             t.role = directives.at("role").as_string().c_str();
@@ -159,15 +172,15 @@ private:
             }
             if (directives.contains("stealLock")) steal(t);
         }
-        if (const std::string u = t.core.take_updates_json(); !u.empty()) {
+        if (!u.empty()) {
             moved = true;
             apply_updates(t, boost::json::parse(u).as_object());
         }
-        for (const auto& frame : t.coord.take_socket_frames()) {
+        for (const auto& frame : frames) {
             moved = true;
             if (t.connection) relay.on_frame(t.connection, frame);
         }
-        for (const auto& message : t.coord.take_channel_messages()) {
+        for (const auto& message : messages) {
             moved = true;
             for (auto& other : tabs) {
                 if (other.get() != &t && other->alive && !other->frozen) other->coord.on_channel_message(message, now);

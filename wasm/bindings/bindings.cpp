@@ -324,6 +324,10 @@ EMSCRIPTEN_KEEPALIVE int hf_take_socket_frames(core_binding* c) {
 EMSCRIPTEN_KEEPALIVE int hf_take_channel_messages(core_binding* c) {
     try { return output_frames(c->tabs().take_channel_messages()); } catch (...) { return output_length({}); }
 }
+/// tab_coordinator::pending's bits: which of the takes below have something.
+EMSCRIPTEN_KEEPALIVE int hf_pending(core_binding* c) {
+    try { return static_cast<int>(c->tabs().pending()); } catch (...) { return 15; }
+}
 EMSCRIPTEN_KEEPALIVE int hf_take_directives(core_binding* c) {
     try { return output_length(c->tabs().take_directives_json()); } catch (...) { return output_length({}); }
 }

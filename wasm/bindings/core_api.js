@@ -183,6 +183,8 @@ class Core {
   takeSocketFrames() { return hfFrames(Module['_hf_take_socket_frames'](hfAt(this))); }
   takeChannelMessages() { return hfFrames(Module['_hf_take_channel_messages'](hfAt(this))); }
   takeDirectives() { return hfText(Module['_hf_take_directives'](hfAt(this))); }
+  /** Bits of what the takes have: 1 directives, 2 socket frames, 4 channel messages, 8 updates. */
+  pending() { return Module['_hf_pending'](hfAt(this)); }
 }
 
 Module['Core'] = Core;

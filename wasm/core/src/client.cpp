@@ -526,14 +526,20 @@ void append_compact_events(const std::vector<proto::event>& events, json::object
 
 } // namespace
 
+bool client_core::has_updates() const {
+    return (producer_dirty_ && config_.storage) || any_session_updates() || !acks_out_.empty() || !rejects_out_.empty() ||
+           !errors_out_.empty() || retry_pending_ || close_link_out_ || connect_now_out_ || persist_out_ ||
+           !evicted_out_.empty() || !controls_out_.empty();
+}
+
+bool client_core::any_session_updates() const {
+    return std::any_of(sessions_.begin(), sessions_.end(), [](const auto& entry) { return entry.second->has_updates(); });
+}
+
 std::string client_core::take_updates_json() {
     if (producer_dirty_) save_producer();  // before persist is reported (see client.hpp)
-    const bool any_session = std::any_of(sessions_.begin(), sessions_.end(),
-                                         [](const auto& entry) { return entry.second->has_updates(); });
-    if (!any_session && acks_out_.empty() && rejects_out_.empty() && errors_out_.empty() && !retry_pending_ &&
-        !close_link_out_ && !connect_now_out_ && !persist_out_ && evicted_out_.empty() && controls_out_.empty()) {
-        return {};
-    }
+    if (!has_updates()) return {};
+    const bool any_session = any_session_updates();
     std::string out;
     // One allocation for the whole batch, not a regrowth every few events: a compact event is
     // about 40 bytes plus its kind and message id and a payload at most about twice its msgpack.

@@ -237,6 +237,16 @@ std::vector<std::string> tab_coordinator::take_channel_messages() {
     return std::exchange(channel_out_, {});
 }
 
+unsigned tab_coordinator::pending() {
+    pump_core();
+    unsigned bits = 0;
+    if (role_changed_ || open_socket_ || close_socket_ || steal_lock_) bits |= pending_directives;
+    if (!socket_out_.empty()) bits |= pending_socket_frames;
+    if (!channel_out_.empty()) bits |= pending_channel_messages;
+    if (core_.has_updates()) bits |= pending_updates;
+    return bits;
+}
+
 std::string tab_coordinator::take_directives_json() {
     if (!role_changed_ && !open_socket_ && !close_socket_ && !steal_lock_) return {};
     std::string out;

@@ -166,6 +166,9 @@ public:
     /// publish would have kept, and an agent pipelining thousands of publishes no longer re-encodes
     /// the whole outbox for each one.
     std::string take_updates_json();
+    /// Whether take_updates_json would return anything now (a producer still to write counts:
+    /// writing it reports "persist").
+    bool has_updates() const;
 
     // ---- queries ------------------------------------------------------------------------------
     bool connected() const noexcept { return connected_; }
@@ -204,6 +207,7 @@ private:
     using control_key = std::pair<std::string, std::uint64_t>;
 
     followed* find(std::string_view id);
+    bool any_session_updates() const;
     void send(std::string frame);
     void handle(proto::frame&& f);
     void on_attached(const proto::attached& f);

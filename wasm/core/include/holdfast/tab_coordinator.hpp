@@ -71,6 +71,11 @@ public:
     /// {"role":"leader"|"follower","openSocket":true,"closeSocket":true,"stealLock":true};
     /// "" when nothing changed.
     std::string take_directives_json();
+    /// Which outputs have something to take (pending_* bits), so a host's drain makes one call
+    /// instead of four when only updates are waiting, as after every live event.
+    static constexpr unsigned pending_directives = 1, pending_socket_frames = 2, pending_channel_messages = 4,
+                              pending_updates = 8;
+    unsigned pending();
 
     tab_role role() const noexcept { return role_; }
     const std::string& leader_id() const noexcept { return leader_id_; }
