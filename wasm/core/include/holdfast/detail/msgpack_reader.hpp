@@ -135,23 +135,8 @@ public:
         return out;
     }
 
-    std::uint32_t array_header() {
-        const std::uint8_t b = take();
-        if (b >= 0x90 && b <= 0x9f) return b & 0x0f;
-        if (b == 0xdc) return static_cast<std::uint32_t>(big_endian(2));
-        if (b == 0xdd) return static_cast<std::uint32_t>(big_endian(4));
-        --pos_;
-        wrong_type();
-    }
-
-    std::uint32_t map_header() {
-        const std::uint8_t b = take();
-        if (b >= 0x80 && b <= 0x8f) return b & 0x0f;
-        if (b == 0xde) return static_cast<std::uint32_t>(big_endian(2));
-        if (b == 0xdf) return static_cast<std::uint32_t>(big_endian(4));
-        --pos_;
-        wrong_type();
-    }
+    std::uint32_t array_header() { return container_header(0x90, 0xdc); }
+    std::uint32_t map_header() { return container_header(0x80, 0xde); }
 
     /// With the cursor on a map: moves it to the value under `key` (the first string key equal to
     /// it) and returns true; false when the map has no such key.
@@ -208,6 +193,16 @@ public:
     [[noreturn]] static void wrong_type() { throw field_error{errc::wrong_type, ""}; }
 
 private:
+    /// An array's or a map's count: the fix form (fix_first..fix_first + 15) or the 16-bit and
+    /// 32-bit forms (code16, code16 + 1); msgpack lays both kinds out the same way.
+    std::uint32_t container_header(std::uint8_t fix_first, std::uint8_t code16) {
+        const std::uint8_t b = take();
+        if (b >= fix_first && b <= fix_first + 0x0f) return b & 0x0f;
+        if (b == code16) return static_cast<std::uint32_t>(big_endian(2));
+        if (b == code16 + 1) return static_cast<std::uint32_t>(big_endian(4));
+        --pos_;
+        wrong_type();
+    }
     void need(std::size_t n) const {
         if (static_cast<std::size_t>(end_ - pos_) < n) throw field_error{errc::malformed_frame, ""};
     }
