@@ -119,26 +119,25 @@ private:
         return out.size() - 1;
     }
     static void finish_header(std::string& out, std::size_t at, header_kind kind, std::uint32_t n) {
-        // The forms msgpack-c's packer picks for the same count, so the bytes do not change.
-        unsigned char head[5];
-        std::size_t size = 0;
-        const auto big_endian = [&](std::uint32_t value, int bytes) {
-            for (int i = bytes - 1; i >= 0; --i) head[size++] = static_cast<unsigned char>(value >> (8 * i));
-        };
-        if (kind == header_kind::str) {
-            if (n < 32) head[size++] = static_cast<unsigned char>(0xa0 | n);
-            else if (n < 256) { head[size++] = 0xd9; big_endian(n, 1); }
-            else if (n < 65536) { head[size++] = 0xda; big_endian(n, 2); }
-            else { head[size++] = 0xdb; big_endian(n, 4); }
-        } else {
-            const bool map = kind == header_kind::map;
-            if (n < 16) head[size++] = static_cast<unsigned char>((map ? 0x80 : 0x90) | n);
-            else if (n < 65536) { head[size++] = map ? 0xde : 0xdc; big_endian(n, 2); }
-            else { head[size++] = map ? 0xdf : 0xdd; big_endian(n, 4); }
-        }
-        out[at] = static_cast<char>(head[0]);
-        if (size > 1) out.insert(at + 1, reinterpret_cast<const char*>(head + 1), size - 1);
+        // msgpack-c's packer writes the header (at most 5 bytes), so the forms are the ones it
+        // always picked.
+        header_bytes head;
+        msgpack::packer<header_bytes> pack(head);
+        if (kind == header_kind::str) pack.pack_str(n);
+        else if (kind == header_kind::array) pack.pack_array(n);
+        else pack.pack_map(n);
+        out[at] = head.bytes[0];
+        if (head.size > 1) out.insert(at + 1, head.bytes + 1, head.size - 1);
     }
+    /// A packer's stream for one header, on the stack.
+    struct header_bytes {
+        char bytes[5];
+        std::size_t size = 0;
+        void write(const char* data, std::size_t length) {
+            std::memcpy(bytes + size, data, length);
+            size += length;
+        }
+    };
 
     bool array(std::string& out, std::size_t depth) {
         ++pos_;
@@ -449,14 +448,14 @@ void render(msgpack_reader& in, std::string& out, int depth) {
     switch (in.peek()) {
     case msgpack_kind::nil: in.skip(); out += "null"; return;
     case msgpack_kind::boolean: out += in.boolean() ? "true" : "false"; return;
-    case msgpack_kind::positive: out += std::to_string(in.unsigned_integer()); return;
+    case msgpack_kind::positive: append_number(in.unsigned_integer(), out); return;
     case msgpack_kind::negative: out += std::to_string(in.signed_integer()); return;
     case msgpack_kind::float32:
     case msgpack_kind::float64: {
         const double d = in.floating();
         if (!std::isfinite(d)) { out += "null"; return; }
         // Whole numbers within 2^53 (timestamps, counters) print exactly as integers.
-        if (std::fabs(d) < 9007199254740992.0 && d == std::trunc(d)) {
+        if (std::fabs(d) < two_to_53 && d == std::trunc(d)) {
             out += std::to_string(static_cast<std::int64_t>(d));
             return;
         }
