@@ -478,10 +478,10 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
 void append_compact_events(const std::vector<proto::event>& events, json::object_writer& update) {
     // Table search is bounded: past max_searched entries a producer gets a new entry even if it is
     // further up (the table allows repeats), so a batch of many writers stays linear.
+    if (events.empty()) return;
     constexpr std::size_t max_searched = 64;
     std::vector<const proto::event*> producers;
     std::size_t last = 0;
-    if (events.empty()) return;
     std::string& out = update.begin("events");
     out += '[';
     for (std::size_t i = 0; i < events.size(); ++i) {
@@ -526,10 +526,12 @@ void append_compact_events(const std::vector<proto::event>& events, json::object
 
 } // namespace
 
-bool client_core::has_updates() const {
-    return (producer_dirty_ && config_.storage) || any_session_updates() || !acks_out_.empty() || !rejects_out_.empty() ||
-           !errors_out_.empty() || retry_pending_ || close_link_out_ || connect_now_out_ || persist_out_ ||
-           !evicted_out_.empty() || !controls_out_.empty();
+bool client_core::has_updates() const { return any_session_updates() || batch_updates(); }
+
+bool client_core::batch_updates() const {
+    return (producer_dirty_ && config_.storage) || !acks_out_.empty() || !rejects_out_.empty() || !errors_out_.empty() ||
+           retry_pending_ || close_link_out_ || connect_now_out_ || persist_out_ || !evicted_out_.empty() ||
+           !controls_out_.empty();
 }
 
 bool client_core::any_session_updates() const {
@@ -538,8 +540,8 @@ bool client_core::any_session_updates() const {
 
 std::string client_core::take_updates_json() {
     if (producer_dirty_) save_producer();  // before persist is reported (see client.hpp)
-    if (!has_updates()) return {};
     const bool any_session = any_session_updates();
+    if (!any_session && !batch_updates()) return {};
     std::string out;
     // One allocation for the whole batch, not a regrowth every few events: a compact event is
     // about 40 bytes plus its kind and message id and a payload at most about twice its msgpack.

@@ -208,6 +208,8 @@ private:
 
     followed* find(std::string_view id);
     bool any_session_updates() const;
+    /// Anything for the batch beyond the session entries (acks, errors, flags...).
+    bool batch_updates() const;
     void send(std::string frame);
     void handle(proto::frame&& f);
     void on_attached(const proto::attached& f);
