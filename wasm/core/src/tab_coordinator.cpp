@@ -240,7 +240,7 @@ std::vector<std::string> tab_coordinator::take_channel_messages() {
 unsigned tab_coordinator::pending() {
     pump_core();
     unsigned bits = 0;
-    if (role_changed_ || open_socket_ || close_socket_ || steal_lock_) bits |= pending_directives;
+    if (directives_pending()) bits |= pending_directives;
     if (!socket_out_.empty()) bits |= pending_socket_frames;
     if (!channel_out_.empty()) bits |= pending_channel_messages;
     if (core_.has_updates()) bits |= pending_updates;
@@ -248,7 +248,7 @@ unsigned tab_coordinator::pending() {
 }
 
 std::string tab_coordinator::take_directives_json() {
-    if (!role_changed_ && !open_socket_ && !close_socket_ && !steal_lock_) return {};
+    if (!directives_pending()) return {};
     std::string out;
     json::object_writer directives(out);
     directives.string("role", role_ == tab_role::leader ? "leader" : "follower");

@@ -81,6 +81,7 @@ public:
     const std::string& leader_id() const noexcept { return leader_id_; }
 
 private:
+    bool directives_pending() const noexcept { return role_changed_ || open_socket_ || close_socket_ || steal_lock_; }
     void become_follower();
     void broadcast_beat();
     void post(std::string kind, std::string to, std::string_view frame);
