@@ -222,7 +222,7 @@ export class Session extends Emitter {
    * listener reading messages() or state sees the whole batch; then it emits, in this order:
    * 'reset', 'event' per event, 'message' per changed message, 'state'.
    * @param {{state?: SessionState, lastSerial?: number, epoch?: number, reset?: boolean,
-   *          events?: [number, number, string, string, number, unknown][], producers?: [string, string][],
+   *          serialFrom?: number, events?: [number, string, string, number, unknown][], producers?: [string, string][],
    *          messages?: (HoldfastMessage & {index: number, textAppend?: string})[]}} update
    */
   _applyUpdate(update) {
@@ -246,15 +246,19 @@ export class Session extends Emitter {
     // continuityLost: the relay's retention dropped events this copy lacked (never a silent gap).
     if (update.reset) this.emit('reset', { continuityLost: update.continuityLost === true });
     if (update.corrupt) this.emit('corrupt', { problems: update.corrupt });
-    // The core hands events as arrays [serial, ts, kind, msgId, producer, payload] with the
-    // producer's [producerId, agent] in a table: half the text to parse (see client.hpp).
+    // The core hands events as arrays [tsDelta, kind, msgId, producer, payload], consecutive
+    // from serialFrom, each ts the previous one's plus tsDelta, with the producer's
+    // [producerId, agent] in a table: a third of the text of one object per event (client.hpp).
     // Indexing, not destructuring: no iterator per event.
     const events = update.events ?? [];
     const producers = update.producers;
+    const serialFrom = update.serialFrom;
+    let ts = 0;
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
-      const producer = producers[e[4]];
-      this.emit('event', { serial: e[0], ts: e[1], kind: e[2], msgId: e[3], agent: producer[1], producerId: producer[0], payload: e[5] });
+      const producer = producers[e[3]];
+      ts += e[0];
+      this.emit('event', { serial: serialFrom + i, ts, kind: e[1], msgId: e[2], agent: producer[1], producerId: producer[0], payload: e[4] });
     }
     for (const message of changed) this.emit('message', message);
     if (update.agents) this.emit('agents', this.agents());

@@ -51,22 +51,25 @@ result<update_batch> parse_update_batch(std::string_view text) {
             status.epoch = to_u64(s.at("epoch"));
             status.reset = flag(s, "reset");
             status.continuity_lost = flag(s, "continuityLost");
-            // Compact events (client.hpp): [serial, ts, kind, msgId, producer, payload], producer
-            // indexing the entry's [[producerId, agent], ...].
+            // Compact events (client.hpp): [tsDelta, kind, msgId, producer, payload], consecutive
+            // from serialFrom, producer indexing the entry's [[producerId, agent], ...].
             const json::array& events = entries(s, "events");
             const json::array* producers = events.empty() ? nullptr : &s.at("producers").as_array();
+            std::uint64_t serial = events.empty() ? 0 : to_u64(s.at("serialFrom"));
+            std::int64_t ts = 0;
             for (const json::value& ev : events) {
                 const json::array& e = ev.as_array();
-                const json::array& producer = producers->at(static_cast<std::size_t>(to_u64(e.at(4)))).as_array();
+                const json::array& producer = producers->at(static_cast<std::size_t>(to_u64(e.at(3)))).as_array();
+                ts += e.at(0).to_number<std::int64_t>();
                 delivered_event out;
                 out.session = status.id;
-                out.serial = to_u64(e.at(0));
-                out.ts = to_u64(e.at(1));
-                out.kind = to_string(e.at(2));
-                out.msg_id = to_string(e.at(3));
+                out.serial = serial++;
+                out.ts = static_cast<std::uint64_t>(ts);
+                out.kind = to_string(e.at(1));
+                out.msg_id = to_string(e.at(2));
                 out.agent = to_string(producer.at(1));
                 out.producer_id = to_string(producer.at(0));
-                out.payload_json = json::serialize(e.at(5));
+                out.payload_json = json::serialize(e.at(4));
                 batch.events.push_back(std::move(out));
             }
             if (const json::value* incoming = s.if_contains("incoming")) {

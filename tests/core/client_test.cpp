@@ -64,16 +64,52 @@ TEST(client_core, events_become_one_json_batch_with_messages_and_acks) {
                                                            ev(2, "message.start", "r-1", "{}"),
                                                            ev(3, "message.delta", "r-1", R"({"text":"Yo"})")}}));
     const std::string updates = c.take_updates_json();
-    EXPECT_NE(updates.find(R"("state":"live","lastSerial":3,"epoch":11,"events")"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("state":"live","lastSerial":3,"epoch":11,"serialFrom":1,"events")"), std::string::npos) << updates;
     EXPECT_EQ(updates.find(R"("reset")"), std::string::npos) << "false flags are left out: " << updates;
     EXPECT_EQ(updates.find(R"("rejects")"), std::string::npos) << "empty lists are left out: " << updates;
-    // Compact events: [serial, ts, kind, msgId, producer index, payload] and one producer entry.
-    EXPECT_NE(updates.find(R"([3,5,"message.delta","r-1",0,{"text":"Yo"}])"), std::string::npos) << updates;
+    // Compact events: [tsDelta, kind, msgId, producer index, payload] from serialFrom, and one
+    // producer entry. All three have ts 5: the first's delta is from 0.
+    EXPECT_NE(updates.find(R"("events":[[5,"user.prompt","p-1",0,{"text":"hi"}],[0,"message.start","r-1",0,{}],)"
+                           R"([0,"message.delta","r-1",0,{"text":"Yo"}]])"),
+              std::string::npos) << updates;
     EXPECT_NE(updates.find(R"("producers":[["agent-p","demo-agent"]])"), std::string::npos) << updates;
     EXPECT_NE(updates.find(R"({"index":1,"id":"r-1","role":"assistant","agent":"demo-agent","text":"Yo","status":"streaming")"), std::string::npos) << updates;
     EXPECT_NE(updates.find(R"("acks":[{"request":1,"serial":1}])"), std::string::npos) << updates;
     EXPECT_EQ(c.pending_publishes(), 0u);
     EXPECT_EQ(c.take_updates_json(), "") << "a drained core has nothing more to say";
+}
+
+TEST(client_core, events_carry_their_serials_and_times_implied_from_the_first_and_the_deltas) {
+    client_core c(config());
+    follow_live(c);
+    // A clock that stands, steps forward and steps back (another node, or an NTP correction).
+    const std::vector<std::uint64_t> times{1795490674505, 1795490674505, 1795490674508, 1795490674490, 1795490674491};
+    proto::event_batch batch{"chat-1", {}};
+    for (std::uint64_t i = 0; i < times.size(); ++i) {
+        batch.events.push_back(proto::event{41 + i, times[i], "agent-p", "note", "", "demo-agent",
+                                            proto::raw_value{json::to_msgpack(std::to_string(i)).value()}});
+    }
+    // Delivered over two frames before one take: still one run from the first serial.
+    proto::event_batch tail{"chat-1", {batch.events.back()}};
+    batch.events.pop_back();
+    proto::event_batch earlier{"chat-1", {}};
+    for (std::uint64_t serial = 1; serial <= 40; ++serial) earlier.events.push_back(ev(serial, "note", "", "0"));
+    c.on_frame(proto::encode(earlier));
+    (void)c.take_updates_json();
+    c.on_frame(proto::encode(batch));
+    c.on_frame(proto::encode(tail));
+    const std::string text = c.take_updates_json();
+    EXPECT_NE(text.find(R"("serialFrom":41,"events":[[1795490674505,"note","",0,0],[0,"note","",0,1],[3,"note","",0,2],)"
+                        R"([-18,"note","",0,3],[1,"note","",0,4]])"),
+              std::string::npos) << text;
+    const auto updates = boost::json::parse(text).as_object();
+    const auto events = holdfast::testing::event_objects(updates.at("sessions").as_array().at(0).as_object());
+    ASSERT_EQ(events.size(), times.size());
+    for (std::size_t i = 0; i < times.size(); ++i) {
+        EXPECT_EQ(events[i].at("serial").to_number<std::uint64_t>(), 41 + i);
+        EXPECT_EQ(events[i].at("ts").to_number<std::uint64_t>(), times[i]);
+        EXPECT_EQ(events[i].at("payload").to_number<std::size_t>(), i);
+    }
 }
 
 TEST(client_core, events_name_their_producer_through_a_table_that_stays_correct_with_many_writers) {
@@ -345,8 +381,8 @@ TEST(client_core, events_are_rendered_only_while_the_host_wants_them) {
     c.render_events("chat-1", true);
     c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(4, "message.delta", "r-1", R"({"text":"!"})")}}));
     updates = c.take_updates_json();
-    EXPECT_NE(updates.find(R"("events":[[4,)"), std::string::npos) << "rendered from then on: " << updates;
-    EXPECT_EQ(updates.find(R"([3,)"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("serialFrom":4,"events":[[5,"message.delta")"), std::string::npos) << "rendered from then on: " << updates;
+    EXPECT_EQ(updates.find(R"("bench")"), std::string::npos) << updates;
     EXPECT_EQ(c.find_conversation("chat-1")->messages().at(0).text, "Yo!");
     c.render_events("unknown", false);  // a session not followed: ignored
 }

@@ -1,11 +1,12 @@
 // Reading client_core::take_updates_json in the native tests. Layer: tests. The core leaves out
 // what is empty or false (client.hpp), so a missing array reads as empty, and events come as the
-// compact arrays ([serial, ts, kind, msgId, producer, payload] with a "producers" table) that
-// Session.js turns into event objects; event_objects does the same here.
+// compact arrays ([tsDelta, kind, msgId, producer, payload], consecutive from "serialFrom", with
+// a "producers" table) that Session.js turns into event objects; event_objects does the same here.
 #pragma once
 #include <boost/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -39,11 +40,14 @@ inline boost::json::array event_objects(const boost::json::object& session_entry
     const auto& events = entries(session_entry, "events");
     if (events.empty()) return objects;
     const auto& producers = session_entry.at("producers").as_array();
+    auto serial = session_entry.at("serialFrom").to_number<std::int64_t>();  // as Boost.JSON parses it
+    std::int64_t ts = 0;
     for (const auto& value : events) {
         const auto& e = value.as_array();
-        const auto& producer = producers.at(e.at(4).to_number<std::size_t>()).as_array();
-        objects.push_back(boost::json::object{{"serial", e.at(0)}, {"ts", e.at(1)}, {"kind", e.at(2)}, {"msgId", e.at(3)},
-                                              {"agent", producer.at(1)}, {"producerId", producer.at(0)}, {"payload", e.at(5)}});
+        const auto& producer = producers.at(e.at(3).to_number<std::size_t>()).as_array();
+        ts += e.at(0).to_number<std::int64_t>();
+        objects.push_back(boost::json::object{{"serial", serial++}, {"ts", ts}, {"kind", e.at(1)}, {"msgId", e.at(2)},
+                                              {"agent", producer.at(1)}, {"producerId", producer.at(0)}, {"payload", e.at(4)}});
     }
     return objects;
 }

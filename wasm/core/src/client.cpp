@@ -471,10 +471,15 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
     out += ']';
 }
 
-/// A session's events for JS, as arrays [serial, ts, kind, msgId, producer, payload] where
+/// A session's events for JS, as arrays [tsDelta, kind, msgId, producer, payload] where
 /// producer indexes "producers": [[producerId, agent], ...] of the same entry. Against one object
 /// per event this halves the text (keys and the repeated ids of a stream's producer were most of
 /// it), and JSON.parse makes arrays faster than objects; Session.js builds the event objects.
+/// Serials and times are implied: the events delivered since the last take are consecutive
+/// (a session delivers last + 1 only, and a reset empties the list), so "serialFrom" (the first
+/// one's serial) stands for all of them, and each ts is the previous event's plus tsDelta (the
+/// first's from 0). A replay's events share a millisecond or a few, so a delta is a digit or two
+/// where the ts was thirteen: fewer digits to print in the core and to parse in JS.
 void append_compact_events(const std::vector<proto::event>& events, json::object_writer& update) {
     // Table search is bounded: past max_searched entries a producer gets a new entry even if it is
     // further up (the table allows repeats), so a batch of many writers stays linear.
@@ -482,6 +487,8 @@ void append_compact_events(const std::vector<proto::event>& events, json::object
     constexpr std::size_t max_searched = 64;
     std::vector<const proto::event*> producers;
     std::size_t last = 0;
+    update.number("serialFrom", events.front().serial);
+    std::uint64_t previous_ts = 0;
     std::string& out = update.begin("events");
     out += '[';
     for (std::size_t i = 0; i < events.size(); ++i) {
@@ -498,9 +505,13 @@ void append_compact_events(const std::vector<proto::event>& events, json::object
             }
         }
         out += i ? ",[" : "[";
-        json::append_number(e.serial, out);
-        out += ',';
-        json::append_number(e.ts, out);
+        if (e.ts < previous_ts) {
+            out += '-';  // a relay's clock stepped back, or another node's: rare, and allowed
+            json::append_number(previous_ts - e.ts, out);
+        } else {
+            json::append_number(e.ts - previous_ts, out);
+        }
+        previous_ts = e.ts;
         out += ',';
         json::append_string(e.kind, out);
         out += ',';

@@ -158,7 +158,9 @@ public:
     ///        connectNow: skip the retry delay. persist: local files changed, sync them.
     ///        A session entry may carry "corrupt":[what its history open had to cut].
     ///        It has no "events" while render_events is off for it. Each event is an array
-    ///        [serial, ts, kind, msgId, producer, payload]; producer indexes the entry's
+    ///        [tsDelta, kind, msgId, producer, payload]: the events are consecutive from the
+    ///        entry's "serialFrom", each ts is the previous one's plus tsDelta (the first's from
+    ///        0, a delta may be negative), and producer indexes the entry's
     ///        "producers": [[producerId, agent], ...] (present with events), which may repeat.
     /// With storage, the persisted producer (see stored_producer) is rewritten here, at most once
     /// per call and only when publishes or acks changed it, before "persist" is reported: the host
