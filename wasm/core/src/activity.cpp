@@ -1,6 +1,7 @@
 // Agents, control outcomes and incoming controls, from the event stream. Layer: portable core.
 #include "holdfast/activity.hpp"
 
+#include "holdfast/event_kind.hpp"
 #include "holdfast/json.hpp"
 #include "holdfast/payload.hpp"
 
@@ -17,24 +18,24 @@ agent_presence& activity::agent(const std::string& name) {
 }
 
 void activity::apply(const proto::event& e, std::string_view own_producer) {
-    const std::string_view kind = e.kind;
-    if (kind == "agent.attached") {
+    const event_kind kind = kind_of(e.kind);
+    if (kind == event_kind::agent_attached) {
         const std::string name = payload_string(e.payload, "agent");
         if (!name.empty()) (void)agent(name);
-    } else if (kind == "agent.detached") {
+    } else if (kind == event_kind::agent_detached) {
         const std::string name = payload_string(e.payload, "agent");
         const auto before = agents_.size();
         std::erase_if(agents_, [&](const agent_presence& a) { return a.name == name; });
         agents_changed_ |= agents_.size() != before;
-    } else if (kind == "status" && !e.agent.empty()) {
+    } else if (kind == event_kind::status && !e.agent.empty()) {
         auto& a = agent(e.agent);
         const std::string state = payload_string(e.payload, "state");
         if (!state.empty() && state != a.state) {
             a.state = state;
             agents_changed_ = true;
         }
-    } else if (kind == "message.start" || kind == "message.end") {
-        const bool start = kind == "message.start";
+    } else if (kind == event_kind::message_start || kind == event_kind::message_end) {
+        const bool start = kind == event_kind::message_start;
         if (!e.agent.empty()) {
             auto& a = agent(e.agent);
             a.state = start ? "streaming" : "idle";
@@ -47,16 +48,16 @@ void activity::apply(const proto::event& e, std::string_view own_producer) {
         } else if (!start) {
             own_messages_.erase(e.msg_id);  // ended by the relay (agent_lost) or another writer
         }
-    } else if (kind == "control.outcome") {
+    } else if (kind == event_kind::control_outcome) {
         if (auto serial = payload_u64(e.payload, "control")) {
             outcomes_.push_back(control_result{*serial, payload_string(e.payload, "outcome"), payload_string(e.payload, "reason")});
         }
-    } else if (kind.rfind("control.", 0) == 0) {
+    } else if (kind == event_kind::control) {
         // A control names a message or a run; an agent hears those aimed at what it writes.
         for (const auto& [message_id, run] : own_messages_) {
             if (e.msg_id == message_id || (!run.empty() && e.msg_id == run)) {
                 auto payload = json::from_msgpack(e.payload.bytes);
-                incoming_.push_back(incoming_control{e.serial, std::string(kind.substr(8)), e.msg_id, message_id,
+                incoming_.push_back(incoming_control{e.serial, e.kind.substr(8), e.msg_id, message_id,
                                                      payload ? payload.value() : std::string("null")});
             }
         }

@@ -366,11 +366,18 @@ void client_core::on_event_batch(proto::event_batch&& f) {
         }
         persist_out_ = true;
     }
-    for (auto& e : outcome.deliver) {
+    for (const auto& e : outcome.deliver) {
         const std::size_t index = entry->conv.apply(e);
         if (index != conversation::npos) entry->changed_out.push_back(index);
         entry->act.apply(e, config_.client_id);
-        if (entry->render_events) entry->events_out.push_back(std::move(e));
+    }
+    if (entry->render_events) {
+        // Handed over whole when nothing waits before them (one frame per drain, the usual case).
+        if (entry->events_out.empty()) {
+            entry->events_out = std::move(outcome.deliver);
+        } else {
+            for (auto& e : outcome.deliver) entry->events_out.push_back(std::move(e));
+        }
     }
     entry->agents_out |= entry->act.take_agents_changed();
     for (auto& in : entry->act.take_incoming()) entry->incoming_out.push_back(std::move(in));

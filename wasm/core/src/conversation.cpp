@@ -3,6 +3,7 @@
 // or written by a misbehaving agent) still yields a message rather than being lost.
 #include "holdfast/conversation.hpp"
 
+#include "holdfast/event_kind.hpp"
 #include "holdfast/json.hpp"
 #include "holdfast/payload.hpp"
 
@@ -39,27 +40,28 @@ std::size_t conversation::find_or_create(const proto::event& e, std::string_view
 
 std::size_t conversation::apply(const proto::event& e) {
     std::size_t index = npos;
-    if (e.kind == "user.prompt") {
+    const event_kind kind = kind_of(e.kind);
+    if (kind == event_kind::user_prompt) {
         const std::string id = e.msg_id.empty() ? "prompt-" + std::to_string(e.serial) : e.msg_id;
         index = find_or_create(e, id, "user");
         auto& m = messages_[index];
         m.text = payload_string(e.payload, "text");
         ++m.text_replacements;
         m.status = message_status::complete;
-    } else if (e.kind == "message.start") {
+    } else if (kind == event_kind::message_start) {
         if (e.msg_id.empty()) return npos;
         std::string role = payload_string(e.payload, "role");
         index = find_or_create(e, e.msg_id, role.empty() ? "assistant" : role);
         auto& m = messages_[index];
         m.text += payload_string(e.payload, "text");
-    } else if (e.kind == "message.delta") {
+    } else if (kind == event_kind::message_delta) {
         if (e.msg_id.empty()) return npos;
         index = find_or_create(e, e.msg_id, "assistant");
         auto& m = messages_[index];
         // A delta after the end (an agent that ignored a cancel) must not change a finished answer.
         if (m.status != message_status::streaming) return npos;
         m.text += payload_string(e.payload, "text");
-    } else if (e.kind == "message.end") {
+    } else if (kind == event_kind::message_end) {
         if (e.msg_id.empty()) return npos;
         index = find_or_create(e, e.msg_id, "assistant");
         auto& m = messages_[index];
@@ -68,7 +70,7 @@ std::size_t conversation::apply(const proto::event& e) {
         // An end never reopens a message: "streaming" in an end payload means complete.
         m.status = status == "streaming" ? message_status::complete : parse_message_status(status);
         m.reason = payload_string(e.payload, "reason");
-    } else if (e.kind == "control.outcome") {
+    } else if (kind == event_kind::control_outcome) {
         if (auto serial = payload_u64(e.payload, "control")) {
             // try_emplace: a later outcome naming the same control (an agent's after the relay's) is ignored.
             outcomes_.try_emplace(*serial, control_result{*serial, payload_string(e.payload, "outcome"),

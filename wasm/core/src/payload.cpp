@@ -17,7 +17,7 @@ bool with_field(const proto::raw_value& payload, std::string_view key, Read&& re
     try {
         msgpack_reader in(payload.bytes);
         const msgpack_kind root = in.peek();
-        if (root == msgpack_kind::str && key == "text") return read(in);
+        if (root == msgpack_kind::str && key == std::string_view("text", 4)) return read(in);
         if (root == msgpack_kind::map && in.seek_key(key)) return read(in);
     } catch (const proto::detail::field_error&) {
         // Not msgpack: the codec never produces that; treat the field as absent.

@@ -54,6 +54,15 @@ session::batch_outcome session::on_events(std::vector<proto::event>&& events) {
         outcome.duplicates = events.size();
         return outcome;
     }
+    // The usual frame continues the log exactly: it is taken whole, without moving each event.
+    bool continues = !events.empty();
+    for (std::size_t i = 0; continues && i < events.size(); ++i) continues = events[i].serial == last_serial_ + 1 + i;
+    if (continues) {
+        last_serial_ = events.back().serial;
+        outcome.deliver = std::move(events);
+        update_state();
+        return outcome;
+    }
     outcome.deliver.reserve(events.size());
     for (auto& e : events) {
         if (e.serial <= last_serial_) {

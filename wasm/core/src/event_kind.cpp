@@ -1,0 +1,33 @@
+// kind_of: by length first, so most kinds meet one comparison at most. Layer: portable core.
+#include "holdfast/event_kind.hpp"
+
+namespace holdfast {
+
+event_kind kind_of(std::string_view kind) noexcept {
+    using namespace std::string_view_literals;
+    switch (kind.size()) {
+    case 6:
+        if (kind == "status"sv) return event_kind::status;
+        break;
+    case 11:
+        if (kind == "user.prompt"sv) return event_kind::user_prompt;
+        if (kind == "message.end"sv) return event_kind::message_end;
+        break;
+    case 13:
+        if (kind == "message.delta"sv) return event_kind::message_delta;
+        if (kind == "message.start"sv) return event_kind::message_start;
+        break;
+    case 14:
+        if (kind == "agent.attached"sv) return event_kind::agent_attached;
+        if (kind == "agent.detached"sv) return event_kind::agent_detached;
+        break;
+    case 15:
+        if (kind == "control.outcome"sv) return event_kind::control_outcome;
+        break;
+    default:
+        break;
+    }
+    return kind.starts_with("control."sv) ? event_kind::control : event_kind::other;
+}
+
+} // namespace holdfast
