@@ -1,0 +1,53 @@
+// One live event through the SDK's core in Node, call by call: what each of scenario D's 200
+// subscribers pays per delivery before its 'event' listener runs. A Core (the SDK's own module)
+// follows a session as leader; N one-event `events` frames, encoded beforehand, go through
+// socketFrame, pending, takeUpdates and JSON.parse, each timed; prints ns per call (medians are
+// not needed: 3/4 of N after a warm-up quarter, mean). No relay, no socket. Layer: bench.
+//   node bench/peers/live-event.mjs [events=200000]     (HOLDFAST_SDK_DIR picks another SDK build;
+//   node --liftoff-only ... times V8's baseline tier, which a freshly loaded page runs)
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { encode } from '../../tests/wasm/msgpack.mjs';
+
+const sdkDir = path.resolve(process.env.HOLDFAST_SDK_DIR || new URL('../../build/sdk', import.meta.url).pathname);
+const { loadCore } = await import(pathToFileURL(path.join(sdkDir, 'loadCore.js')).href);
+const module = await loadCore({ wasmBinary: fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm')) });
+const core = new module.Core({ clientId: 'bench', token: '', agent: '', seed: 1, producerEpoch: 1, storageRoot: '', now: Date.now() });
+const session = 'pipe-1795490674505-abcdef';
+core.openSession(session);
+core.renderEvents(session, true);  // the adapter listens to 'event'
+core.lockAcquired(Date.now());     // the leader: it owns the link
+core.takeDirectives();
+core.socketOpen();
+core.takeSocketFrames();
+core.socketFrame(encode({ type: 'welcome', connection_id: '1', version: 1, limits: { max_frame_bytes: 1 << 20, max_batch_events: 2048 } }));
+core.socketFrame(encode({ type: 'attached', session, epoch: 123456789, head_serial: 0 }));
+if (!core.takeUpdates().includes('"live"')) throw new Error('the session did not go live');
+
+const count = Number(process.argv[2] ?? 200000);
+// The harness's bench event: {seq, t (a fractional monotonic clock), tok}, from an agent.
+const frames = [];
+for (let i = 1; i <= count; i++) {
+  frames.push(encode({ type: 'events', session, events: [{ serial: i, ts: 1795490674505 + (i >> 9),
+    producer_id: '220deb40-aa99-46de-99dd-0d6aab68a959', kind: 'bench', msg_id: '', agent: 'bench-publisher',
+    payload: { seq: i, t: 1234567.891 + i / 1000, tok: 'token-' + (i % 1000) } }] }));
+}
+const now = process.hrtime.bigint;
+const spent = { socketFrame: 0n, pending: 0n, takeUpdates: 0n, jsonParse: 0n };
+let bytes = 0;
+for (let i = 0; i < count; i++) {
+  const a = now(); core.socketFrame(frames[i]);
+  const b = now(); core.pending();
+  const c = now(); const json = core.takeUpdates();
+  const d = now(); JSON.parse(json);
+  const e = now();
+  if (i < count / 4) continue;
+  spent.socketFrame += b - a; spent.pending += c - b; spent.takeUpdates += d - c; spent.jsonParse += e - d;
+  bytes += json.length;
+}
+const timed = count - Math.ceil(count / 4);
+const ns = Object.fromEntries(Object.entries(spent).map(([k, v]) => [k, Math.round(Number(v) / timed)]));
+console.log(JSON.stringify({ events: count, nsPerCall: ns, updateBytes: Math.round(bytes / timed) }));
+core.delete();
