@@ -97,12 +97,7 @@ private:
         case 'n': if (!literal("null")) return false; pack.pack_nil(); return true;
         case 't': if (!literal("true")) return false; pack.pack_true(); return true;
         case 'f': if (!literal("false")) return false; pack.pack_false(); return true;
-        case '"': {
-            const std::size_t header = reserve_header(out);
-            if (!string_literal(out)) return false;
-            finish_header(out, header, header_kind::str, static_cast<std::uint32_t>(out.size() - header - 1));
-            return true;
-        }
+        case '"': return packed_string(out);
         case '[': return array(out, depth);
         case '{': return object(out, depth);
         default: return number(pack);
@@ -139,16 +134,23 @@ private:
         }
     };
 
+    /// A string literal (values and keys alike) as a msgpack str, its header set once its length is known.
+    bool packed_string(std::string& out) {
+        const std::size_t header = reserve_header(out);
+        if (!string_literal(out)) return false;
+        finish_header(out, header, header_kind::str, static_cast<std::uint32_t>(out.size() - header - 1));
+        return true;
+    }
+
     bool array(std::string& out, std::size_t depth) {
         ++pos_;
-        std::string& items = out;
         const std::size_t header = reserve_header(out);
         std::uint32_t count = 0;
         skip_space();
         if (pos_ < text_.size() && text_[pos_] == ']') { ++pos_; }
         else {
             for (;;) {
-                if (!value(items, depth + 1)) return false;
+                if (!value(out, depth + 1)) return false;
                 ++count;
                 skip_space();
                 if (pos_ >= text_.size()) return fail("unterminated array");
@@ -163,7 +165,6 @@ private:
 
     bool object(std::string& out, std::size_t depth) {
         ++pos_;
-        std::string& entries = out;
         const std::size_t header = reserve_header(out);
         std::uint32_t count = 0;
         skip_space();
@@ -172,13 +173,11 @@ private:
             for (;;) {
                 skip_space();
                 if (pos_ >= text_.size() || text_[pos_] != '"') return fail("expected a string key");
-                const std::size_t key_header = reserve_header(entries);
-                if (!string_literal(entries)) return false;
-                finish_header(entries, key_header, header_kind::str, static_cast<std::uint32_t>(entries.size() - key_header - 1));
+                if (!packed_string(out)) return false;
                 skip_space();
                 if (pos_ >= text_.size() || text_[pos_] != ':') return fail("expected ':'");
                 ++pos_;
-                if (!value(entries, depth + 1)) return false;
+                if (!value(out, depth + 1)) return false;
                 ++count;
                 skip_space();
                 if (pos_ >= text_.size()) return fail("unterminated object");
