@@ -19,7 +19,9 @@
 //          pure-JS pipeline; median events/s of each and the ratio SDK / JS.
 // Builds nothing: needs build/sdk and the relay (bash scripts/build.sh). Usage:
 //   npm run bench:main-thread [-- --seconds 10 --rate 150 --batch 10000 --reps 7 --json out.json]
-// Env: HOLDFAST_SDK_DIR, HOLDFAST_RELAY_BINARY (see support.mjs).
+// Env: HOLDFAST_SDK_DIR, HOLDFAST_RELAY_BINARY (see support.mjs); MAIN_PROF=DIR writes a CDP CPU
+// profile of the live run and of each instrumented batch run there (read it with an SDK built by
+// build/wasm-prof for function names).
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -141,6 +143,24 @@ async function writePaced(writer, count, perSecond, seqBase) {
   return (count / (performance.now() - t0)) * 1000;
 }
 
+/** A CDP CPU profile of the page from now until stop(name) (MAIN_PROF=DIR: DIR/main-thread-name.cpuprofile). */
+async function startProfiler(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  await cdp.send('Profiler.start');
+  return {
+    async stop(name) {
+      const { profile } = await cdp.send('Profiler.stop');
+      fs.mkdirSync(process.env.MAIN_PROF, { recursive: true });
+      const file = path.join(process.env.MAIN_PROF, `main-thread-${name}.cpuprofile`);
+      fs.writeFileSync(file, JSON.stringify(profile));
+      log(`profile: ${file}`);
+      await cdp.detach();
+    },
+  };
+}
+
 const relay = await startRelay(fail);
 const statics = await startStaticServer();
 let browser = null;
@@ -163,6 +183,7 @@ try {
   const pageInfo = await page.evaluate((cfg) => __bench.startLive(cfg), { url: relay.wsUrl, session: liveSession, storage: liveStorage, tabs: liveTabs, split: !flags.bare });
   results.page = pageInfo;
   if (!pageInfo.crossOriginIsolated) log('warning: the page is not cross-origin isolated: performance.now() is coarsened to 100 µs');
+  const profiler = process.env.MAIN_PROF ? await startProfiler(page) : null;
   const writer = as.startMessage();
   log(`live: warm-up ${warmCount} deltas at ${rate} ev/s`);
   await writePaced(writer, warmCount, rate, 0);
@@ -174,6 +195,7 @@ try {
   await writer.end();
   await sleep(200);
   const liveRaw = await page.evaluate(() => __bench.stopLive());
+  await profiler?.stop('live');
   const perEvent = summary(liveRaw.samples);
   const perDrain = summary(liveRaw.drainSamples);
   const perFrame = summary(liveRaw.eventsPerFrame);
@@ -186,6 +208,8 @@ try {
     // Per label: its time in each frame that called it (summary), and summed over all frames.
     split: Object.fromEntries(Object.entries(liveRaw.split).map(([label, v]) => [label, { ...summary(v), totalMs: v.reduce((a, b) => a + b, 0) }])) };
   results.live.broadcastBytesPerFrame = summary(liveRaw.postedBytes);
+  // Per WebSocket message, in arrival order (for --json readers looking for what the slow ones share).
+  results.live.perFrameMs = { toMessage: liveRaw.samples, toDrainEnd: liveRaw.drainSamples, split: liveRaw.split };
   // The message grows by one token per event: does the cost grow with it? First vs last fifth.
   const fifth = Math.max(1, Math.floor(liveRaw.samples.length / 5));
   results.live.toMessageFirstFifthMs = summary(liveRaw.samples.slice(0, fifth));
@@ -223,7 +247,11 @@ try {
   }
   // One more run of each SDK storage, instrumented (not in the rates): where the batch's time goes.
   const batchSplit = {};
-  for (const storage of ['memory', 'indexeddb']) batchSplit[storage] = await page.evaluate((st) => __bench.replaySdkSplit({ storage: st }), storage);
+  for (const storage of ['memory', 'indexeddb']) {
+    const batchProfiler = process.env.MAIN_PROF ? await startProfiler(page) : null;
+    batchSplit[storage] = await page.evaluate((st) => __bench.replaySdkSplit({ storage: st }), storage);
+    await batchProfiler?.stop(`batch-${storage}`);
+  }
   await page.evaluate(() => __bench.cleanUp());
   const rateOf = (name) => median(runs[name].map((r) => r.evPerS));
   results.batch = { captured, problems: checks,

@@ -39,15 +39,20 @@ error fs_error(const char* what, const std::string& path) {
     return make_error(errc::store_failure, std::string(what) + " " + path + ": " + errno_text(errno));
 }
 
-/// Writes all of `bytes` to `fd` (write may take less than asked), then closes it.
-bool write_and_close(int fd, std::string_view bytes) {
-    bool ok = true;
-    for (std::size_t done = 0; ok && done < bytes.size();) {
+/// Writes all of `bytes` to `fd` (write may take less than asked).
+bool write_all(int fd, std::string_view bytes) {
+    for (std::size_t done = 0; done < bytes.size();) {
         const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        ok = n > 0;
-        if (ok) done += static_cast<std::size_t>(n);
+        if (n <= 0) return false;
+        done += static_cast<std::size_t>(n);
     }
+    return true;
+}
+
+/// write_all, then closes `fd`; errno is the first failure's.
+bool write_and_close(int fd, std::string_view bytes) {
+    const bool ok = write_all(fd, bytes);
     const int saved = errno;
     const bool closed = ::close(fd) == 0;
     if (!ok) errno = saved;
@@ -102,14 +107,32 @@ result<std::size_t> posix_file_system::file_size(const std::string& path) {
     return static_cast<std::size_t>(st.st_size);
 }
 
+posix_file_system::~posix_file_system() { close_append_file(); }
+
+void posix_file_system::close_append_file() noexcept {
+    if (append_fd_ >= 0) ::close(append_fd_);
+    append_fd_ = -1;
+    append_path_.clear();
+}
+
 result<ok_t> posix_file_system::append(const std::string& path, std::string_view bytes) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd < 0) return fs_error("open", path);
-    if (!write_and_close(fd, bytes)) return fs_error("append", path);
+    if (append_fd_ < 0 || path != append_path_) {
+        close_append_file();
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd < 0) return fs_error("open", path);
+        append_fd_ = fd;
+        append_path_ = path;
+    }
+    if (!write_all(append_fd_, bytes)) {
+        const error failed = fs_error("append", path);
+        close_append_file();
+        return failed;
+    }
     return ok_t{};
 }
 
 result<ok_t> posix_file_system::write(const std::string& path, std::string_view bytes) {
+    close_append_file();
     const std::string temporary = path + ".tmp";
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return fs_error("open", temporary);
@@ -123,11 +146,13 @@ result<ok_t> posix_file_system::write(const std::string& path, std::string_view 
 }
 
 result<ok_t> posix_file_system::truncate(const std::string& path, std::size_t size) {
+    close_append_file();
     if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) return fs_error("truncate", path);
     return ok_t{};
 }
 
 result<ok_t> posix_file_system::remove(const std::string& path) {
+    close_append_file();
     if (is_directory(path)) {
         auto names = list(path);
         if (!names) return names.err();

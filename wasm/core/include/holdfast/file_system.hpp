@@ -30,9 +30,17 @@ public:
     virtual result<ok_t> make_dirs(const std::string& dir) = 0;
 };
 
-/// POSIX calls (fopen, rename, opendir…): a real directory natively, IDBFS under Emscripten.
+/// POSIX calls (open, rename, opendir…): a real directory natively, IDBFS under Emscripten.
+/// It keeps the file it last appended to open: the history appends every live event to its
+/// active segment, and under Emscripten each open()/close() resolves the path in JavaScript
+/// (about half the cost of a live event in the page). Any other change closes it first, so the
+/// descriptor never outlives a rename, truncation or removal of its file.
 class posix_file_system final : public file_system {
 public:
+    posix_file_system() = default;
+    posix_file_system(const posix_file_system&) = delete;
+    posix_file_system& operator=(const posix_file_system&) = delete;
+    ~posix_file_system() override;
     result<std::vector<std::string>> list(const std::string& dir) override;
     result<std::string> read(const std::string& path) override;
     result<std::size_t> file_size(const std::string& path) override;
@@ -41,6 +49,12 @@ public:
     result<ok_t> truncate(const std::string& path, std::size_t size) override;
     result<ok_t> remove(const std::string& path) override;
     result<ok_t> make_dirs(const std::string& dir) override;
+
+private:
+    void close_append_file() noexcept;
+
+    std::string append_path_;
+    int append_fd_ = -1;
 };
 
 /// Files in a map. bytes_written() counts every byte handed to it (for benchmarks);

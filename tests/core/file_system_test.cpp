@@ -1,0 +1,91 @@
+// The POSIX file system on a real directory: it keeps the file it appends to open between
+// appends, so what matters is that no other change leaves that descriptor writing somewhere stale.
+#include "holdfast/file_system.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace holdfast {
+namespace {
+
+namespace fs = std::filesystem;
+
+class posix_file_system_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        root_ = fs::temp_directory_path() / ("holdfast-fs-" + std::to_string(::getpid()) + "-" +
+                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(root_);
+        fs::create_directories(root_);
+    }
+    void TearDown() override { fs::remove_all(root_); }
+
+    std::string path(const char* name) const { return (root_ / name).string(); }
+    /// The file's bytes as another process would read them (not through the file system under test).
+    static std::string on_disk(const std::string& file) {
+        std::ifstream in(file, std::ios::binary);
+        std::ostringstream out;
+        out << in.rdbuf();
+        return out.str();
+    }
+
+    fs::path root_;
+    posix_file_system files_;
+};
+
+TEST_F(posix_file_system_test, appends_to_one_file_land_in_order_and_are_visible_at_once) {
+    ASSERT_TRUE(files_.append(path("seg"), "one,"));
+    EXPECT_EQ(on_disk(path("seg")), "one,");
+    ASSERT_TRUE(files_.append(path("seg"), "two,"));
+    ASSERT_TRUE(files_.append(path("other"), "x"));
+    ASSERT_TRUE(files_.append(path("seg"), "three"));
+    EXPECT_EQ(on_disk(path("seg")), "one,two,three");
+    EXPECT_EQ(files_.read(path("seg")).value(), "one,two,three");
+    EXPECT_EQ(on_disk(path("other")), "x");
+}
+
+TEST_F(posix_file_system_test, an_append_after_the_file_was_removed_creates_it_afresh) {
+    ASSERT_TRUE(files_.append(path("seg"), "old"));
+    ASSERT_TRUE(files_.remove(path("seg")));
+    EXPECT_FALSE(fs::exists(path("seg")));
+    ASSERT_TRUE(files_.append(path("seg"), "new"));
+    EXPECT_EQ(on_disk(path("seg")), "new") << "an append through a descriptor of the removed file would be lost";
+}
+
+TEST_F(posix_file_system_test, an_append_after_its_directory_was_removed_fails_clearly) {
+    fs::create_directories(root_ / "dir");
+    const std::string file = (root_ / "dir" / "seg").string();
+    ASSERT_TRUE(files_.append(file, "old"));
+    ASSERT_TRUE(files_.remove((root_ / "dir").string()));
+    const auto appended = files_.append(file, "new");
+    ASSERT_FALSE(appended);
+    EXPECT_EQ(appended.err().code, errc::store_failure);
+    EXPECT_NE(appended.err().detail.find("no such file"), std::string::npos) << appended.err().detail;
+}
+
+TEST_F(posix_file_system_test, appends_after_a_truncation_continue_from_the_cut) {
+    ASSERT_TRUE(files_.append(path("seg"), "keep|torn"));
+    ASSERT_TRUE(files_.truncate(path("seg"), 5));
+    ASSERT_TRUE(files_.append(path("seg"), "next"));
+    EXPECT_EQ(on_disk(path("seg")), "keep|next");
+}
+
+TEST_F(posix_file_system_test, appends_after_the_file_was_replaced_go_to_the_new_content) {
+    ASSERT_TRUE(files_.append(path("seg"), "old"));
+    ASSERT_TRUE(files_.write(path("seg"), "replaced|"));
+    ASSERT_TRUE(files_.append(path("seg"), "more"));
+    EXPECT_EQ(on_disk(path("seg")), "replaced|more") << "the descriptor of the file renamed over would write to an orphan";
+}
+
+TEST_F(posix_file_system_test, bytes_written_by_someone_else_stay_before_the_next_append) {
+    ASSERT_TRUE(files_.append(path("seg"), "a"));
+    std::ofstream(path("seg"), std::ios::binary | std::ios::app) << "b";
+    ASSERT_TRUE(files_.append(path("seg"), "c"));
+    EXPECT_EQ(on_disk(path("seg")), "abc");
+}
+
+} // namespace
+} // namespace holdfast
