@@ -4,6 +4,7 @@
 #include "holdfast/history_store.hpp"
 #include "holdfast/json.hpp"
 
+#include <boost/crc.hpp>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -84,6 +85,29 @@ protected:
     posix_file_system files_;
     std::uint64_t clock_ = 0;
 };
+
+TEST_F(history_test, records_carry_their_length_and_the_standard_crc32_of_their_body) {
+    // Histories already in browsers were written with this format: the header must stay the
+    // IEEE CRC-32 (checked against Boost's) whatever the body's length modulo the CRC's step.
+    auto u32_at = [](const std::string& bytes, std::size_t at) {
+        std::uint32_t v = 0;
+        for (int i = 0; i < 4; ++i) v |= std::uint32_t{static_cast<unsigned char>(bytes[at + i])} << (8 * i);
+        return v;
+    };
+    for (std::size_t extra = 0; extra < 9; ++extra) {
+        proto::event e{7, 1234, "p", "message.delta", "m1", "writer",
+                       proto::raw_value{json::to_msgpack(R"({"text":")" + std::string(extra, 'x') + R"("})").value()}};
+        const std::string record = history::frame_record(history_record{e, std::nullopt, std::nullopt, std::nullopt});
+        const std::string body = record.substr(8);
+        EXPECT_EQ(u32_at(record, 0), body.size());
+        boost::crc_32_type reference;
+        reference.process_bytes(body.data(), body.size());
+        EXPECT_EQ(u32_at(record, 4), reference.checksum()) << "body of " << body.size() << " bytes";
+        std::string appended = "prefix";
+        history::append_event_record(e, appended);
+        EXPECT_EQ(appended, "prefix" + record) << "appending in place writes the same bytes";
+    }
+}
 
 TEST_F(history_test, appended_events_come_back_after_reopen) {
     const auto events = script(3, 20);

@@ -86,6 +86,8 @@ public:
 
     /// Encodes one record as stored: u32 length, u32 CRC-32 of the body, msgpack body.
     static std::string frame_record(const history_record& record);
+    /// Appends frame_record(history_record{e}) to `out`.
+    static void append_event_record(const proto::event& e, std::string& out);
 
 private:
     history(file_system& fs, std::string dir, history_config config) : fs_(fs), dir_(std::move(dir)), config_(config) {}
