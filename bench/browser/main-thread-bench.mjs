@@ -21,7 +21,13 @@
 //   npm run bench:main-thread [-- --seconds 10 --rate 150 --batch 10000 --reps 7 --json out.json]
 // Env: HOLDFAST_SDK_DIR, HOLDFAST_RELAY_BINARY (see support.mjs); MAIN_PROF=DIR writes a CDP CPU
 // profile of the live run and of each instrumented batch run there (read it with an SDK built by
-// build/wasm-prof for function names).
+// build/wasm-prof for function names); MAIN_TRACE=FILE keeps the Chrome trace of the live run
+// (with the v8 categories added).
+//
+// The live run is traced (toplevel, mojom, devtools.timeline): per WebSocket message, the
+// trace gives the wall time and the main thread's CPU time of the task that delivered it (from
+// Blink's receipt to the end of its microtasks). On 2 cores shared with the relay and the agent,
+// the wall time includes the thread's preemption; the CPU time is the SDK's cost.
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -143,6 +149,30 @@ async function writePaced(writer, count, perSecond, seqBase) {
   return (count / (performance.now() - t0)) * 1000;
 }
 
+/**
+ * The tasks of a Chrome trace that delivered a WebSocket message to the page: Blink's "Receive
+ * mojo message" on the renderer's main thread holding a WebSocketReceive instant. Wall and
+ * thread (CPU) time of each, in ms.
+ */
+function messageTasks(trace) {
+  const events = trace.traceEvents ?? trace;
+  const receives = events.filter((e) => e.name === 'WebSocketReceive');
+  const threadOf = (e) => `${e.pid}:${e.tid}`;
+  const perThread = new Map();
+  for (const e of receives) perThread.set(threadOf(e), (perThread.get(threadOf(e)) ?? 0) + 1);
+  const main = [...perThread].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const tasks = events.filter((e) => threadOf(e) === main && e.ph === 'X' && e.name === 'Receive mojo message' && e.tdur !== undefined)
+    .sort((a, b) => a.ts - b.ts);
+  const marks = receives.filter((e) => threadOf(e) === main).map((e) => e.ts).sort((a, b) => a - b);
+  const out = [];
+  let m = 0;
+  for (const task of tasks) {
+    while (m < marks.length && marks[m] < task.ts) ++m;
+    if (m < marks.length && marks[m] <= task.ts + task.dur) out.push({ wallMs: task.dur / 1000, cpuMs: task.tdur / 1000 });
+  }
+  return out;
+}
+
 /** A CDP CPU profile of the page from now until stop(name) (MAIN_PROF=DIR: DIR/main-thread-name.cpuprofile). */
 async function startProfiler(page) {
   const cdp = await page.context().newCDPSession(page);
@@ -189,6 +219,9 @@ try {
   await writePaced(writer, warmCount, rate, 0);
   await page.waitForFunction((n) => __bench.liveCount() >= n, warmCount + 1, { timeout: 15000 });
   await page.evaluate(() => __bench.resetLive());
+  const tracePath = process.env.MAIN_TRACE || path.join(os.tmpdir(), `holdfast-main-thread-${process.pid}.json`);
+  await browser.startTracing(page, { path: tracePath,
+    categories: ['toplevel', 'mojom', 'devtools.timeline', ...(process.env.MAIN_TRACE ? ['v8', 'v8.wasm', 'blink'] : [])] });
   log(`live: ${liveCount} deltas at ${rate} ev/s`);
   const achieved = await writePaced(writer, liveCount, rate, warmCount);
   await page.waitForFunction((n) => __bench.liveCount() >= n, liveCount, { timeout: 30000 });
@@ -196,6 +229,9 @@ try {
   await sleep(200);
   const liveRaw = await page.evaluate(() => __bench.stopLive());
   await profiler?.stop('live');
+  await browser.stopTracing();
+  const traced = messageTasks(JSON.parse(fs.readFileSync(tracePath, 'utf8')));
+  if (process.env.MAIN_TRACE) log(`trace: ${tracePath}`); else fs.rmSync(tracePath, { force: true });
   const perEvent = summary(liveRaw.samples);
   const perDrain = summary(liveRaw.drainSamples);
   const perFrame = summary(liveRaw.eventsPerFrame);
@@ -208,6 +244,7 @@ try {
     // Per label: its time in each frame that called it (summary), and summed over all frames.
     split: Object.fromEntries(Object.entries(liveRaw.split).map(([label, v]) => [label, { ...summary(v), totalMs: v.reduce((a, b) => a + b, 0) }])) };
   results.live.broadcastBytesPerFrame = summary(liveRaw.postedBytes);
+  results.live.traced = { messages: traced.length, wallMs: summary(traced.map((m) => m.wallMs)), cpuMs: summary(traced.map((m) => m.cpuMs)) };
   // Per WebSocket message, in arrival order (for --json readers looking for what the slow ones share).
   results.live.perFrameMs = { toMessage: liveRaw.samples, toDrainEnd: liveRaw.drainSamples, split: liveRaw.split };
   // The message grows by one token per event: does the cost grow with it? First vs last fifth.
@@ -280,6 +317,9 @@ console.log(`| the same ÷ events in that message (per event) | ${us(L.toMessage
 console.log(`| the same, first fifth of the message | ${us(L.toMessageFirstFifthMs.p50)} | ${us(L.toMessageFirstFifthMs.p99)} | ${us(L.toMessageFirstFifthMs.max)} | ${us(L.toMessageFirstFifthMs.mean)} |`);
 console.log(`| the same, last fifth (message ${L.textLength} characters at the end) | ${us(L.toMessageLastFifthMs.p50)} | ${us(L.toMessageLastFifthMs.p99)} | ${us(L.toMessageLastFifthMs.max)} | ${us(L.toMessageLastFifthMs.mean)} |`);
 console.log(`| socket message → drain done | ${us(L.toDrainEndMs.p50)} | ${us(L.toDrainEndMs.p99)} | ${us(L.toDrainEndMs.max)} | ${us(L.toDrainEndMs.mean)} |`);
+console.log(`| the task that delivered it (Blink's receipt, handler, microtasks), wall, traced | ${us(L.traced.wallMs.p50)} | ${us(L.traced.wallMs.p99)} | ${us(L.traced.wallMs.max)} | ${us(L.traced.wallMs.mean)} |`);
+console.log(`| the same task, main-thread CPU time, traced | ${us(L.traced.cpuMs.p50)} | ${us(L.traced.cpuMs.p99)} | ${us(L.traced.cpuMs.max)} | ${us(L.traced.cpuMs.mean)} |`);
+console.log(`(${L.traced.messages} traced WebSocket messages; the wall time includes the thread's preemption by the relay, the agent and the browser's other processes on ${results.host.cpus} cores)`);
 const totalMs = L.toDrainEndMs.mean * L.toDrainEndMs.n;
 if (!L.instrumented) {
   console.log('(--bare: core calls not timed)');
