@@ -487,7 +487,11 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
 /// one's serial) stands for all of them, and each ts is the previous event's plus tsDelta (the
 /// first's from 0). A replay's events share a millisecond or a few, so a delta is a digit or two
 /// where the ts was thirteen: fewer digits to print in the core and to parse in JS.
-void append_compact_events(const std::vector<proto::event>& events, json::object_writer& update) {
+// Not inlined into take_updates_json (here and at the link, see wasm/bindings/CMakeLists.txt):
+// in the page, V8 moves a function to its optimizing tier once its loops have run enough and
+// compiles it whole on a background thread. This loop is the hot part of a replay; inlined, it
+// took the whole update writer with it (9 KB, 10-17 ms of compilation during a catch-up).
+[[gnu::noinline]] void append_compact_events(const std::vector<proto::event>& events, json::object_writer& update) {
     // Table search is bounded: past max_searched entries a producer gets a new entry even if it is
     // further up (the table allows repeats), so a batch of many writers stays linear.
     if (events.empty()) return;
