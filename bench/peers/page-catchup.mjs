@@ -4,7 +4,9 @@
 // resume), handler time and size. Layer: bench. Playwright drives Debian Chromium.
 //   node bench/peers/page-catchup.mjs [chromium flags...]      e.g. --js-flags=--no-wasm-dynamic-tiering
 // Env: RUNS (3), PAGE_PROF=DIR (a CDP CPU profile of each catch-up), PAGE_TRACE=PREFIX (a Chrome
-// trace of each, PREFIX-N.json), HOLDFAST_SDK_DIR (another SDK build, as for holdfast.mjs).
+// trace of each, PREFIX-N.json), HOLDFAST_SDK_DIR (another SDK build, as for holdfast.mjs),
+// RELOAD=1 (every run in one tab of one browser context, the page loaded anew, 3 s apart: what a
+// user's reload gets from the browser's caches, Chrome's wasm code cache among them).
 import fs from 'node:fs';
 import { chromium } from 'playwright-core';
 
@@ -17,11 +19,16 @@ const mono = () => Number(process.hrtime.bigint()) / 1e6;
 const server = await adapter.startServer({});
 const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: [...chromiumArgs, ...process.argv.slice(2)] });
 const results = [];
+const reload = process.env.RELOAD === '1';
+const context = reload ? await browser.newContext() : null;
+const tab = reload ? await context.newPage() : null;
 try {
   for (let run = 0; run < runs; run++) {
     const session = `page-catchup-${Date.now()}-${run}`;
     const pub = await adapter.createPublisher(server.info, session);
-    const page = await browser.newPage();
+    // V8 caches a module's optimized code about 2 s after it was compiled.
+    if (reload && run > 0) await new Promise((r) => setTimeout(r, 3000));
+    const page = tab ?? await browser.newPage();
     await page.goto(adapter.browser.pageUrl({ info: server.info }));
     await page.evaluate(`window.__subscribe = ${adapter.browser.subscribe.toString()}`);
     // Every WebSocket message: [arrival, handler ms, bytes] (the SDK's drain runs in a microtask
@@ -82,7 +89,7 @@ try {
     if (process.env.PAGE_TRACE) await browser.stopTracing();
     console.log(`run ${run}: ${r.ms.toFixed(1)} ms; messages (arrival+handler:size) ${r.messages.join(' ')}`);
     results.push(r.ms);
-    await page.close();
+    if (!reload) await page.close();
     await pub.close();
   }
 } finally {
