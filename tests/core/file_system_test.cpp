@@ -2,6 +2,8 @@
 // appends, so what matters is that no other change leaves that descriptor writing somewhere stale.
 #include "holdfast/file_system.hpp"
 
+#include "../support/scratch_dir.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,14 +17,6 @@ namespace fs = std::filesystem;
 
 class posix_file_system_test : public ::testing::Test {
 protected:
-    void SetUp() override {
-        root_ = fs::temp_directory_path() / ("holdfast-fs-" + std::to_string(::getpid()) + "-" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(root_);
-        fs::create_directories(root_);
-    }
-    void TearDown() override { fs::remove_all(root_); }
-
     std::string path(const char* name) const { return (root_ / name).string(); }
     /// The file's bytes as another process would read them (not through the file system under test).
     static std::string on_disk(const std::string& file) {
@@ -32,7 +26,8 @@ protected:
         return out.str();
     }
 
-    fs::path root_;
+    testing::scratch_dir scratch_{"holdfast-fs"};
+    const fs::path root_ = scratch_.path();
     posix_file_system files_;
 };
 

@@ -4,6 +4,8 @@
 #include "holdfast/history_store.hpp"
 #include "holdfast/json.hpp"
 
+#include "../support/scratch_dir.hpp"
+
 #include <boost/crc.hpp>
 #include <gtest/gtest.h>
 
@@ -18,14 +20,6 @@ namespace fs = std::filesystem;
 
 class history_test : public ::testing::Test {
 protected:
-    void SetUp() override {
-        root_ = fs::temp_directory_path() / ("holdfast-history-" + std::to_string(::getpid()) + "-" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::remove_all(root_);
-        fs::create_directories(root_);
-    }
-    void TearDown() override { fs::remove_all(root_); }
-
     std::string dir() const { return (root_ / "s_chat").string(); }
     std::unique_ptr<history> open(history_config config = small()) {
         auto h = history::open(files_, dir(), "chat", ++clock_, config);
@@ -81,7 +75,8 @@ protected:
         return out;
     }
 
-    fs::path root_;
+    holdfast::testing::scratch_dir scratch_{"holdfast-history"};
+    const fs::path root_ = scratch_.path();
     posix_file_system files_;
     std::uint64_t clock_ = 0;
 };
