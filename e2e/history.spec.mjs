@@ -4,10 +4,13 @@
 // the rest of the answer arrives, and after closing the browser the history is readable with the
 // relay still down. Layer: e2e (Playwright, Chromium).
 import { chromium, expect, test } from '@playwright/test';
+import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import WebSocket from 'ws';
 
 import { composeAnswer } from '../demo/agent/answer.mjs';
-import { chromiumArgs, relayFixture, relayLog, relayMetric, startStaticServer, uniqueSession } from './support.mjs';
+import { chromiumArgs, relayFixture, relayLog, relayMetric, root, sdkDir, startStaticServer, uniqueSession } from './support.mjs';
 
 const port = Number(process.env.HOLDFAST_E2E_HISTORY_PORT ?? 18095);
 const base = `http://127.0.0.1:${port}`;
@@ -83,4 +86,64 @@ test('reload mid-answer shows stored text before the link, replays only the tail
   await expect(stateOf(page)).not.toHaveText('live');
   await context.close();
   await fx.startRelay();
+});
+
+test('after the first sync, IndexedDB follows the files the history writes and removes: the same set as in memory', async ({}, testInfo) => {
+  // The page copies only the paths its core reports changed (IdbStorage.js) once its lead's first,
+  // whole sync is done. 1,500 events fold raw segments into chunks, which removes the raw files:
+  // a copy that missed removals would leave them in IndexedDB.
+  const session = uniqueSession('hist-files', testInfo);
+  const url = `ws://127.0.0.1:${port}/v1/ws`;
+  const context = await launch(path.join(fx.dataDir, 'profile-files'));
+  const page = context.pages()[0] ?? await context.newPage();
+  await page.goto(`${site.url}/?session=${session}&relay=${encodeURIComponent(url)}`);
+  await expect(stateOf(page)).toHaveText('live');
+  await page.evaluate(() => window.holdfast.flush());  // the lead's whole sync, before any event
+
+  const { Holdfast } = await import(pathToFileURL(path.resolve(root, sdkDir, 'holdfast.js')).href);
+  const wasmBinary = fs.readFileSync(path.resolve(root, sdkDir, 'holdfast_core.wasm'));
+  const writer = await Holdfast.connect({ url, storage: 'memory', WebSocket, wasmBinary, agent: 'filler' });
+  try {
+    const ws = writer.session(session);
+    const total = 1500;
+    for (let from = 0; from < total; from += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, k) => ws.publish('note', { n: from + k, text: `note ${from + k} of the filler agent` })));
+      await page.evaluate(() => window.holdfast.flush());  // many partial syncs along the way
+    }
+  } finally {
+    writer.close();
+  }
+  const head = (await relayLog(base, session)).headSerial;
+  await expect.poll(() => page.evaluate(() => window.session.lastSerial)).toBe(head);
+  await page.evaluate(() => window.holdfast.flush());
+
+  const { files, keys } = await page.evaluate(async (id) => {
+    const { loadCore } = await import('/sdk/loadCore.js');
+    const { FS } = await loadCore();
+    const inMemory = [];
+    const walk = (dir) => {
+      for (const name of FS.readdir(dir)) {
+        if (name === '.' || name === '..') continue;
+        const child = `${dir}/${name}`;
+        inMemory.push(child);
+        if (FS.isDir(FS.stat(child).mode)) walk(child);
+      }
+    };
+    walk('/holdfast');
+    const stored = await new Promise((resolve, reject) => {
+      const open = indexedDB.open('/holdfast');
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const request = open.result.transaction(['FILE_DATA'], 'readonly').objectStore('FILE_DATA').getAllKeys();
+        request.onerror = () => reject(request.error);
+        request.onsuccess = () => { open.result.close(); resolve(request.result); };
+      };
+    });
+    const mine = (p) => p.includes(id);
+    return { files: inMemory.filter(mine).sort(), keys: stored.map(String).filter(mine).sort() };
+  }, session);
+  const names = files.map((f) => f.slice(f.lastIndexOf('/') + 1));
+  expect(names.some((n) => n.startsWith('c'))).toBe(true);  // folds happened, so raw files were removed
+  expect(keys).toEqual(files);
+  await context.close();
 });

@@ -1,9 +1,14 @@
 // IdbStorage: the browser adapter behind local history — Emscripten's IDBFS mounted at /holdfast
-// and a debounced FS.syncfs with at most one in flight. Layer: JS glue, a browser adapter. The
-// core writes its files synchronously into this tab's in-memory FS; this adapter decides when
-// they reach IndexedDB (syncfs stores each changed file whole, so the core keeps sealed segments
-// small and immutable). Every tab loads IndexedDB once at start, but only the writer — the
-// leader tab — ever syncs back: two tabs' syncfs would delete each other's files.
+// and a debounced sync with at most one in flight. Layer: JS glue, a browser adapter. The core
+// writes its files synchronously into this tab's in-memory FS; this adapter decides when they
+// reach IndexedDB (each changed file is stored whole, so the core keeps sealed segments small and
+// immutable). Every tab loads IndexedDB once at start, but only the writer — the leader tab —
+// ever syncs back: two tabs' syncs would delete each other's files.
+//
+// A lead starts with IDBFS's own syncfs, which makes IndexedDB a copy of this tab's files (it
+// walks every file and every stored key). After that, a sync copies only the paths the core
+// reports changed (Core.takeChangedFiles), in IDBFS's record format, so loading stays IDBFS's;
+// a failed copy makes the next sync a whole one again.
 
 const MOUNT = '/holdfast';
 
@@ -30,6 +35,46 @@ async function mount(module) {
     mounted.delete(module);
     throw error;
   }
+}
+
+/**
+ * Copies `paths` from the in-memory FS to IDBFS's database in one transaction: each one that
+ * exists as IDBFS would store it, each one that is gone deleted. Not IDBFS's own request
+ * handlers: they swallow a failed write (preventDefault) and the transaction commits anyway.
+ */
+function copyToIndexedDb(module, paths) {
+  const { FS } = module;
+  const IDBFS = FS.filesystems.IDBFS;
+  return new Promise((resolve, reject) => {
+    IDBFS.getDB(MOUNT, (openError, db) => {
+      if (openError) return reject(openError);
+      let failure = null;
+      let transaction;
+      try {
+        transaction = db.transaction([IDBFS.DB_STORE_NAME], 'readwrite');
+        transaction.oncomplete = () => resolve();
+        transaction.onabort = () => reject(failure ?? transaction.error ?? new Error('IndexedDB transaction aborted'));
+        const store = transaction.objectStore(IDBFS.DB_STORE_NAME);
+        const failed = (request) => { request.onerror = () => { failure ??= request.error; }; };
+        for (const path of paths) {
+          let exists = true;
+          try { FS.stat(path); } catch { exists = false; }
+          if (!exists) {
+            failed(store.delete(path));
+            continue;
+          }
+          IDBFS.loadLocalEntry(path, (error, entry) => {
+            if (error) throw error;
+            failed(store.put(entry, path));
+          });
+        }
+      } catch (error) {
+        failure ??= error;
+        try { transaction?.abort(); } catch { /* already finished */ }
+        if (!transaction) reject(error);
+      }
+    });
+  });
 }
 
 function isQuotaError(error) {
@@ -60,6 +105,12 @@ export class IdbStorage {
   #closed = false;
   /** Only the leader tab syncs; a follower's writes stay in its memory until it leads. */
   #writer = false;
+  /** The next sync copies everything (syncfs): at the start of a lead, and after a failed sync. */
+  #whole = true;
+  /** Paths the core changed that the next (partial) sync copies. */
+  #changed = new Set();
+  /** @type {(() => string[]) | null} the core's Core.takeChangedFiles, until detach() */
+  #source = null;
   /** @type {(() => boolean) | null} asked to free space when IndexedDB refuses a write */
   onFull = null;
   /** @type {((error: Error) => void) | null} */
@@ -100,13 +151,32 @@ export class IdbStorage {
   /** Whether this tab writes IndexedDB (it leads); becoming the writer syncs what it holds. */
   get writer() { return this.#writer; }
   set writer(value) {
+    if (value && !this.#writer) this.#whole = true;
     this.#writer = Boolean(value);
     if (this.#writer) this.markDirty();
   }
 
+  /** Where the changed paths come from: the core's takeChangedFiles. */
+  attach(takeChangedFiles) { this.#source = takeChangedFiles; }
+
+  /** The core is going away: what it changed last stays for the final flush. */
+  detach() {
+    this.#collect();
+    this.#source = null;
+  }
+
+  #collect() {
+    for (const path of this.#source?.() ?? []) this.#changed.add(path);
+  }
+
   /** The core wrote files: sync them within the configured delay. */
   markDirty() {
-    if (this.#closed || !this.#writer || this.#timer !== null) return;
+    if (!this.#writer) {
+      // A follower's files reach IndexedDB with the whole sync that starts its lead.
+      this.#source?.();
+      return;
+    }
+    if (this.#closed || this.#timer !== null) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.flush().catch((error) => this.onError?.(error));
@@ -140,11 +210,25 @@ export class IdbStorage {
   }
 
   async #syncOnce() {
+    this.#collect();
+    const paths = [...this.#changed].sort();
+    this.#changed.clear();
+    const whole = this.#whole;
+    this.#whole = false;
     try {
-      await syncfs(this.#module.FS, false);
+      if (whole) await syncfs(this.#module.FS, false);
+      else if (paths.length) await copyToIndexedDb(this.#module, paths);
     } catch (error) {
+      // What failed is in memory only: a whole sync puts it right.
+      this.#whole = true;
       // A full quota: evict what the core allows, then try once more.
-      if (isQuotaError(error) && this.onFull?.()) return syncfs(this.#module.FS, false);
+      if (isQuotaError(error) && this.onFull?.()) {
+        this.#collect();
+        this.#changed.clear();
+        await syncfs(this.#module.FS, false);
+        this.#whole = false;
+        return;
+      }
       throw error;
     }
   }

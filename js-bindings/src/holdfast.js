@@ -189,6 +189,7 @@ export class Holdfast extends Emitter {
     /** Where this client's local history lives: 'indexeddb' or 'memory'. */
     this.storage = storage ? 'indexeddb' : 'memory';
     if (storage) {
+      storage.attach(() => this.#core.takeChangedFiles());
       storage.onFull = () => { const freed = this.#core.onStorageFull(); this.#drain(); return freed; };
       storage.onError = (error) => this.emit('error', error);
     }
@@ -325,6 +326,7 @@ export class Holdfast extends Emitter {
     for (const { reject } of pending) reject(HoldfastError.named(this.#codes, 'closed', 'the client was closed'));
     for (const session of this.#sessions.values()) session._detach();
     this.#sessions.clear();
+    this.#storage?.detach();
     this.#core.delete();
     this.removeAllListeners();
     await this.#storage?.close();

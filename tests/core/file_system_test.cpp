@@ -82,5 +82,32 @@ TEST_F(posix_file_system_test, bytes_written_by_someone_else_stay_before_the_nex
     EXPECT_EQ(on_disk(path("seg")), "abc");
 }
 
+TEST_F(posix_file_system_test, with_tracking_every_path_created_changed_or_removed_is_reported_once) {
+    ASSERT_TRUE(files_.append(path("untracked"), "x"));
+    files_.track_changes(true);
+    ASSERT_TRUE(files_.make_dirs(path("a/b")));
+    ASSERT_TRUE(files_.append(path("a/b/seg"), "1"));
+    ASSERT_TRUE(files_.append(path("a/b/seg"), "2"));
+    ASSERT_TRUE(files_.write(path("a/meta"), "m"));
+    ASSERT_TRUE(files_.append(path("gone"), "g"));
+    ASSERT_TRUE(files_.remove(path("gone")));
+    const std::vector<std::string> expected{path("a"), path("a/b"), path("a/b/seg"), path("a/meta"), path("a/meta.tmp"),
+                                            path("gone")};
+    EXPECT_EQ(files_.take_changed_paths(), expected) << "sorted: a directory before what it holds";
+    EXPECT_TRUE(files_.take_changed_paths().empty()) << "taken once";
+
+    ASSERT_TRUE(files_.append(path("a/b/seg"), "3"));  // the same open file as before the take
+    ASSERT_TRUE(files_.truncate(path("a/meta"), 0));
+    ASSERT_TRUE(files_.remove(path("a")));
+    const std::vector<std::string> after{path("a"), path("a/b"), path("a/b/seg"), path("a/meta")};
+    EXPECT_EQ(files_.take_changed_paths(), after) << "a removed directory reports everything it held";
+}
+
+TEST_F(posix_file_system_test, without_tracking_nothing_is_kept) {
+    ASSERT_TRUE(files_.append(path("seg"), "x"));
+    ASSERT_TRUE(files_.write(path("meta"), "m"));
+    EXPECT_TRUE(files_.take_changed_paths().empty());
+}
+
 } // namespace
 } // namespace holdfast

@@ -19,6 +19,7 @@
 #include "holdfast/client.hpp"
 #include "holdfast/codec.hpp"
 #include "holdfast/errc.hpp"
+#include "holdfast/json.hpp"
 #include "holdfast/tab_coordinator.hpp"
 
 #include <emscripten/em_macros.h>
@@ -161,10 +162,13 @@ public:
         : store_(o.storage_root.empty() ? nullptr
                                         : std::make_unique<holdfast::client::history_store>(files_, o.storage_root)),
           core_(with_store(make_config(o))),
-          tabs_(core_, make_tab_config(o), to_ms(o.now)) {}
+          tabs_(core_, make_tab_config(o), to_ms(o.now)) {
+        files_.track_changes(store_ != nullptr);
+    }
 
     holdfast::client::client_core& core() { return core_; }
     holdfast::client::tab_coordinator& tabs() { return tabs_; }
+    holdfast::posix_file_system& files() { return files_; }
 
 private:
     holdfast::client::client_config with_store(holdfast::client::client_config config) {
@@ -276,6 +280,20 @@ EMSCRIPTEN_KEEPALIVE double hf_control(core_binding* c, std::uint32_t session_le
 /// One JSON batch of everything that changed since the last call, or "".
 EMSCRIPTEN_KEEPALIVE int hf_take_updates(core_binding* c) {
     try { return output_length(c->core().take_updates_json()); } catch (...) { return output_length({}); }
+}
+/// The files the history created, changed or removed since the last call: a JSON array of paths,
+/// for the glue to copy to IndexedDB (IdbStorage.js).
+EMSCRIPTEN_KEEPALIVE int hf_take_changed_files(core_binding* c) {
+    try {
+        std::string json = "[";
+        for (const auto& path : c->files().take_changed_paths()) {
+            if (json.size() > 1) json += ',';
+            holdfast::json::append_string(path, json);
+        }
+        return output_length(json + "]");
+    } catch (...) {
+        return output_length("[]");
+    }
 }
 EMSCRIPTEN_KEEPALIVE int hf_on_storage_full(core_binding* c) {
     try { return c->core().on_storage_full() ? 1 : 0; } catch (...) { return 0; }

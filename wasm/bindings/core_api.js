@@ -163,6 +163,8 @@ class Core {
   }
   takeUpdates() { return hfText(Module['_hf_take_updates'](hfAt(this))); }
   onStorageFull() { return Module['_hf_on_storage_full'](hfAt(this)) !== 0; }
+  /** The history's files changed since the last call (paths), for IdbStorage to copy. */
+  takeChangedFiles() { return JSON.parse(hfText(Module['_hf_take_changed_files'](hfAt(this)))); }
   clientId() { return hfText(Module['_hf_client_id'](hfAt(this))); }
   setToken(token) { var l = hfPut([token]); Module['_hf_set_token'](hfAt(this), l[0]); }
   tokenRefreshDelayMs(nowMs) { return Module['_hf_token_refresh_delay_ms'](hfAt(this), hfNumber(nowMs)); }

@@ -113,6 +113,14 @@ void posix_file_system::close_append_file() noexcept {
     if (append_fd_ >= 0) ::close(append_fd_);
     append_fd_ = -1;
     append_path_.clear();
+    append_noted_ = false;
+}
+
+std::vector<std::string> posix_file_system::take_changed_paths() {
+    std::vector<std::string> out(changed_.begin(), changed_.end());
+    changed_.clear();
+    append_noted_ = false;
+    return out;
 }
 
 result<ok_t> posix_file_system::append(const std::string& path, std::string_view bytes) {
@@ -122,6 +130,10 @@ result<ok_t> posix_file_system::append(const std::string& path, std::string_view
         if (fd < 0) return fs_error("open", path);
         append_fd_ = fd;
         append_path_ = path;
+    }
+    if (!append_noted_) {
+        note(path);
+        append_noted_ = tracking_;
     }
     if (!write_all(append_fd_, bytes)) {
         const error failed = fs_error("append", path);
@@ -134,6 +146,8 @@ result<ok_t> posix_file_system::append(const std::string& path, std::string_view
 result<ok_t> posix_file_system::write(const std::string& path, std::string_view bytes) {
     close_append_file();
     const std::string temporary = path + ".tmp";
+    note(temporary);  // gone again on success; its removal is a change too if a failure left it
+    note(path);
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return fs_error("open", temporary);
     if (!write_and_close(fd, bytes)) {
@@ -147,12 +161,14 @@ result<ok_t> posix_file_system::write(const std::string& path, std::string_view 
 
 result<ok_t> posix_file_system::truncate(const std::string& path, std::size_t size) {
     close_append_file();
+    note(path);
     if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) return fs_error("truncate", path);
     return ok_t{};
 }
 
 result<ok_t> posix_file_system::remove(const std::string& path) {
     close_append_file();
+    note(path);
     if (is_directory(path)) {
         auto names = list(path);
         if (!names) return names.err();
@@ -169,7 +185,10 @@ result<ok_t> posix_file_system::remove(const std::string& path) {
 result<ok_t> posix_file_system::make_dirs(const std::string& dir) {
     for (std::size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
         const std::string prefix = dir.substr(0, slash);
-        if (!prefix.empty() && ::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) return fs_error("mkdir", prefix);
+        if (!prefix.empty()) {
+            if (::mkdir(prefix.c_str(), 0755) == 0) note(prefix);
+            else if (errno != EEXIST) return fs_error("mkdir", prefix);
+        }
         if (slash == std::string::npos) break;
     }
     return ok_t{};

@@ -6,6 +6,7 @@
 #include "holdfast/result.hpp"
 
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,10 @@ public:
 /// active segment, and under Emscripten each open()/close() resolves the path in JavaScript
 /// (about half the cost of a live event in the page). Any other change closes it first, so the
 /// descriptor never outlives a rename, truncation or removal of its file.
+///
+/// With track_changes(true) it also notes every path it creates, changes or removes, for the
+/// browser's glue to copy just those to IndexedDB (IDBFS's own sync walks every stored file and
+/// every IndexedDB key each time).
 class posix_file_system final : public file_system {
 public:
     posix_file_system() = default;
@@ -50,11 +55,22 @@ public:
     result<ok_t> remove(const std::string& path) override;
     result<ok_t> make_dirs(const std::string& dir) override;
 
+    void track_changes(bool on) { tracking_ = on; }
+    /// The paths created, changed or removed since the last call, sorted (a directory before what
+    /// it holds); each once, whatever happened to it. Empty unless tracking.
+    std::vector<std::string> take_changed_paths();
+
 private:
     void close_append_file() noexcept;
+    void note(const std::string& path) {
+        if (tracking_) changed_.insert(path);
+    }
 
     std::string append_path_;
     int append_fd_ = -1;
+    bool append_noted_ = false;  // append_path_ is in changed_ (spares a set lookup per event)
+    bool tracking_ = false;
+    std::set<std::string> changed_;
 };
 
 /// Files in a map. bytes_written() counts every byte handed to it (for benchmarks);
