@@ -12,13 +12,14 @@
 //          the browser defaults, unless --live-storage/--live-tabs say otherwise) and to the end
 //          of that drain. p50/p99/max, and the share of each core call, JSON.parse and the
 //          leader's BroadcastChannel posts (--bare: without those timers, whose own cost is
-//          a few µs per message).
+//          a few µs per message). --stored-sessions N: the page first follows N other sessions
+//          of 100 events, so its storage holds them, as a user's earlier conversations.
 //   batch  the agent writes --batch deltas into another session; the page records the relay's
 //          replay of it to a new client (real frames, bytes as sent), then applies those frames
 //          --reps times through a fresh SDK client (memory and IndexedDB storage) and through the
 //          pure-JS pipeline; median events/s of each and the ratio SDK / JS.
 // Builds nothing: needs build/sdk and the relay (bash scripts/build.sh). Usage:
-//   npm run bench:main-thread [-- --seconds 10 --rate 150 --batch 10000 --reps 7 --json out.json]
+//   npm run bench:main-thread [-- --seconds 10 --rate 150 --batch 10000 --reps 7 --stored-sessions 0 --json out.json]
 // Env: HOLDFAST_SDK_DIR, HOLDFAST_RELAY_BINARY (see support.mjs); MAIN_PROF=DIR writes a CDP CPU
 // profile of the live run and of each instrumented batch run there (read it with an SDK built by
 // build/wasm-prof for function names); MAIN_TRACE=FILE keeps the Chrome trace of the live run
@@ -52,13 +53,14 @@ const { values: flags } = parseArgs({
     reps: { type: 'string', default: '7' },
     'live-storage': { type: 'string', default: 'indexeddb' },
     'live-tabs': { type: 'string', default: 'shared' },
+    'stored-sessions': { type: 'string', default: '0' },
     bare: { type: 'boolean', default: false },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (flags.help) {
-  console.log('usage: main-thread-bench.mjs [--seconds 10] [--rate 150] [--batch 10000] [--reps 7] [--live-storage indexeddb|memory] [--live-tabs shared|isolated] [--bare] [--json file]');
+  console.log('usage: main-thread-bench.mjs [--seconds 10] [--rate 150] [--batch 10000] [--reps 7] [--live-storage indexeddb|memory] [--live-tabs shared|isolated] [--stored-sessions 0] [--bare] [--json file]');
   process.exit(0);
 }
 const rate = Number(flags.rate);
@@ -170,6 +172,12 @@ function messageTasks(trace) {
     while (m < marks.length && marks[m] < task.ts) ++m;
     if (m < marks.length && marks[m] <= task.ts + task.dur) out.push({ wallMs: task.dur / 1000, cpuMs: task.tdur / 1000 });
   }
+  // Every task of that thread, whatever it ran (the storage's syncs, timers, GC): its whole CPU.
+  let threadCpuUs = 0;
+  for (const e of events) {
+    if (threadOf(e) === main && e.ph === 'X' && e.name === 'ThreadControllerImpl::RunTask' && e.tdur !== undefined) threadCpuUs += e.tdur;
+  }
+  out.threadCpuMs = threadCpuUs / 1000;
   return out;
 }
 
@@ -210,7 +218,20 @@ try {
   const liveSession = `mt-live-${Date.now()}`;
   const as = agent.session(liveSession);
   await live(as, 15000);
-  const pageInfo = await page.evaluate((cfg) => __bench.startLive(cfg), { url: relay.wsUrl, session: liveSession, storage: liveStorage, tabs: liveTabs, split: !flags.bare });
+  // --stored-sessions N: N other sessions of 100 events each, which the page follows (so holds in
+  // its storage) before the live run, as a user's earlier conversations.
+  const stored = [];
+  for (let k = 0; k < Number(flags['stored-sessions']); ++k) {
+    const id = `mt-stored-${Date.now()}-${k}`;
+    const w = agent.session(id);
+    await live(w, 15000);
+    const m = w.startMessage();
+    await Promise.all(Array.from({ length: 100 }, (_, i) => m.write(token(i))));
+    await m.end();
+    stored.push(id);
+  }
+  if (stored.length) log(`live: the page holds ${stored.length} other sessions`);
+  const pageInfo = await page.evaluate((cfg) => __bench.startLive(cfg), { url: relay.wsUrl, session: liveSession, storage: liveStorage, tabs: liveTabs, split: !flags.bare, stored });
   results.page = pageInfo;
   if (!pageInfo.crossOriginIsolated) log('warning: the page is not cross-origin isolated: performance.now() is coarsened to 100 µs');
   const profiler = process.env.MAIN_PROF ? await startProfiler(page) : null;
@@ -244,7 +265,8 @@ try {
     // Per label: its time in each frame that called it (summary), and summed over all frames.
     split: Object.fromEntries(Object.entries(liveRaw.split).map(([label, v]) => [label, { ...summary(v), totalMs: v.reduce((a, b) => a + b, 0) }])) };
   results.live.broadcastBytesPerFrame = summary(liveRaw.postedBytes);
-  results.live.traced = { messages: traced.length, wallMs: summary(traced.map((m) => m.wallMs)), cpuMs: summary(traced.map((m) => m.cpuMs)) };
+  results.live.traced = { messages: traced.length, wallMs: summary(traced.map((m) => m.wallMs)), cpuMs: summary(traced.map((m) => m.cpuMs)),
+    threadCpuMs: traced.threadCpuMs, messageCpuMs: traced.reduce((sum, m) => sum + m.cpuMs, 0) };
   // Per WebSocket message, in arrival order (for --json readers looking for what the slow ones share).
   results.live.perFrameMs = { toMessage: liveRaw.samples, toDrainEnd: liveRaw.drainSamples, split: liveRaw.split };
   // The message grows by one token per event: does the cost grow with it? First vs last fifth.
@@ -320,6 +342,7 @@ console.log(`| socket message → drain done | ${us(L.toDrainEndMs.p50)} | ${us(
 console.log(`| the task that delivered it (Blink's receipt, handler, microtasks), wall, traced | ${us(L.traced.wallMs.p50)} | ${us(L.traced.wallMs.p99)} | ${us(L.traced.wallMs.max)} | ${us(L.traced.wallMs.mean)} |`);
 console.log(`| the same task, main-thread CPU time, traced | ${us(L.traced.cpuMs.p50)} | ${us(L.traced.cpuMs.p99)} | ${us(L.traced.cpuMs.max)} | ${us(L.traced.cpuMs.mean)} |`);
 console.log(`(${L.traced.messages} traced WebSocket messages; the wall time includes the thread's preemption by the relay, the agent and the browser's other processes on ${results.host.cpus} cores)`);
+console.log(`main thread CPU over the traced run, every task: ${L.traced.threadCpuMs.toFixed(1)} ms, ${us(L.traced.threadCpuMs / L.events)} µs per event (the messages' tasks ${L.traced.messageCpuMs.toFixed(1)} ms; the rest: storage syncs, timers, the page)`);
 const totalMs = L.toDrainEndMs.mean * L.toDrainEndMs.n;
 if (!L.instrumented) {
   console.log('(--bare: core calls not timed)');

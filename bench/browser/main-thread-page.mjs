@@ -62,7 +62,7 @@ let live = null;
  * Follows `session` with the SDK (storage as given; 'indexeddb' is the browser default, so the
  * persist enqueue is on the measured path) through a WebSocket whose message handler is timed.
  */
-export async function startLive({ url, session, storage = 'indexeddb', tabs = 'shared', split = true }) {
+export async function startLive({ url, session, storage = 'indexeddb', tabs = 'shared', split = true, stored = [] }) {
   const state = { samples: [], drainSamples: [], eventsPerFrame: [], framesWithoutMessage: 0, frameStart: null, eventsInFrame: 0, events: 0,
     split: {}, splitNow: {}, postedBytes: [], postedBytesNow: 0 };
   const unwrap = split ? await instrument(state) : () => {};
@@ -87,6 +87,13 @@ export async function startLive({ url, session, storage = 'indexeddb', tabs = 's
     get onmessage() { return super.onmessage; }
   }
   const hf = await Holdfast.connect({ url, storage, tabs, WebSocket: TimedWebSocket });
+  // Histories the page already holds (--stored-sessions): followed until live, kept in storage.
+  for (const id of stored) {
+    const other = hf.session(id);
+    await whenLive(other, 15000);
+    other.close();
+  }
+  if (stored.length) await hf.flush();
   const s = hf.session(session);
   s.on('event', () => { state.eventsInFrame += 1; state.events += 1; });
   s.on('message', () => {
