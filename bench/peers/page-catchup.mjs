@@ -6,7 +6,9 @@
 // Env: RUNS (3), PAGE_PROF=DIR (a CDP CPU profile of each catch-up), PAGE_TRACE=PREFIX (a Chrome
 // trace of each, PREFIX-N.json), HOLDFAST_SDK_DIR (another SDK build, as for holdfast.mjs),
 // RELOAD=1 (every run in one tab of one browser context, the page loaded anew, 3 s apart: what a
-// user's reload gets from the browser's caches, Chrome's wasm code cache among them).
+// user's reload gets from the browser's caches), RESTART=1 (every run in a browser started anew
+// on one profile, 3 s after the last: what a returning visitor gets from the disk caches; not
+// with PAGE_TRACE).
 import fs from 'node:fs';
 import { chromium } from 'playwright-core';
 
@@ -17,18 +19,28 @@ const runs = Number(process.env.RUNS ?? 3);
 const gap = 10000;
 const mono = () => Number(process.hrtime.bigint()) / 1e6;
 const server = await adapter.startServer({});
-const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: [...chromiumArgs, ...process.argv.slice(2)] });
+const launchOptions = { executablePath: chromiumPath, headless: true, args: [...chromiumArgs, ...process.argv.slice(2)] };
+const restart = process.env.RESTART === '1';
+if (restart && process.env.PAGE_TRACE) throw new Error('page-catchup: PAGE_TRACE traces a launched browser, not RESTART=1\'s persistent contexts');
+const profileDir = restart ? fs.mkdtempSync('/tmp/holdfast-page-catchup-') : null;
+let browser = restart ? null : await chromium.launch(launchOptions);
 const results = [];
 const reload = process.env.RELOAD === '1';
 const context = reload ? await browser.newContext() : null;
 const tab = reload ? await context.newPage() : null;
+let persistent = null;
 try {
   for (let run = 0; run < runs; run++) {
     const session = `page-catchup-${Date.now()}-${run}`;
     const pub = await adapter.createPublisher(server.info, session);
     // V8 caches a module's optimized code about 2 s after it was compiled.
-    if (reload && run > 0) await new Promise((r) => setTimeout(r, 3000));
-    const page = tab ?? await browser.newPage();
+    if ((reload || restart) && run > 0) await new Promise((r) => setTimeout(r, 3000));
+    if (restart) {
+      await persistent?.close();
+      persistent = await chromium.launchPersistentContext(profileDir, launchOptions);
+      browser = persistent;  // tracing and newPage below work on the context alike
+    }
+    const page = tab ?? (restart ? persistent.pages()[0] ?? await persistent.newPage() : await browser.newPage());
     await page.goto(adapter.browser.pageUrl({ info: server.info }));
     await page.evaluate(`window.__subscribe = ${adapter.browser.subscribe.toString()}`);
     // Every WebSocket message: [arrival, handler ms, bytes] (the SDK's drain runs in a microtask
@@ -89,11 +101,12 @@ try {
     if (process.env.PAGE_TRACE) await browser.stopTracing();
     console.log(`run ${run}: ${r.ms.toFixed(1)} ms; messages (arrival+handler:size) ${r.messages.join(' ')}`);
     results.push(r.ms);
-    if (!reload) await page.close();
+    if (!reload && !restart) await page.close();
     await pub.close();
   }
 } finally {
-  await browser.close();
+  await (persistent ?? browser)?.close();
+  if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
   await server.stop();
 }
 const sorted = [...results].sort((a, b) => a - b);

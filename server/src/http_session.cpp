@@ -90,7 +90,13 @@ void http_session::answer(const request& req) {
     if (!reply) {
         if (req.method() == http::verb::get || head) {
             if (auto file = shell_.files().lookup(target)) {
-                reply = http_reply{200, std::move(file->content_type), std::move(file->body), {}};
+                const auto if_none_match = req[http::field::if_none_match];
+                if (static_files::matches(std::string_view(if_none_match.data(), if_none_match.size()), file->etag)) {
+                    reply = http_reply{304, {}, {}, {}};  // the browser's copy is current: no body
+                } else {
+                    reply = http_reply{200, std::move(file->content_type), std::move(file->body), {}};
+                }
+                if (!file->etag.empty()) reply->headers.emplace_back("ETag", file->etag);
                 cacheable = true;
             }
         }
@@ -105,7 +111,8 @@ void http_session::send(http_reply reply, unsigned version, bool keep_alive, boo
     response& res = *response_;
     res.set(http::field::server, "holdfast-relay");
     res.set(http::field::access_control_allow_origin, "*");
-    // Static files and the SDK change with every build; the API answers are never cacheable.
+    // Static files and the SDK change with every build: cached, but revalidated on every use
+    // (their ETag makes that a 304); the API answers are never cacheable.
     res.set(http::field::cache_control, cacheable ? "no-cache" : "no-store");
     if (!reply.content_type.empty()) res.set(http::field::content_type, reply.content_type);
     for (auto& [name, value] : reply.headers) res.set(name, value);
@@ -113,7 +120,7 @@ void http_session::send(http_reply reply, unsigned version, bool keep_alive, boo
     const std::size_t length = reply.body.size();
     if (!head) res.body() = std::move(reply.body);
     res.prepare_payload();
-    if (head) res.content_length(length);
+    if (head && reply.status != 304) res.content_length(length);
     stream_.expires_after(request_timeout);
     http::async_write(stream_, res,
                       beast::bind_front_handler(&http_session::on_write, shared_from_this(), res.keep_alive()));

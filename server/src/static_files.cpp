@@ -4,6 +4,7 @@
 #include "holdfast/relay/http_api.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <system_error>
@@ -63,7 +64,28 @@ std::optional<static_file> static_files::read_under(const std::filesystem::path&
     static_file out;
     out.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     out.content_type = std::string(content_type_for(file));
+    const auto modified = std::filesystem::last_write_time(file, ec);
+    if (!ec) {
+        char tag[64];
+        std::snprintf(tag, sizeof tag, "\"%zx-%llx\"", out.body.size(),
+                      static_cast<unsigned long long>(modified.time_since_epoch().count()));
+        out.etag = tag;
+    }
     return out;
+}
+
+bool static_files::matches(std::string_view if_none_match, std::string_view etag) {
+    if (etag.empty()) return false;
+    for (std::size_t start = 0; start < if_none_match.size();) {
+        const auto comma = std::min(if_none_match.find(',', start), if_none_match.size());
+        std::string_view tag = if_none_match.substr(start, comma - start);
+        while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+        while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+        if (tag.starts_with("W/")) tag.remove_prefix(2);  // weak comparison, as If-None-Match asks
+        if (tag == "*" || tag == etag) return true;
+        start = comma + 1;
+    }
+    return false;
 }
 
 } // namespace holdfast::relay

@@ -59,6 +59,7 @@ protected:
                ("holdfast-loopback-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
         fs::remove_all(dir_);
         fs::create_directories(dir_ / "web");
+        fs::create_directories(dir_ / "sdk");
     }
     ~loopback_test() override {
         std::error_code ignored;
@@ -404,6 +405,36 @@ TEST_F(loopback_test, static_files_and_not_found) {
     auto missing = http_call(relay.port(), http::verb::get, "/nope.js");
     EXPECT_EQ(missing.status, 404u);
     EXPECT_NE(missing.body.find("\"error\""), std::string::npos);
+}
+
+TEST_F(loopback_test, static_files_carry_an_etag_and_a_matching_revalidation_gets_304_without_a_body) {
+    running_relay relay(dir_ / "relay.db");
+    {
+        std::ofstream(dir_ / "sdk" / "holdfast_core.wasm", std::ios::binary) << std::string("\0asm\1\0\0\0", 8);
+    }
+    auto first = http_call(relay.port(), http::verb::get, "/sdk/holdfast_core.wasm");
+    ASSERT_EQ(first.status, 200u);
+    EXPECT_EQ(first.body.size(), 8u);
+    ASSERT_FALSE(first.etag.empty());
+    EXPECT_EQ(first.etag.front(), '"');
+    EXPECT_EQ(first.cache_control, "no-cache") << "cached, but revalidated on every use";
+
+    auto again = http_call(relay.port(), http::verb::get, "/sdk/holdfast_core.wasm", {}, first.etag);
+    EXPECT_EQ(again.status, 304u);
+    EXPECT_TRUE(again.body.empty());
+    EXPECT_EQ(again.etag, first.etag);
+    EXPECT_EQ(http_call(relay.port(), http::verb::get, "/sdk/holdfast_core.wasm", {}, "\"other\", W/" + first.etag).status, 304u)
+        << "a list, and a weak tag, match too";
+
+    // A new build of the file: the old tag no longer matches and the new bytes come back.
+    std::filesystem::last_write_time(dir_ / "sdk" / "holdfast_core.wasm",
+                                     std::filesystem::last_write_time(dir_ / "sdk" / "holdfast_core.wasm") + std::chrono::seconds(5));
+    auto changed = http_call(relay.port(), http::verb::get, "/sdk/holdfast_core.wasm", {}, first.etag);
+    EXPECT_EQ(changed.status, 200u);
+    EXPECT_EQ(changed.body.size(), 8u);
+    EXPECT_NE(changed.etag, first.etag);
+    EXPECT_EQ(http_call(relay.port(), http::verb::get, "/v1/sessions", {}, "*").cache_control, "no-store")
+        << "API answers are never cached";
 }
 
 } // namespace

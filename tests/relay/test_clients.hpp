@@ -109,10 +109,12 @@ struct http_result {
     unsigned status = 0;
     std::string content_type;
     std::string body;
+    std::string etag;
+    std::string cache_control;
 };
 
 inline http_result http_call(std::uint16_t port, http::verb method, const std::string& target,
-                             const std::string& body = {}) {
+                             const std::string& body = {}, const std::string& if_none_match = {}) {
     net::io_context ioc;
     beast::tcp_stream stream(ioc);
     stream.expires_after(io_timeout);
@@ -125,13 +127,15 @@ inline http_result http_call(std::uint16_t port, http::verb method, const std::s
     req.set(http::field::host, "127.0.0.1");
     req.set(http::field::content_type, "application/json");
     req.keep_alive(false);
+    if (!if_none_match.empty()) req.set(http::field::if_none_match, if_none_match);
     req.body() = body;
     req.prepare_payload();
     fail(run_op(ioc, [&](auto h) { http::async_write(stream, req, h); }), "write");
     beast::flat_buffer buffer;
     http::response<http::string_body> res;
     fail(run_op(ioc, [&](auto h) { http::async_read(stream, buffer, res, h); }), "read");
-    return http_result{res.result_int(), std::string(res[http::field::content_type]), res.body()};
+    return http_result{res.result_int(), std::string(res[http::field::content_type]), res.body(),
+                       std::string(res[http::field::etag]), std::string(res[http::field::cache_control])};
 }
 
 } // namespace holdfast::relay::testing

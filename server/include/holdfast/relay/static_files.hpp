@@ -12,6 +12,10 @@ namespace holdfast::relay {
 struct static_file {
     std::string body;
     std::string content_type;
+    /// A strong validator from the file's size and modification time (quoted, as sent): with
+    /// `no-cache` a browser revalidates every use, and If-None-Match gets a 304 instead of the
+    /// SDK's ~220 KB again.
+    std::string etag;
 };
 
 class static_files {
@@ -20,6 +24,9 @@ public:
 
     /// The file for a request target (query ignored), or nullopt: not found, or not allowed.
     std::optional<static_file> lookup(std::string_view target) const;
+
+    /// Whether an If-None-Match header value names `etag` (a list of tags, or "*").
+    static bool matches(std::string_view if_none_match, std::string_view etag);
 
     /// Content type by extension; application/octet-stream when unknown.
     static std::string_view content_type_for(const std::filesystem::path& file);
