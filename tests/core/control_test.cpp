@@ -3,6 +3,7 @@
 // hears the controls aimed at its own messages — by message id or by run — and no others.
 #include "holdfast/client.hpp"
 #include "holdfast/codec.hpp"
+#include "holdfast/event_kind.hpp"
 #include "holdfast/json.hpp"
 
 #include <gtest/gtest.h>
@@ -138,6 +139,19 @@ TEST_F(control_fixture, an_agent_hears_controls_aimed_at_its_own_messages_by_id_
     deliver({ev(6, "message.end", "mine", R"({"status":"cancelled"})", "writer", "me"),
              ev(7, "control.cancel", "mine", "{}", "", "user")});
     EXPECT_EQ(c.take_updates_json().find("\"incoming\""), std::string::npos) << "an ended message hears nothing more";
+}
+
+TEST_F(control_fixture, a_bare_control_prefix_is_an_ordinary_event_as_on_the_relay) {
+    // The relay appends a publish of kind "control." as it is, with no outcome to come
+    // (is_control_kind); an agent that took it for a control would wait for one.
+    deliver({ev(1, "message.start", "mine", "{}", "writer", "me"),
+             ev(2, "control.", "mine", "{}", "", "user"),
+             ev(3, "control.cancel", "mine", "{}", "", "user")});
+    const std::string updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("incoming":[{"serial":3,)"), std::string::npos) << updates;
+    EXPECT_EQ(kind_of("control."), event_kind::other);
+    EXPECT_EQ(kind_of("control.x"), event_kind::control);
+    EXPECT_EQ(kind_of("control.outcome"), event_kind::control_outcome);
 }
 
 } // namespace

@@ -27,7 +27,8 @@ event_kind kind_of(std::string_view kind) noexcept {
     default:
         break;
     }
-    return kind.starts_with("control."sv) ? event_kind::control : event_kind::other;
+    // "control." alone names no action: the relay appends it as an ordinary event (is_control_kind).
+    return kind.size() > 8 && kind.starts_with("control."sv) ? event_kind::control : event_kind::other;
 }
 
 } // namespace holdfast
