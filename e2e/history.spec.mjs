@@ -145,5 +145,41 @@ test('after the first sync, IndexedDB follows the files the history writes and r
   const names = files.map((f) => f.slice(f.lastIndexOf('/') + 1));
   expect(names.some((n) => n.startsWith('c'))).toBe(true);  // folds happened, so raw files were removed
   expect(keys).toEqual(files);
+
+  // Another tab wipes IndexedDB (Holdfast.clearAll there) while this one leads: its next partial
+  // copy must store the folders above the files it copies, or IDBFS could not load them again.
+  await page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('/holdfast');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const transaction = open.result.transaction(['FILE_DATA'], 'readwrite');
+      transaction.objectStore('FILE_DATA').clear();
+      transaction.oncomplete = () => { open.result.close(); resolve(); };
+      transaction.onabort = () => reject(transaction.error);
+    };
+  }));
+  const again = await Holdfast.connect({ url, storage: 'memory', WebSocket, wasmBinary, agent: 'filler' });
+  try {
+    await again.session(session).publish('note', { n: 'after the wipe' });
+  } finally {
+    again.close();
+  }
+  await expect.poll(() => page.evaluate(() => window.session.lastSerial)).toBe(head + 1);
+  await page.evaluate(() => window.holdfast.flush());
+  const afterWipe = await page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('/holdfast');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const request = open.result.transaction(['FILE_DATA'], 'readonly').objectStore('FILE_DATA').getAllKeys();
+      request.onerror = () => reject(request.error);
+      request.onsuccess = () => { open.result.close(); resolve(request.result.map(String)); };
+    };
+  }));
+  expect(afterWipe.some((k) => k.includes(session))).toBe(true);  // the segment the new event went to
+  for (const key of afterWipe) {
+    for (let folder = key.slice(0, key.lastIndexOf('/')); folder.length > '/holdfast'.length; folder = folder.slice(0, folder.lastIndexOf('/'))) {
+      expect(afterWipe, `${key} is stored without its folder ${folder}`).toContain(folder);
+    }
+  }
   await context.close();
 });

@@ -5,16 +5,17 @@
 // immutable). Every tab loads IndexedDB once at start, but only the writer — the leader tab —
 // ever syncs back: two tabs' syncs would delete each other's files.
 //
-// A lead starts with IDBFS's own syncfs, which makes IndexedDB a copy of this tab's files (it
-// walks every file and every stored key). After that, a sync copies only the paths the core
-// reports changed (Core.takeChangedFiles), in IDBFS's record format, so loading stays IDBFS's;
-// a failed copy makes the next sync a whole one again.
+// A lead starts with a whole copy, which makes IndexedDB a copy of this tab's files as IDBFS's
+// syncfs would (it walks every file and every stored key). After that, a sync copies only the
+// paths the core reports changed (Core.takeChangedFiles). Both write IDBFS's record format, so
+// loading stays IDBFS's (its syncfs populate at mount); a failed copy makes the next one whole.
+// Neither uses IDBFS's syncfs to write: on a failed write it never calls back.
 
 const MOUNT = '/holdfast';
 
-/** Resolves/rejects FS.syncfs; the callback always settles the promise. */
-function syncfs(FS, populate) {
-  return new Promise((resolve, reject) => FS.syncfs(populate, (error) => (error ? reject(error) : resolve())));
+/** IDBFS's load of IndexedDB into the in-memory FS (the mount's first step). */
+function populate(FS) {
+  return new Promise((resolve, reject) => FS.syncfs(true, (error) => (error ? reject(error) : resolve())));
 }
 
 /** One mount per module instance (the module is shared by every client of a page). */
@@ -26,7 +27,7 @@ async function mount(module) {
       const { FS } = module;
       try { FS.mkdir(MOUNT); } catch { /* exists */ }
       FS.mount(FS.filesystems.IDBFS, {}, MOUNT);
-      await syncfs(FS, true);
+      await populate(FS);
     })());
   }
   try {
@@ -37,44 +38,92 @@ async function mount(module) {
   }
 }
 
+/** IDBFS's database, opened by the mount's first load (so cached by IDBFS from then on). */
+function database(IDBFS) {
+  return new Promise((resolve, reject) => IDBFS.getDB(MOUNT, (error, db) => (error ? reject(error) : resolve(db))));
+}
+
 /**
- * Copies `paths` from the in-memory FS to IDBFS's database in one transaction: each one that
- * exists as IDBFS would store it, each one that is gone deleted. Not IDBFS's own request
- * handlers: they swallow a failed write (preventDefault) and the transaction commits anyway.
+ * Copies `paths` from the in-memory FS to IDBFS's database in one transaction, in IDBFS's record
+ * format: each one that exists stored, with every folder above it (a file whose folder has no
+ * record would make IDBFS's next load fail), each one that is gone deleted. IDBFS's own request
+ * handlers are not used: in an ES module their `this.error` throws instead of reporting.
  */
 function copyToIndexedDb(module, paths) {
   const { FS } = module;
   const IDBFS = FS.filesystems.IDBFS;
-  return new Promise((resolve, reject) => {
-    IDBFS.getDB(MOUNT, (openError, db) => {
-      if (openError) return reject(openError);
-      let failure = null;
-      let transaction;
-      try {
-        transaction = db.transaction([IDBFS.DB_STORE_NAME], 'readwrite');
-        transaction.oncomplete = () => resolve();
-        transaction.onabort = () => reject(failure ?? transaction.error ?? new Error('IndexedDB transaction aborted'));
-        const store = transaction.objectStore(IDBFS.DB_STORE_NAME);
-        const failed = (request) => { request.onerror = () => { failure ??= request.error; }; };
-        for (const path of paths) {
-          let exists = true;
-          try { FS.stat(path); } catch { exists = false; }
-          if (!exists) {
-            failed(store.delete(path));
-            continue;
-          }
-          IDBFS.loadLocalEntry(path, (error, entry) => {
-            if (error) throw error;
-            failed(store.put(entry, path));
-          });
-        }
-      } catch (error) {
-        failure ??= error;
-        try { transaction?.abort(); } catch { /* already finished */ }
-        if (!transaction) reject(error);
+  const exists = (path) => { try { FS.stat(path); return true; } catch { return false; } };
+  const stored = new Set();
+  const removed = [];
+  for (const path of paths) {
+    if (!exists(path)) { removed.push(path); continue; }
+    for (let p = path; p.length > MOUNT.length && p.startsWith(`${MOUNT}/`); p = p.slice(0, p.lastIndexOf('/'))) stored.add(p);
+  }
+  return database(IDBFS).then((db) => new Promise((resolve, reject) => {
+    let failure = null;
+    let transaction = null;
+    try {
+      transaction = db.transaction([IDBFS.DB_STORE_NAME], 'readwrite');
+      transaction.oncomplete = () => resolve();
+      transaction.onabort = () => reject(failure ?? transaction.error ?? new Error('IndexedDB transaction aborted'));
+      const store = transaction.objectStore(IDBFS.DB_STORE_NAME);
+      const watch = (request) => { request.onerror = () => { failure ??= request.error; }; };
+      for (const path of removed) watch(store.delete(path));
+      for (const path of stored) {
+        IDBFS.loadLocalEntry(path, (error, entry) => {
+          if (error) throw error;
+          watch(store.put(entry, path));
+        });
       }
-    });
+    } catch (error) {
+      failure ??= error;
+      if (!transaction) return reject(error);
+      try { transaction.abort(); } catch { /* already finished: onabort or oncomplete settles */ }
+    }
+  }));
+}
+
+/** Every key of IDBFS's store with its record's time (ms). */
+function storedTimes(db, storeName) {
+  return new Promise((resolve, reject) => {
+    const times = new Map();
+    const transaction = db.transaction([storeName], 'readonly');
+    transaction.oncomplete = () => resolve(times);
+    transaction.onabort = () => reject(transaction.error ?? new Error('IndexedDB transaction aborted'));
+    const cursor = transaction.objectStore(storeName).index('timestamp').openKeyCursor();
+    cursor.onsuccess = () => {
+      const at = cursor.result;
+      if (!at) return;
+      times.set(String(at.primaryKey), at.key instanceof Date ? at.key.getTime() : Number(at.key));
+      at.continue();
+    };
   });
+}
+
+/**
+ * Makes IndexedDB a copy of the in-memory FS under the mount, as IDBFS's syncfs does (every path
+ * whose time differs stored, every key with no file deleted), but one that always settles: on a
+ * failed write IDBFS's never calls back (its handlers throw, and it has no abort handler).
+ */
+async function copyAll(module) {
+  const { FS } = module;
+  const IDBFS = FS.filesystems.IDBFS;
+  const local = new Map();
+  const walk = (dir) => {
+    for (const name of FS.readdir(dir)) {
+      if (name === '.' || name === '..') continue;
+      const path = `${dir}/${name}`;
+      const stat = FS.stat(path);
+      local.set(path, stat.mtime.getTime());
+      if (FS.isDir(stat.mode)) walk(path);
+    }
+  };
+  walk(MOUNT);
+  const stored = await storedTimes(await database(IDBFS), IDBFS.DB_STORE_NAME);
+  const paths = [];
+  for (const [path, time] of local) if (stored.get(path) !== time) paths.push(path);
+  for (const path of stored.keys()) if (!local.has(path)) paths.push(path);
+  if (paths.length) await copyToIndexedDb(module, paths.sort());
 }
 
 function isQuotaError(error) {
@@ -136,7 +185,7 @@ export class IdbStorage {
     if (typeof indexedDB === 'undefined' || !module.FS?.filesystems?.IDBFS) return;
     await mount(module);
     removeTree(module.FS, MOUNT);
-    await syncfs(module.FS, false);
+    await copyAll(module);
   }
 
   constructor(module, root, delayMs) {
@@ -163,6 +212,7 @@ export class IdbStorage {
   detach() {
     this.#collect();
     this.#source = null;
+    this.onFull = null;  // it would ask the deleted core to evict
   }
 
   #collect() {
@@ -214,19 +264,24 @@ export class IdbStorage {
     const paths = [...this.#changed].sort();
     this.#changed.clear();
     const whole = this.#whole;
-    this.#whole = false;
+    this.#whole = false;  // a lead starting meanwhile sets it again
     try {
-      if (whole) await syncfs(this.#module.FS, false);
+      if (whole) await copyAll(this.#module);
       else if (paths.length) await copyToIndexedDb(this.#module, paths);
     } catch (error) {
-      // What failed is in memory only: a whole sync puts it right.
+      // What failed is in memory only: a whole copy puts it right.
       this.#whole = true;
       // A full quota: evict what the core allows, then try once more.
       if (isQuotaError(error) && this.onFull?.()) {
         this.#collect();
         this.#changed.clear();
-        await syncfs(this.#module.FS, false);
         this.#whole = false;
+        try {
+          await copyAll(this.#module);
+        } catch (retryError) {
+          this.#whole = true;
+          throw retryError;
+        }
         return;
       }
       throw error;

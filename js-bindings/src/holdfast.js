@@ -319,7 +319,6 @@ export class Holdfast extends Emitter {
     this.#transport = null;
     transport?.close();
     this.#channel?.close();
-    this.#lock?.release();  // the next tab in the queue takes over
     const pending = [...this.#pending.values(), ...this.#outcomes.values()];
     this.#pending.clear();
     this.#outcomes.clear();
@@ -329,7 +328,14 @@ export class Holdfast extends Emitter {
     this.#storage?.detach();
     this.#core.delete();
     this.removeAllListeners();
-    await this.#storage?.close();
+    // The lock goes once this tab's last copy is in IndexedDB (or after 2 s): the next leader's
+    // first, whole copy must come after it, not be overwritten by it.
+    const flushed = this.#storage?.close() ?? Promise.resolve();
+    let timer = null;
+    await Promise.race([flushed.catch(() => {}), new Promise((resolve) => { timer = setTimeout(resolve, 2000); })]);
+    clearTimeout(timer);
+    this.#lock?.release();  // the next tab in the queue takes over
+    await flushed;
   }
 
   /** Syncs local storage now. Drained first: the core writes the outbox when its updates are taken. */
