@@ -183,3 +183,28 @@ test('after the first sync, IndexedDB follows the files the history writes and r
   }
   await context.close();
 });
+
+test('an IndexedDB that refuses to open leaves the page live on memory storage, with a warning', async ({}, testInfo) => {
+  // Private modes and blocked storage refuse the open; IDBFS's own open never called back then,
+  // and connect() waited forever.
+  const session = uniqueSession('hist-refused', testInfo);
+  const context = await launch(path.join(fx.dataDir, 'profile-refused'));
+  await context.addInitScript(() => {
+    indexedDB.open = () => {
+      const request = {};
+      setTimeout(() => {
+        Object.defineProperty(request, 'error', { value: new DOMException('refused for the test', 'InvalidStateError') });
+        request.onerror?.({ target: request, preventDefault() {} });
+      }, 0);
+      return request;
+    };
+  });
+  const page = context.pages()[0] ?? await context.newPage();
+  const warnings = [];
+  page.on('console', (message) => { if (message.type() === 'warning') warnings.push(message.text()); });
+  await page.goto(`${site.url}/?session=${session}&relay=${encodeURIComponent(`ws://127.0.0.1:${port}/v1/ws`)}`);
+  await expect(stateOf(page)).toHaveText('live');
+  expect(await page.evaluate(() => window.holdfast.storage)).toBe('memory');
+  await expect.poll(() => warnings.some((w) => w.includes('local history unavailable') && w.includes('refused for the test'))).toBe(true);
+  await context.close();
+});

@@ -7,26 +7,99 @@
 //
 // A lead starts with a whole copy, which makes IndexedDB a copy of this tab's files as IDBFS's
 // syncfs would (it walks every file and every stored key). After that, a sync copies only the
-// paths the core reports changed (Core.takeChangedFiles). Both write IDBFS's record format, so
-// loading stays IDBFS's (its syncfs populate at mount); a failed copy makes the next one whole.
-// Neither uses IDBFS's syncfs to write: on a failed write it never calls back.
+// paths the core reports changed (Core.takeChangedFiles); a failed copy makes the next one whole.
+// The records are IDBFS's, but the reads and writes are this file's: in an ES module IDBFS's
+// IndexedDB handlers throw where they should report an error, and its callbacks never come.
 
 const MOUNT = '/holdfast';
 
-/** IDBFS's load of IndexedDB into the in-memory FS (the mount's first step). */
-function populate(FS) {
-  return new Promise((resolve, reject) => FS.syncfs(true, (error) => (error ? reject(error) : resolve())));
+// IDBFS's database layout (library_idbfs.js): one database named after the mount point, one
+// store of records keyed by path — {timestamp, mode} for a folder, and contents for a file —
+// indexed by timestamp. Kept as is, so histories already stored load, and IDBFS could load ours.
+const DB_VERSION = 21;
+const STORE = 'FILE_DATA';
+
+/** The page's connection to that database (one per page, as IDBFS's cache had). */
+let databasePromise = null;
+
+/**
+ * Opens the database. Not IDBFS.getDB: in an ES module its error handler throws instead of
+ * calling back, so a refused open (private modes, blocked storage) hung connect() forever.
+ */
+function database() {
+  databasePromise ??= new Promise((resolve, reject) => {
+    let request;
+    try {
+      request = indexedDB.open(MOUNT, DB_VERSION);
+    } catch (error) {
+      reject(error);
+      return;
+    }
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      const store = db.objectStoreNames.contains(STORE) ? request.transaction.objectStore(STORE) : db.createObjectStore(STORE);
+      if (!store.indexNames.contains('timestamp')) store.createIndex('timestamp', 'timestamp', { unique: false });
+    };
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = (event) => {
+      event?.preventDefault?.();
+      reject(request.error ?? new Error('IndexedDB refused to open'));
+    };
+  });
+  databasePromise.catch(() => { databasePromise = null; });
+  return databasePromise;
+}
+
+/** Every record of the store, [path, record], in path order (a folder before what it holds). */
+async function storedRecords() {
+  const db = await database();
+  return new Promise((resolve, reject) => {
+    const records = [];
+    const transaction = db.transaction([STORE], 'readonly');
+    transaction.oncomplete = () => resolve(records.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+    transaction.onabort = () => reject(transaction.error ?? new Error('IndexedDB transaction aborted'));
+    const cursor = transaction.objectStore(STORE).openCursor();
+    cursor.onsuccess = () => {
+      const at = cursor.result;
+      if (!at) return;
+      records.push([String(at.key), at.value]);
+      at.continue();
+    };
+  });
+}
+
+/**
+ * Loads IndexedDB into the in-memory FS, as IDBFS's populate does (folders, then files with their
+ * mode and time). A record that cannot be placed (a file whose folder has no record) is skipped:
+ * the history's own load then judges what is there, instead of the whole load failing.
+ */
+async function populate(FS) {
+  for (const [path, record] of await storedRecords()) {
+    try {
+      if (FS.isDir(record.mode)) FS.mkdirTree(path, record.mode);
+      else if (FS.isFile(record.mode)) FS.writeFile(path, record.contents, { canOwn: true });
+      else continue;
+      FS.chmod(path, record.mode);
+      FS.utime(path, record.timestamp, record.timestamp);
+    } catch { /* skipped, see above */ }
+  }
 }
 
 /** One mount per module instance (the module is shared by every client of a page). */
 const mounted = new WeakMap();
 
+/** Modules whose FS has the mount (a failed load is retried without mounting twice). */
+const hasMount = new WeakSet();
+
 async function mount(module) {
   if (!mounted.has(module)) {
     mounted.set(module, (async () => {
       const { FS } = module;
-      try { FS.mkdir(MOUNT); } catch { /* exists */ }
-      FS.mount(FS.filesystems.IDBFS, {}, MOUNT);
+      if (!hasMount.has(module)) {
+        try { FS.mkdir(MOUNT); } catch { /* exists */ }
+        FS.mount(FS.filesystems.IDBFS, {}, MOUNT);  // IDBFS's mount is MEMFS's: the files live in memory
+        hasMount.add(module);
+      }
       await populate(FS);
     })());
   }
@@ -36,11 +109,6 @@ async function mount(module) {
     mounted.delete(module);
     throw error;
   }
-}
-
-/** IDBFS's database, opened by the mount's first load (so cached by IDBFS from then on). */
-function database(IDBFS) {
-  return new Promise((resolve, reject) => IDBFS.getDB(MOUNT, (error, db) => (error ? reject(error) : resolve(db))));
 }
 
 /**
@@ -59,14 +127,14 @@ function copyToIndexedDb(module, paths) {
     if (!exists(path)) { removed.push(path); continue; }
     for (let p = path; p.length > MOUNT.length && p.startsWith(`${MOUNT}/`); p = p.slice(0, p.lastIndexOf('/'))) stored.add(p);
   }
-  return database(IDBFS).then((db) => new Promise((resolve, reject) => {
+  return database().then((db) => new Promise((resolve, reject) => {
     let failure = null;
     let transaction = null;
     try {
-      transaction = db.transaction([IDBFS.DB_STORE_NAME], 'readwrite');
+      transaction = db.transaction([STORE], 'readwrite');
       transaction.oncomplete = () => resolve();
       transaction.onabort = () => reject(failure ?? transaction.error ?? new Error('IndexedDB transaction aborted'));
-      const store = transaction.objectStore(IDBFS.DB_STORE_NAME);
+      const store = transaction.objectStore(STORE);
       const watch = (request) => { request.onerror = () => { failure ??= request.error; }; };
       for (const path of removed) watch(store.delete(path));
       for (const path of stored) {
@@ -107,7 +175,6 @@ function storedTimes(db, storeName) {
  */
 async function copyAll(module) {
   const { FS } = module;
-  const IDBFS = FS.filesystems.IDBFS;
   const local = new Map();
   const walk = (dir) => {
     for (const name of FS.readdir(dir)) {
@@ -119,7 +186,7 @@ async function copyAll(module) {
     }
   };
   walk(MOUNT);
-  const stored = await storedTimes(await database(IDBFS), IDBFS.DB_STORE_NAME);
+  const stored = await storedTimes(await database(), STORE);
   const paths = [];
   for (const [path, time] of local) if (stored.get(path) !== time) paths.push(path);
   for (const path of stored.keys()) if (!local.has(path)) paths.push(path);

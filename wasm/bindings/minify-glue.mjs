@@ -7,8 +7,9 @@
 // does the SDK's syncing), and calls the C++ core never makes. An object's methods are beyond
 // terser's dead-code removal. The cut is by acorn's syntax tree (Debian's node-acorn, which
 // Emscripten itself needs), and it is undone whole if any cut name is still mentioned after it.
-// The SDK's own FS calls (IdbStorage.js: filesystems, isDir, mkdir, mount, readdir, rmdir, stat,
-// syncfs, unlink) must never be in the list.
+// The SDK's own FS calls (IdbStorage.js: chmod, filesystems, isDir, isFile, mkdir, mkdirTree,
+// mount, readdir, rmdir, stat, unlink, utime, writeFile; IDBFS.loadLocalEntry) must never be in
+// the list.
 // Usage: node minify-glue.mjs <in.js> <out.js>. Layer: bindings (build step).
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
