@@ -50,22 +50,41 @@ function database() {
   return databasePromise;
 }
 
-/** Every record of the store, [path, record], in path order (a folder before what it holds). */
-async function storedRecords() {
+/** Walks a cursor over the store in one read-only transaction; settles when the walk is done. */
+async function eachStored(openCursor, visit) {
   const db = await database();
   return new Promise((resolve, reject) => {
-    const records = [];
     const transaction = db.transaction([STORE], 'readonly');
-    transaction.oncomplete = () => resolve(records.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+    transaction.oncomplete = () => resolve();
     transaction.onabort = () => reject(transaction.error ?? new Error('IndexedDB transaction aborted'));
-    const cursor = transaction.objectStore(STORE).openCursor();
-    cursor.onsuccess = () => {
-      const at = cursor.result;
+    const request = openCursor(transaction.objectStore(STORE));
+    request.onsuccess = () => {
+      const at = request.result;
       if (!at) return;
-      records.push([String(at.key), at.value]);
+      visit(at);
       at.continue();
     };
   });
+}
+
+/** Every record of the store, [path, record], in path order (a folder before what it holds). */
+async function storedRecords() {
+  const records = [];
+  await eachStored((store) => store.openCursor(), (at) => records.push([String(at.key), at.value]));
+  return records.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** Every key of the store with its record's time (ms), read from the index (no contents). */
+async function storedTimes() {
+  const times = new Map();
+  await eachStored((store) => store.index('timestamp').openKeyCursor(),
+    (at) => times.set(String(at.primaryKey), at.key instanceof Date ? at.key.getTime() : Number(at.key)));
+  return times;
+}
+
+/** The paths in a folder of the in-memory FS. */
+function childrenOf(FS, dir) {
+  return FS.readdir(dir).filter((name) => name !== '.' && name !== '..').map((name) => `${dir}/${name}`);
 }
 
 /**
@@ -151,23 +170,6 @@ function copyToIndexedDb(module, paths) {
   }));
 }
 
-/** Every key of IDBFS's store with its record's time (ms). */
-function storedTimes(db, storeName) {
-  return new Promise((resolve, reject) => {
-    const times = new Map();
-    const transaction = db.transaction([storeName], 'readonly');
-    transaction.oncomplete = () => resolve(times);
-    transaction.onabort = () => reject(transaction.error ?? new Error('IndexedDB transaction aborted'));
-    const cursor = transaction.objectStore(storeName).index('timestamp').openKeyCursor();
-    cursor.onsuccess = () => {
-      const at = cursor.result;
-      if (!at) return;
-      times.set(String(at.primaryKey), at.key instanceof Date ? at.key.getTime() : Number(at.key));
-      at.continue();
-    };
-  });
-}
-
 /**
  * Makes IndexedDB a copy of the in-memory FS under the mount, as IDBFS's syncfs does (every path
  * whose time differs stored, every key with no file deleted), but one that always settles: on a
@@ -177,16 +179,14 @@ async function copyAll(module) {
   const { FS } = module;
   const local = new Map();
   const walk = (dir) => {
-    for (const name of FS.readdir(dir)) {
-      if (name === '.' || name === '..') continue;
-      const path = `${dir}/${name}`;
+    for (const path of childrenOf(FS, dir)) {
       const stat = FS.stat(path);
       local.set(path, stat.mtime.getTime());
       if (FS.isDir(stat.mode)) walk(path);
     }
   };
   walk(MOUNT);
-  const stored = await storedTimes(await database(), STORE);
+  const stored = await storedTimes();
   const paths = [];
   for (const [path, time] of local) if (stored.get(path) !== time) paths.push(path);
   for (const path of stored.keys()) if (!local.has(path)) paths.push(path);
@@ -199,9 +199,7 @@ function isQuotaError(error) {
 
 /** Removes a directory's content recursively (FS paths, no protocol meaning). */
 function removeTree(FS, path) {
-  for (const name of FS.readdir(path)) {
-    if (name === '.' || name === '..') continue;
-    const child = `${path}/${name}`;
+  for (const child of childrenOf(FS, path)) {
     if (FS.isDir(FS.stat(child).mode)) {
       removeTree(FS, child);
       FS.rmdir(child);
@@ -221,7 +219,7 @@ export class IdbStorage {
   #closed = false;
   /** Only the leader tab syncs; a follower's writes stay in its memory until it leads. */
   #writer = false;
-  /** The next sync copies everything (syncfs): at the start of a lead, and after a failed sync. */
+  /** The next sync is a whole copy (copyAll): at the start of a lead, and after a failed sync. */
   #whole = true;
   /** Paths the core changed that the next (partial) sync copies. */
   #changed = new Set();
