@@ -223,7 +223,7 @@ export class Session extends Emitter {
    * 'reset', 'event' per event, 'message' per changed message, 'state'.
    * @param {{state?: SessionState, lastSerial?: number, epoch?: number, reset?: boolean,
    *          serialFrom?: number, events?: [number, string, string, number, unknown][], producers?: [string, string][],
-   *          messages?: (HoldfastMessage & {index: number, textAppend?: string})[]}} update
+   *          messages?: ((HoldfastMessage | {status: string, reason: string, lastSerial: number}) & {index: number, textAppend?: string})[]}} update
    */
   _applyUpdate(update) {
     if (this.#closed) return;
@@ -231,11 +231,13 @@ export class Session extends Emitter {
     if (update.epoch !== undefined) this.#epoch = update.epoch;
     if (update.reset) this.#messages = [];
     const changed = [];
-    // A streaming message comes as textAppend (its new text only) once JS holds its earlier text.
+    // A streaming message comes as textAppend (its new text only, with what can change: status,
+    // reason, lastSerial) once JS holds it; its identity is then the one held.
     for (const m of update.messages ?? []) {
-      const text = m.textAppend === undefined ? m.text : this.#messages[m.index].text + m.textAppend;
-      const message = { id: m.id, role: m.role, agent: m.agent, text, status: m.status, reason: m.reason,
-        firstSerial: m.firstSerial, lastSerial: m.lastSerial };
+      const held = m.textAppend === undefined ? m : this.#messages[m.index];
+      const text = m.textAppend === undefined ? m.text : held.text + m.textAppend;
+      const message = { id: held.id, role: held.role, agent: held.agent, text, status: m.status, reason: m.reason,
+        firstSerial: held.firstSerial, lastSerial: m.lastSerial };
       this.#messages[m.index] = message;
       changed.push(message);
     }

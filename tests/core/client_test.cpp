@@ -159,14 +159,25 @@ TEST(client_core, a_streaming_message_sends_js_its_new_text_only_until_the_text_
     EXPECT_EQ(m.at("textAppend").as_string(), "lo \u00e9");
     EXPECT_FALSE(m.contains("text"));
     EXPECT_EQ(m.at("lastSerial").to_number<int>(), 3);
+    EXPECT_EQ(m.at("status").as_string(), "streaming");
+    for (const char* held_by_js : {"id", "role", "agent", "firstSerial"}) {
+        EXPECT_FALSE(m.contains(held_by_js)) << held_by_js << " was sent with the message's first entry";
+    }
     std::string held = "Hel";
     holdfast::testing::apply_text(m, held);
     EXPECT_EQ(held, c.find_conversation("chat-1")->messages().at(0).text);
+    // The end changes its status, not its text: an empty textAppend carrying the new status.
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(4, "message.end", "r-1", R"({"status":"cancelled","reason":"stopped"})")}}));
+    m = message_of(c.take_updates_json());
+    EXPECT_EQ(m.at("textAppend").as_string(), "");
+    EXPECT_EQ(m.at("status").as_string(), "cancelled");
+    EXPECT_EQ(m.at("reason").as_string(), "stopped");
+    EXPECT_EQ(m.at("lastSerial").to_number<int>(), 4);
 
     // A prompt published again under its id replaces its text: sent whole.
-    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(4, "user.prompt", "p-1", R"({"text":"long question"})")}}));
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(5, "user.prompt", "p-1", R"({"text":"long question"})")}}));
     EXPECT_EQ(message_of(c.take_updates_json()).at("text").as_string(), "long question");
-    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(5, "user.prompt", "p-1", R"({"text":"short"})")}}));
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(6, "user.prompt", "p-1", R"({"text":"short"})")}}));
     m = message_of(c.take_updates_json());
     EXPECT_EQ(m.at("text").as_string(), "short");
     EXPECT_FALSE(m.contains("textAppend"));

@@ -31,6 +31,7 @@ struct tab {
     std::map<std::uint64_t, std::uint64_t> acks;                   // request -> serial
     std::map<std::uint64_t, std::string> rejects;                  // request -> error name
     std::map<std::string, std::string> texts;                      // message id -> text
+    std::map<std::string, std::map<std::size_t, std::string>> message_ids;  // session -> message index -> id
     std::vector<std::string> states;                               // session states as reported, in order
 
     tab(std::string tab_id, std::uint64_t now)
@@ -197,7 +198,14 @@ private:
             if (t.states.empty() || t.states.back() != state) t.states.push_back(state);
             if (holdfast::testing::flag(s, "reset")) serials.clear();
             for (const auto& e : holdfast::testing::event_objects(s)) serials.push_back(e.at("serial").to_number<std::uint64_t>());
-            for (const auto& m : holdfast::testing::entries(s, "messages")) holdfast::testing::apply_text(m.as_object(), t.texts[m.at("id").as_string().c_str()]);
+            // A message already sent comes by its index only (as Session.js holds it): the id is the first entry's.
+            auto& ids = t.message_ids[s.at("id").as_string().c_str()];
+            for (const auto& m : holdfast::testing::entries(s, "messages")) {
+                const auto& message = m.as_object();
+                const auto index = message.at("index").to_number<std::size_t>();
+                if (const auto* id = message.if_contains("id")) ids[index] = id->as_string().c_str();
+                holdfast::testing::apply_text(message, t.texts[ids.at(index)]);
+            }
         }
         for (const auto& a : holdfast::testing::entries(u, "acks")) t.acks[a.at("request").to_number<std::uint64_t>()] = a.at("serial").to_number<std::uint64_t>();
         for (const auto& r : holdfast::testing::entries(u, "rejects")) t.rejects[r.at("request").to_number<std::uint64_t>()] = r.at("name").as_string().c_str();

@@ -101,6 +101,10 @@ describe('holdfast/agent', () => {
     assert.equal(us.messages()[0].text, words.join(''));
     assert.equal(us.messages()[0].role, 'assistant');
     assert.equal(us.messages()[0].agent, 'writer');
+    // After the first entry the core sends a message's new text and status only: the rest is held.
+    assert.equal(us.messages()[0].id, 'reply-1');
+    assert.ok(us.messages()[0].firstSerial >= 1 && us.messages()[0].firstSerial < us.messages()[0].lastSerial,
+      `firstSerial ${us.messages()[0].firstSerial}, lastSerial ${us.messages()[0].lastSerial}`);
     close();
   });
 

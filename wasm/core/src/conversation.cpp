@@ -108,17 +108,17 @@ void conversation::clear() {
 
 void append_message_json(const message& m, std::size_t index, std::string& out, std::optional<std::size_t> text_from) {
     json::object_writer message(out);
-    message.number("index", index).string("id", m.id).string("role", m.role).string("agent", m.agent);
+    message.number("index", index);
     if (text_from) {
+        // The reader holds this message already: its id, role, agent and firstSerial are those it
+        // was sent with (they change only with its text's replacement, which is never a textAppend).
         message.string("textAppend", std::string_view(m.text).substr(*text_from));
     } else {
-        message.string("text", m.text);
+        message.string("id", m.id).string("role", m.role).string("agent", m.agent).string("text", m.text);
     }
-    message.string("status", to_string(m.status))
-        .string("reason", m.reason)
-        .number("firstSerial", m.first_serial)
-        .number("lastSerial", m.last_serial)
-        .close();
+    message.string("status", to_string(m.status)).string("reason", m.reason);
+    if (!text_from) message.number("firstSerial", m.first_serial);
+    message.number("lastSerial", m.last_serial).close();
 }
 
 } // namespace holdfast::client

@@ -71,9 +71,10 @@ private:
 
 /// Appends a message as JSON {index, id, role, agent, text, status, reason, firstSerial, lastSerial}.
 /// One message as JSON for JS: {index, id, role, agent, text, status, reason, firstSerial,
-/// lastSerial}; with text_from set, "textAppend" (text from that byte on) replaces "text": the
-/// reader holds the first text_from bytes already, so a streaming answer costs each update its
-/// new tokens, not its whole text again.
+/// lastSerial}; with text_from set, {index, textAppend, status, reason, lastSerial}: the reader
+/// holds the message and the first text_from bytes of its text already (textAppend: the text from
+/// that byte on), so a streaming answer costs each update its new tokens and what can change, not
+/// its whole text and identity again.
 void append_message_json(const message& m, std::size_t index, std::string& out,
                          std::optional<std::size_t> text_from = std::nullopt);
 
