@@ -1,6 +1,7 @@
 // session_controls: open messages, control targets and outcomes, presence. Layer: relay (sans-I/O).
 #include "holdfast/relay/session_controls.hpp"
 
+#include "holdfast/event_kind.hpp"
 #include "holdfast/payload.hpp"
 
 #include <msgpack.hpp>
@@ -23,7 +24,8 @@ void pack_string(msgpack::packer<msgpack::sbuffer>& pk, std::string_view text) {
 } // namespace
 
 bool is_control_kind(std::string_view kind) {
-    return kind.starts_with(control_prefix) && kind.size() > control_prefix.size() && kind != outcome_kind;
+    // The client core's rule, so relay and clients never disagree on what is a control.
+    return kind_of(kind) == event_kind::control;
 }
 
 relay_event make_outcome(std::uint64_t control_serial, std::string_view action, std::string_view target,

@@ -5,6 +5,7 @@
 #include "relay_test_support.hpp"
 
 #include "holdfast/payload.hpp"
+#include "holdfast/relay/session_controls.hpp"
 #include "holdfast/relay/sqlite_store.hpp"
 
 #include <atomic>
@@ -517,6 +518,15 @@ TEST(control_restart, a_present_agent_that_never_returns_is_detached_after_the_l
     EXPECT_EQ(payload_string(detached[0].payload, "agent"), "idle-agent");
     EXPECT_EQ(payload_string(detached[0].payload, "reason"), "lease_expired");
     EXPECT_EQ(relay.of_kind("s", "agent.attached").size(), 2u) << "writer was still present: no new arrival";
+}
+
+TEST(control_kinds, the_relay_routes_control_actions_only_not_a_bare_prefix_nor_an_outcome) {
+    EXPECT_TRUE(is_control_kind("control.cancel"));
+    EXPECT_TRUE(is_control_kind("control.x"));
+    EXPECT_FALSE(is_control_kind("control.")) << "no action: an ordinary event";
+    EXPECT_FALSE(is_control_kind("control.outcome"));
+    EXPECT_FALSE(is_control_kind("control"));
+    EXPECT_FALSE(is_control_kind("message.delta"));
 }
 
 } // namespace

@@ -27,7 +27,7 @@ event_kind kind_of(std::string_view kind) noexcept {
     default:
         break;
     }
-    // "control." alone names no action: the relay appends it as an ordinary event (is_control_kind).
+    // "control." alone names no action: an ordinary event (the relay routes controls by this too).
     return kind.size() > 8 && kind.starts_with("control."sv) ? event_kind::control : event_kind::other;
 }
 
