@@ -303,6 +303,7 @@ void relay_core::on_hello(connection_id id, connection_state& conn, const proto:
     conn.greeted = true;
     conn.agent = f.agent;
     if (f.bundles.value_or(false)) out_.enable_bundles(id);
+    conn.packed = f.packed.value_or(false);
     leases_.hold(f.client_id, id);  // a reconnecting agent keeps its producer's open messages
     out_.send(id, welcome_for(id));
 }
@@ -322,7 +323,7 @@ void relay_core::on_attach(connection_id id, connection_state& conn, const proto
                               " sessions attached on one connection: detach one first",
                           f.session);
     }
-    auto attached = sessions_.attach(id, f.session, f.from_serial, f.epoch);
+    auto attached = sessions_.attach(id, f.session, f.from_serial, f.epoch, conn.packed);
     if (!attached) return send_error(id, attached.err().code, attached.err().detail, f.session);
     conn.sessions.insert(f.session);
     // Attaching again restarts the replay (from the lower of the new from_serial and where a replay

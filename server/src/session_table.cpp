@@ -48,7 +48,7 @@ result<session_table::session_state*> session_table::find_or_load(const std::str
 }
 
 result<session_info> session_table::attach(connection_id connection, const std::string& session,
-                                           std::uint64_t from_serial, std::uint64_t client_epoch) {
+                                           std::uint64_t from_serial, std::uint64_t client_epoch, bool packed) {
     session_state scratch;
     auto found = find_or_load(session, true, scratch);
     if (!found) return found.err();
@@ -77,7 +77,7 @@ result<session_info> session_table::attach(connection_id connection, const std::
     }
     const std::uint64_t cursor =
         std::max((client_epoch != 0 && client_epoch != info.epoch) ? 0 : from_serial, first_serial - 1);
-    auto [sub, fresh] = it->second.subscribers.try_emplace(connection, subscriber{cursor, false});
+    auto [sub, fresh] = it->second.subscribers.try_emplace(connection, subscriber{cursor, false, packed});
     if (!fresh) {
         // Attached again on this connection: restart the replay after from_serial, unless a replay
         // under way is further back. The tabs of a browser share their leader's connection and
@@ -134,8 +134,8 @@ result<replay_step_result> session_table::replay_step(connection_id connection, 
     metrics_.events_replayed_total += keep;
     sub.cursor = events->back().serial;
     if (sub.cursor >= head) sub.live = true;  // from the next append on, fan-out reaches it
-    out_.send_paced(connection, std::make_shared<const std::string>(
-                                    proto::encode(proto::event_batch{session, std::move(events).value()})));
+    proto::event_batch batch{session, std::move(events).value()};
+    out_.send_paced(connection, std::make_shared<const std::string>(sub.packed ? proto::encode_packed(batch) : proto::encode(batch)));
     return replay_step_result{true, sub.live};
 }
 
@@ -182,11 +182,14 @@ void session_table::count_appended(const append_input& input, std::uint64_t seri
 }
 
 void session_table::fan_out(const std::string& session, const session_state& state, std::vector<proto::event> events) {
-    // Encoded once, for the first live subscriber; replaying ones reach these through their cursor.
-    std::shared_ptr<const std::string> frame;
+    // Encoded once per form, for the first live subscriber that takes it; replaying ones reach
+    // these through their cursor.
+    const proto::event_batch batch{session, std::move(events)};
+    std::shared_ptr<const std::string> plain, packed;
     for (const auto& [connection, sub] : state.subscribers) {
         if (!sub.live) continue;
-        if (!frame) frame = std::make_shared<const std::string>(proto::encode(proto::event_batch{session, std::move(events)}));
+        auto& frame = sub.packed ? packed : plain;
+        if (!frame) frame = std::make_shared<const std::string>(sub.packed ? proto::encode_packed(batch) : proto::encode(batch));
         out_.send(connection, frame);
     }
 }

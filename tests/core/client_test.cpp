@@ -45,6 +45,7 @@ TEST(client_core, connect_sends_hello_then_attach_then_pending_publishes) {
     const auto frames = decode_all(c.take_frames());
     ASSERT_EQ(frames.size(), 3u);
     EXPECT_EQ(std::get<proto::hello>(frames[0]).client_id, "client-a");
+    EXPECT_EQ(std::get<proto::hello>(frames[0]).packed, true) << "the client reads packed events frames";
     EXPECT_EQ(std::get<proto::attach>(frames[1]).session, "chat-1");
     const auto& pub = std::get<proto::publish>(frames[2]);
     EXPECT_EQ(pub.producer_id, "client-a");
@@ -77,6 +78,26 @@ TEST(client_core, events_become_one_json_batch_with_messages_and_acks) {
     EXPECT_NE(updates.find(R"("acks":[{"request":1,"serial":1}])"), std::string::npos) << updates;
     EXPECT_EQ(c.pending_publishes(), 0u);
     EXPECT_EQ(c.take_updates_json(), "") << "a drained core has nothing more to say";
+}
+
+TEST(client_core, a_packed_events_frame_gives_the_updates_the_plain_one_does) {
+    const proto::event_batch batch{"chat-1", {ev(1, "user.prompt", "p-1", R"({"text":"hi"})"),
+                                              ev(2, "message.start", "r-1", "{}"),
+                                              ev(3, "message.delta", "r-1", R"({"text":"Yo"})")}};
+    std::string updates[2];
+    for (int packed = 0; packed < 2; ++packed) {
+        client_core c(config());
+        (void)c.open_session("chat-1");
+        c.on_transport_open();
+        (void)c.take_frames();
+        c.on_frame(proto::encode(proto::attached{"chat-1", 11, 3}));
+        c.on_frame(packed ? proto::encode_packed(batch) : proto::encode(batch));
+        updates[packed] = c.take_updates_json();
+        ASSERT_NE(c.find_session("chat-1"), nullptr);
+        EXPECT_EQ(c.find_session("chat-1")->last_serial(), 3u);
+    }
+    EXPECT_NE(updates[0].find(R"("lastSerial":3)"), std::string::npos) << updates[0];
+    EXPECT_EQ(updates[1], updates[0]);
 }
 
 TEST(client_core, events_carry_their_serials_and_times_implied_from_the_first_and_the_deltas) {

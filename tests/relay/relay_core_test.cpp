@@ -71,6 +71,58 @@ TEST_F(core_test, attach_replays_in_batches_with_correct_serials) {
     EXPECT_EQ(live_batches[0].events.at(0).serial, 11u);
 }
 
+/// The "type" of every message sent to `id` (none of these connections takes bundles), and the
+/// serials of its events frames, whichever form they came in.
+struct typed_output {
+    std::vector<std::string> types;
+    std::vector<std::uint64_t> serials;
+};
+typed_output typed_outputs(const std::vector<outbound>& outputs, connection_id id) {
+    typed_output seen;
+    for (const auto& out : outputs) {
+        if (out.connection != id || !out.frame) continue;
+        proto::detail::msgpack_reader in(*out.frame);
+        in.map_header();
+        in.string();
+        seen.types.emplace_back(in.string());
+        auto decoded = proto::decode(*out.frame);
+        EXPECT_TRUE(decoded.has_value());
+        if (!decoded) continue;
+        if (auto* batch = std::get_if<proto::event_batch>(&decoded.value())) {
+            for (const auto& e : batch->events) seen.serials.push_back(e.serial);
+        }
+    }
+    return seen;
+}
+
+TEST_F(core_test, a_hello_asking_for_packed_events_gets_its_replay_and_live_batches_packed_and_others_plain) {
+    connect(1);
+    for (std::uint64_t i = 1; i <= 6; ++i) publish(1, "s1", "p", i);
+    core_.on_open(2);
+    proto::hello wants_packed;
+    wants_packed.packed = true;
+    ASSERT_EQ(send(2, wants_packed).of_type<proto::welcome>(2).size(), 1u);
+    connect(3);
+    core_.on_frame(2, proto::encode(proto::attach{"s1", 0, 0}));
+    core_.on_frame(3, proto::encode(proto::attach{"s1", 0, 0}));
+    auto replay = core_.take_outputs();
+    const auto packed_replay = typed_outputs(replay, 2);
+    const auto plain_replay = typed_outputs(replay, 3);
+    const std::vector<std::uint64_t> all{1, 2, 3, 4, 5, 6};
+    EXPECT_EQ(packed_replay.types, (std::vector<std::string>{"attached", "packed", "packed"}));
+    EXPECT_EQ(plain_replay.types, (std::vector<std::string>{"attached", "events", "events"}));
+    EXPECT_EQ(packed_replay.serials, all);
+    EXPECT_EQ(plain_replay.serials, all);
+
+    // Live: one fan-out, encoded once per form, each subscriber gets its own.
+    core_.on_frame(1, proto::encode(proto::publish{"s1", "p", 7, "message.delta", "m1", json_payload(R"({"text":"x"})")}));
+    auto live = core_.take_outputs();
+    EXPECT_EQ(typed_outputs(live, 2).types, std::vector<std::string>{"packed"});
+    EXPECT_EQ(typed_outputs(live, 3).types, std::vector<std::string>{"events"});
+    EXPECT_EQ(typed_outputs(live, 2).serials, std::vector<std::uint64_t>{7});
+    EXPECT_EQ(typed_outputs(live, 3).serials, std::vector<std::uint64_t>{7});
+}
+
 TEST_F(core_test, attach_with_a_different_epoch_replays_from_zero) {
     connect(1);
     for (std::uint64_t i = 1; i <= 3; ++i) publish(1, "s1", "p", i);

@@ -21,13 +21,16 @@ before(async () => {
 
 describe('golden fixtures', () => {
   test('fixtures exist', () => assert.ok(fixtures.length > 0, `no *.msgpack in ${fixturesDir}`));
+  // The packed form of an events frame is read as the events frame it packs (the same sample).
+  const plainFormOf = { 'packed.msgpack': 'events.msgpack' };
   for (const name of fixtures) {
-    test(`${name} re-encodes byte for byte`, () => {
+    test(`${name} re-encodes ${plainFormOf[name] ? `as ${plainFormOf[name]}` : "byte for byte"}`, () => {
       const bytes = new Uint8Array(fs.readFileSync(path.join(fixturesDir, name)));
       const result = m.reencodeFrame(bytes);
       assert.equal(result.name, undefined, `decode failed: ${result.name}: ${result.message}`);
-      assert.deepEqual(result.bytes, bytes);
-      const type = name.replace(/\.msgpack$/, '');
+      const plain = plainFormOf[name] ?? name;
+      assert.deepEqual(result.bytes, new Uint8Array(fs.readFileSync(path.join(fixturesDir, plain))));
+      const type = plain.replace(/\.msgpack$/, '');
       assert.equal(JSON.parse(m.describeFrame(bytes)).type, type);
     });
     test(`${name} truncated is malformed_frame`, () => {

@@ -201,7 +201,7 @@ void client_core::on_transport_open() {
     retry_pending_ = false;
     rx_since_tick_ = true;  // the handshake itself is traffic: the idle clock starts now
     ping_sent_ms_.reset();
-    send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true}));
+    send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true, true}));
     for (auto& [id, entry] : sessions_) send(proto::encode(entry->log.make_attach()));
     for (const auto& [request, pending] : outbox_) send(pending.frame);
     resend_at_ms_ = 0;  // just resent
@@ -209,7 +209,7 @@ void client_core::on_transport_open() {
 
 void client_core::set_token(std::string token) {
     config_.token = std::move(token);
-    if (connected_) send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true}));
+    if (connected_) send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true, true}));
 }
 
 std::optional<std::uint64_t> client_core::token_refresh_delay_ms(std::uint64_t now_ms) const {

@@ -6,7 +6,9 @@
 
 #include <boost/mp11/algorithm.hpp>
 
+#include <limits>
 #include <optional>
+#include <utility>
 
 namespace holdfast::proto {
 
@@ -34,9 +36,94 @@ std::string_view frame_type_of(msgpack_reader in) {
     return in.string();
 }
 
+/// The events of a packed frame (its "events" array, at the cursor), with the producer table.
+void read_packed_events(msgpack_reader& in, const std::vector<std::pair<std::string, std::string>>& producers,
+                        std::uint64_t first_serial, std::vector<event>& events) {
+    const std::uint32_t count = in.array_header();
+    if (count > 0 && first_serial > std::numeric_limits<std::uint64_t>::max() - (count - 1)) {
+        throw field_error{errc::malformed_frame, "serial"};
+    }
+    events.resize(count);
+    std::int64_t ts = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        event& e = events[i];
+        if (in.peek() != msgpack_kind::array) throw field_error{errc::wrong_type, "events"};
+        const std::uint32_t items = in.array_header();
+        if (items < 5) throw field_error{errc::missing_field, "events.payload"};
+        const std::int64_t delta = in.signed_integer();
+        if ((delta < 0 && ts < -delta) || (delta > 0 && ts > std::numeric_limits<std::int64_t>::max() - delta)) {
+            throw field_error{errc::malformed_frame, "events.ts"};
+        }
+        ts += delta;
+        const std::uint64_t producer = in.unsigned_integer();
+        if (producer >= producers.size()) throw field_error{errc::malformed_frame, "events.producer"};
+        e.serial = first_serial + i;
+        e.ts = static_cast<std::uint64_t>(ts);
+        e.producer_id = producers[producer].first;
+        e.agent = producers[producer].second;
+        detail::read_field(in, e.kind, "events.kind");
+        detail::read_field(in, e.msg_id, "events.msg_id");
+        detail::read_value(in, e.payload);
+        for (std::uint32_t extra = 5; extra < items; ++extra) in.skip();  // fields added later
+    }
+}
+
+/// A packed frame (see encode_packed): its map's keys in any order, unknown ones skipped.
+event_batch read_packed(msgpack_reader& in) {
+    event_batch batch;
+    std::optional<std::uint64_t> first_serial;
+    std::optional<std::size_t> events_at;
+    std::vector<std::pair<std::string, std::string>> producers;
+    bool has_session = false, has_producers = false;
+    const std::uint32_t entries = in.map_header();
+    for (std::uint32_t e = 0; e < entries; ++e) {
+        if (in.peek() != msgpack_kind::str) {
+            in.skip();
+            in.skip();
+            continue;
+        }
+        const std::string_view key = in.string();
+        if (key == "session" && !has_session) {
+            detail::read_field(in, batch.session, "session");
+            has_session = true;
+        } else if (key == "serial" && !first_serial) {
+            std::uint64_t serial = 0;
+            detail::read_field(in, serial, "serial");
+            first_serial = serial;
+        } else if (key == "producers" && !has_producers) {
+            const std::uint32_t count = in.array_header();
+            producers.resize(count);
+            for (auto& [id, agent] : producers) {
+                if (in.peek() != msgpack_kind::array) throw field_error{errc::wrong_type, "producers"};
+                const std::uint32_t items = in.array_header();
+                if (items < 2) throw field_error{errc::missing_field, "producers.agent"};
+                detail::read_field(in, id, "producers.producer_id");
+                detail::read_field(in, agent, "producers.agent");
+                for (std::uint32_t extra = 2; extra < items; ++extra) in.skip();
+            }
+            has_producers = true;
+        } else if (key == "events" && !events_at) {
+            events_at = in.offset();
+            in.skip();  // read once the producer table is known, wherever it comes
+        } else {
+            in.skip();
+        }
+    }
+    if (!has_session) throw field_error{errc::missing_field, "session"};
+    if (!first_serial) throw field_error{errc::missing_field, "serial"};
+    if (!has_producers) throw field_error{errc::missing_field, "producers"};
+    if (!events_at) throw field_error{errc::missing_field, "events"};
+    const std::size_t end = in.offset();
+    in.seek(*events_at);
+    read_packed_events(in, producers, *first_serial, batch.events);
+    in.seek(end);
+    return batch;
+}
+
 /// One frame (a map) at the cursor, read into the alternative its "type" names.
 frame read_frame(msgpack_reader& in) {
     const std::string_view name = frame_type_of(in);
+    if (name == packed_frame_type) return read_packed(in);
     std::optional<frame> decoded;
     boost::mp11::mp_for_each<boost::mp11::mp_iota_c<std::variant_size_v<frame>>>([&](auto index) {
         using alternative = std::variant_alternative_t<decltype(index)::value, frame>;
@@ -123,6 +210,71 @@ std::vector<std::string> bundle_frames(std::vector<std::string> frames, const bu
         i = end;
     }
     return messages;
+}
+
+std::string encode_packed(const event_batch& batch) {
+    const auto& events = batch.events;
+    constexpr auto max_ts = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        if ((i > 0 && events[i].serial != events[i - 1].serial + 1) || events[i].ts > max_ts) return encode(batch);
+    }
+    // The producer table: each (producer id, agent) once, in order of first use.
+    std::vector<std::pair<const std::string*, const std::string*>> producers;
+    std::vector<std::uint32_t> producer_of(events.size());
+    std::size_t bytes = 64 + batch.session.size();
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const event& e = events[i];
+        std::uint32_t index = 0;
+        const auto same = [&](std::size_t p) { return *producers[p].first == e.producer_id && *producers[p].second == e.agent; };
+        if (i > 0 && same(producer_of[i - 1])) {
+            index = producer_of[i - 1];
+        } else {
+            while (index < producers.size() && !same(index)) ++index;
+            if (index == producers.size()) {
+                producers.emplace_back(&e.producer_id, &e.agent);
+                bytes += 16 + e.producer_id.size() + e.agent.size();
+            }
+        }
+        producer_of[i] = index;
+        bytes += 24 + e.kind.size() + e.msg_id.size() + e.payload.bytes.size();
+    }
+    std::string out;
+    out.reserve(bytes);
+    detail::string_writer writer{out};
+    msgpack::packer<detail::string_writer> packer(writer);
+    const auto key = [&](std::string_view name) {
+        packer.pack_str(static_cast<std::uint32_t>(name.size()));
+        packer.pack_str_body(name.data(), static_cast<std::uint32_t>(name.size()));
+    };
+    packer.pack_map(5);
+    key("type");
+    key(packed_frame_type);
+    key("session");
+    key(batch.session);
+    key("serial");
+    packer.pack_uint64(events.empty() ? 0 : events.front().serial);
+    key("producers");
+    packer.pack_array(static_cast<std::uint32_t>(producers.size()));
+    for (const auto& [id, agent] : producers) {
+        packer.pack_array(2);
+        key(*id);
+        key(*agent);
+    }
+    key("events");
+    packer.pack_array(static_cast<std::uint32_t>(events.size()));
+    std::uint64_t previous_ts = 0;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const event& e = events[i];
+        packer.pack_array(5);
+        if (e.ts >= previous_ts) packer.pack_uint64(e.ts - previous_ts);
+        else packer.pack_int64(-static_cast<std::int64_t>(previous_ts - e.ts));
+        previous_ts = e.ts;
+        packer.pack_uint32(producer_of[i]);
+        key(e.kind);
+        key(e.msg_id);
+        packer.pack(e.payload);
+    }
+    return out;
 }
 
 std::string encode(const frame& f) {

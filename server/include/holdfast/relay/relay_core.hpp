@@ -110,6 +110,7 @@ private:
         bool greeted = false;              // hello accepted
         bool closing = false;              // a close directive is out: ignore its frames
         std::string agent;                 // stamped on this connection's appends; non-empty: an agent
+        bool packed = false;               // its hello asked for packed events frames
         std::set<std::string> agent_sessions;  // attached as an agent (kept through close_connection)
         std::set<std::string> sessions;    // attached
         std::deque<std::string> replaying;  // attached sessions not yet live, in release order

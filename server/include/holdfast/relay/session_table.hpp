@@ -49,8 +49,9 @@ public:
     /// after 0 when client_epoch is nonzero and differs; attaching again restarts it from there,
     /// unless the replay under way is further back (tabs share one connection). No events are
     /// queued here: replay_step releases them. Creates the session if new.
+    /// `packed`: the connection reads events frames in their packed form (hello.packed).
     result<session_info> attach(connection_id connection, const std::string& session, std::uint64_t from_serial,
-                                std::uint64_t client_epoch);
+                                std::uint64_t client_epoch, bool packed = false);
 
     /// Queues the next replay batch of `session` for `connection`: up to max_batch_events events
     /// (and about max_frame_bytes) after its cursor, reading up to the head as it is now. Once the
@@ -107,6 +108,7 @@ private:
     struct subscriber {
         std::uint64_t cursor = 0;  // last serial queued to it by the replay
         bool live = false;
+        bool packed = false;  // takes events frames packed (proto::encode_packed)
     };
     struct session_state {
         session_info info;

@@ -45,6 +45,16 @@ std::vector<std::string> bundle_frames(std::vector<std::string> frames, const bu
 /// The bytes a bundle of `count` frames adds in front of them (the msgpack array header).
 void append_bundle_header(std::size_t count, std::string& out);
 
+/// The packed wire form of an `events` frame (frame type "packed"), sent only to a client whose
+/// hello had `packed: true`. Serials are implied (the first one, then consecutive), each ts is a
+/// difference from the one before, each producer id and agent travels once in a table, and an
+/// event is an array of its remaining fields instead of a map of seven named ones: a bench event
+/// takes ~45 bytes instead of ~134. A browser's WebSocket hands a replay to the page at a cost
+/// that grows with its bytes (docs/benchmarks.md, "C"). decode() reads it back as an event_batch.
+/// Events that are not consecutive (never sent by the relay) get the plain form.
+std::string encode_packed(const event_batch& batch);
+inline constexpr std::string_view packed_frame_type = "packed";
+
 /// Name of the frame's type ("attach", "events", ...), for logs and metrics.
 std::string_view type_name(const frame& f) noexcept;
 

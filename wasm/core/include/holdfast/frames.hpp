@@ -33,9 +33,11 @@ struct hello {
     std::string agent;  // non-empty for agents: stamped on events this connection publishes
     /// The client takes bundles: WebSocket messages holding several frames (see codec.hpp).
     std::optional<bool> bundles;
+    /// The client reads events frames in their packed form (codec.hpp, encode_packed).
+    std::optional<bool> packed;
     friend bool operator==(const hello&, const hello&) = default;
 };
-BOOST_DESCRIBE_STRUCT(hello, (), (version, token, client_id, agent, bundles))
+BOOST_DESCRIBE_STRUCT(hello, (), (version, token, client_id, agent, bundles, packed))
 
 /// Follow a session: the relay replays every event with serial > from_serial, then goes live.
 /// epoch is the incarnation the client holds (0: none); a different one makes the client reset.

@@ -1,0 +1,215 @@
+// The packed wire form of an events frame (proto::encode_packed): what it carries back, when it is
+// not used, how small it is, and how malformed ones are refused. Layer: tests (portable core).
+#include "holdfast/codec.hpp"
+#include "sample_frames.hpp"
+#include "../support/packed.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+namespace holdfast {
+namespace {
+
+using holdfast::testing::packed;
+using test::payload;
+
+proto::event_batch decoded_batch(const std::string& bytes) {
+    auto decoded = proto::decode(bytes);
+    EXPECT_TRUE(decoded.has_value()) << (decoded ? "" : decoded.err().detail);
+    if (!decoded) return {};
+    EXPECT_TRUE(std::holds_alternative<proto::event_batch>(decoded.value()));
+    return std::get<proto::event_batch>(std::move(decoded).value());
+}
+
+std::string type_of(const std::string& bytes) {
+    proto::detail::msgpack_reader in(bytes);
+    in.map_header();
+    in.string();
+    return std::string(in.string());
+}
+
+/// Two producers interleaved, a ts that goes back (the relay's wall clock may step), a nil and an
+/// empty payload, an empty msg_id.
+proto::event_batch mixed_batch() {
+    return {"chat-1",
+            {{7, 1700000000500, "agent-1", "message.delta", "reply-1", "writer", payload(R"({"text":"a"})")},
+             {8, 1700000000499, "tab-9", "user.prompt", "", "", payload(R"({"text":"stop"})")},
+             {9, 1700000000600, "agent-1", "message.delta", "reply-1", "writer", proto::raw_value{}},
+             {10, 1700000000600, "agent-1", "status", "", "writer", payload("{}")},
+             {11, 1700000000601, "agent-2", "message.delta", "reply-2", "reviewer", payload(R"({"text":"b"})")}}};
+}
+
+TEST(packed_events, decode_to_the_same_batch_as_the_plain_form) {
+    const auto batch = mixed_batch();
+    const std::string bytes = proto::encode_packed(batch);
+    EXPECT_EQ(type_of(bytes), proto::packed_frame_type);
+    EXPECT_EQ(decoded_batch(bytes), batch);
+    // and a decoded packed batch re-encodes (plain) to the plain form's bytes
+    EXPECT_EQ(proto::encode(decoded_batch(bytes)), proto::encode(batch));
+}
+
+TEST(packed_events, an_empty_batch_and_a_single_event_round_trip) {
+    const proto::event_batch empty{"s", {}};
+    EXPECT_EQ(decoded_batch(proto::encode_packed(empty)), empty);
+    const proto::event_batch one{"s", {{1, 0, "", "agent.attached", "", "a", payload(R"({"agent":"a"})")}}};
+    EXPECT_EQ(decoded_batch(proto::encode_packed(one)), one);
+}
+
+TEST(packed_events, events_that_are_not_consecutive_travel_in_the_plain_form) {
+    auto batch = mixed_batch();
+    batch.events[2].serial = 20;
+    const std::string bytes = proto::encode_packed(batch);
+    EXPECT_EQ(type_of(bytes), "events");
+    EXPECT_EQ(bytes, proto::encode(batch));
+    auto far_future = mixed_batch();
+    far_future.events[1].ts = std::uint64_t{1} << 63;  // no signed difference holds it
+    EXPECT_EQ(type_of(proto::encode_packed(far_future)), "events");
+}
+
+TEST(packed_events, a_replay_batch_takes_under_a_third_of_the_plain_bytes) {
+    // The bench's event ({seq, t, tok}) from one agent: what a catch-up carries.
+    proto::event_batch batch{"bench-session", {}};
+    for (std::uint64_t i = 1; i <= 2048; ++i) {
+        batch.events.push_back({i, 1700000000000 + i / 3, "b5f0c3d2-agent-producer-17", "bench", "", "bench-publisher",
+                                payload(R"({"seq":)" + std::to_string(i) + R"(,"t":1700000000.123,"tok":"x"})")});
+    }
+    const std::size_t plain = proto::encode(batch).size();
+    const std::size_t small = proto::encode_packed(batch).size();
+    EXPECT_LT(small * 3, plain) << small << " packed against " << plain << " plain";
+    EXPECT_EQ(decoded_batch(proto::encode_packed(batch)), batch);
+}
+
+TEST(packed_events, the_golden_fixture_holds_the_sample_batch_packed) {
+    const auto path = std::filesystem::path(HOLDFAST_FIXTURES_DIR) / "packed.msgpack";
+    const std::string bytes = proto::encode_packed(test::sample<proto::event_batch>());
+    if (std::getenv("HOLDFAST_UPDATE_GOLDEN") != nullptr) std::ofstream(path, std::ios::binary) << bytes;
+    std::ifstream in(path, std::ios::binary);
+    ASSERT_TRUE(in) << "missing fixture " << path << " (run with HOLDFAST_UPDATE_GOLDEN=1)";
+    const std::string golden{std::istreambuf_iterator<char>(in), {}};
+    EXPECT_EQ(bytes, golden) << "the packed form changed on the wire";
+    EXPECT_EQ(decoded_batch(golden), test::sample<proto::event_batch>());
+}
+
+/// A packed frame written by hand: the keys given, each value written by its function.
+template <class... Entries>
+std::string packed_frame(const Entries&... entries) {
+    return packed([&](auto& p) {
+        p.pack_map(1 + sizeof...(entries));
+        p.pack(std::string("type"));
+        p.pack(std::string(proto::packed_frame_type));
+        (entries(p), ...);
+    });
+}
+auto entry(std::string key, auto write) {
+    return [key, write](auto& p) {
+        p.pack(key);
+        write(p);
+    };
+}
+auto session_entry() { return entry("session", [](auto& p) { p.pack(std::string("s")); }); }
+auto serial_entry(std::uint64_t serial = 1) { return entry("serial", [serial](auto& p) { p.pack(serial); }); }
+auto producers_entry() {
+    return entry("producers", [](auto& p) {
+        p.pack_array(1);
+        p.pack_array(2);
+        p.pack(std::string("prod"));
+        p.pack(std::string("agent"));
+    });
+}
+/// One event row: [ts difference, producer index, kind, msg_id, payload] and any extra items.
+auto events_entry(std::int64_t ts, std::uint64_t producer, std::uint32_t items = 5) {
+    return entry("events", [=](auto& p) {
+        p.pack_array(1);
+        p.pack_array(items);
+        if (items > 0) p.pack(ts);
+        if (items > 1) p.pack(producer);
+        if (items > 2) p.pack(std::string("message.delta"));
+        if (items > 3) p.pack(std::string("m"));
+        if (items > 4) p.pack_nil();
+        for (std::uint32_t extra = 5; extra < items; ++extra) p.pack(std::string("later"));
+    });
+}
+
+TEST(packed_events, keys_in_any_order_unknown_keys_and_extra_items_are_read) {
+    const std::string bytes = packed_frame(events_entry(5, 0, 7), entry("later", [](auto& p) { p.pack(1); }),
+                                           producers_entry(), serial_entry(3), session_entry());
+    const auto batch = decoded_batch(bytes);
+    ASSERT_EQ(batch.events.size(), 1u);
+    EXPECT_EQ(batch.session, "s");
+    EXPECT_EQ(batch.events[0], (proto::event{3, 5, "prod", "message.delta", "m", "agent", {}}));
+}
+
+errc refusal(const std::string& bytes, std::string* detail = nullptr) {
+    auto decoded = proto::decode(bytes);
+    EXPECT_FALSE(decoded.has_value()) << "a malformed packed frame was accepted";
+    if (decoded) return errc{};
+    if (detail) *detail = decoded.err().detail;
+    return decoded.err().code;
+}
+
+TEST(packed_events, malformed_ones_are_refused_with_the_field_named) {
+    std::string detail;
+    EXPECT_EQ(refusal(packed_frame(session_entry(), serial_entry(), producers_entry(), events_entry(0, 1)), &detail),
+              errc::malformed_frame);
+    EXPECT_EQ(detail, "events.producer") << "an index past the producer table";
+    EXPECT_EQ(refusal(packed_frame(session_entry(), serial_entry(), producers_entry(), events_entry(-1, 0)), &detail),
+              errc::malformed_frame);
+    EXPECT_EQ(detail, "events.ts") << "a ts below zero";
+    EXPECT_EQ(refusal(packed_frame(session_entry(), serial_entry(UINT64_MAX), producers_entry(),
+                                   entry("events", [](auto& p) {
+                                       p.pack_array(2);
+                                       for (int i = 0; i < 2; ++i) {
+                                           p.pack_array(5);
+                                           p.pack(0);
+                                           p.pack(0);
+                                           p.pack(std::string("k"));
+                                           p.pack(std::string(""));
+                                           p.pack_nil();
+                                       }
+                                   }))),
+              errc::malformed_frame)
+        << "serials past 2^64";
+    EXPECT_EQ(refusal(packed_frame(session_entry(), serial_entry(), producers_entry(), events_entry(0, 0, 4)), &detail),
+              errc::missing_field);
+    EXPECT_EQ(refusal(packed_frame(serial_entry(), producers_entry(), events_entry(0, 0)), &detail), errc::missing_field);
+    EXPECT_EQ(detail, "session");
+    EXPECT_EQ(refusal(packed_frame(session_entry(), serial_entry(), events_entry(0, 0)), &detail), errc::missing_field);
+    EXPECT_EQ(detail, "producers");
+    EXPECT_EQ(refusal(packed_frame(session_entry(), serial_entry(), producers_entry(),
+                                   entry("events", [](auto& p) {
+                                       p.pack_array(1);
+                                       p.pack(std::string("not a row"));
+                                   }))),
+              errc::wrong_type);
+    EXPECT_EQ(refusal(packed_frame(session_entry(), serial_entry(),
+                                   entry("producers", [](auto& p) {
+                                       p.pack_array(1);
+                                       p.pack_array(1);
+                                       p.pack(std::string("no agent"));
+                                   }),
+                                   events_entry(0, 0)),
+                      &detail),
+              errc::missing_field);
+    EXPECT_EQ(detail, "producers.agent");
+}
+
+TEST(packed_events, a_bad_packed_frame_in_a_bundle_leaves_the_others_readable) {
+    const std::string bad = packed_frame(session_entry(), serial_entry(), producers_entry(), events_entry(0, 3));
+    const std::string good = proto::encode_packed(mixed_batch());
+    std::string message;
+    proto::append_bundle_header(2, message);
+    message += bad;
+    message += good;
+    auto frames = proto::decode_message(message);
+    ASSERT_TRUE(frames.has_value());
+    ASSERT_EQ(frames->size(), 2u);
+    EXPECT_FALSE((*frames)[0].has_value());
+    ASSERT_TRUE((*frames)[1].has_value());
+    EXPECT_EQ(std::get<proto::event_batch>((*frames)[1].value()), mixed_batch());
+}
+
+} // namespace
+} // namespace holdfast
