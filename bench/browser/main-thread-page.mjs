@@ -10,8 +10,9 @@
 //          delta's text to its message, emit the changed messages); events/s of each.
 import { Holdfast } from '/sdk/holdfast.js';
 import { loadCore } from '/sdk/loadCore.js';
+import { Packr } from '/vendor/msgpackr/pack.js';
 import { Unpackr } from '/vendor/msgpackr/unpack.js';
-import { JsSession, framesOf, replayThroughSdk } from '/bench/replay-pipelines.mjs';
+import { JsSession, eventsOf, framesOf, replayThroughSdk } from '/bench/replay-pipelines.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -171,12 +172,21 @@ export async function capture({ url, session, expectedEvents }) {
   let eventCount = 0;
   for (const bytes of messages) {
     const frames = framesOf(unpack(bytes));
-    const n = frames.reduce((sum, f) => sum + (f.type === 'events' && f.session === session ? f.events.length : 0), 0);
+    const n = frames.reduce((sum, f) => sum + (f.session === session ? eventsOf(f).length : 0), 0);
     if (n > 0) { eventFrames.push(bytes); eventCount += n; } else if (!eventFrames.length) prelude.push(bytes);
   }
-  recorded = { session, prelude, eventFrames, eventCount, expectedText };
+  // The same replay in the plain form (a map per event), for the pure-JS pipeline as it read the
+  // relay's frames before they were packed: the SDK asks for packed frames, a baseline of one's own
+  // would carry self-describing ones.
+  const packr = new Packr({ useRecords: false });
+  const plainEventFrames = eventFrames.map((bytes) => {
+    const frames = framesOf(unpack(bytes)).map((f) => (f?.type === 'packed' ? { type: 'events', session: f.session, events: eventsOf(f) } : f));
+    return packr.pack(frames.length === 1 ? frames[0] : frames);
+  });
+  recorded = { session, prelude, eventFrames, plainEventFrames, eventCount, expectedText };
   return { messages: messages.length, prelude: prelude.length, eventFrames: eventFrames.length, eventCount,
-    bytes: eventFrames.reduce((sum, b) => sum + b.length, 0), textLength: expectedText.length };
+    bytes: eventFrames.reduce((sum, b) => sum + b.length, 0), plainBytes: plainEventFrames.reduce((sum, b) => sum + b.length, 0),
+    textLength: expectedText.length };
 }
 
 let replays = 0;
@@ -206,16 +216,19 @@ export async function replaySdkSplit({ storage = 'memory' }) {
   }
 }
 
-/** Applies the recorded replay through the pure-JS pipeline; returns {ms, events, messageEmits, ok}. */
-export async function replayJs() {
-  const { eventFrames, eventCount, expectedText } = recorded;
+/**
+ * Applies the recorded replay through the pure-JS pipeline; returns {ms, events, messageEmits, ok}.
+ * `plain`: its plain-form copy instead of the bytes the SDK got.
+ */
+export async function replayJs({ plain = false } = {}) {
+  const { eventFrames, plainEventFrames, eventCount, expectedText } = recorded;
   const js = new JsSession(unpack);
   let events = 0;
   let messageEmits = 0;
   js.onEvent = () => { events += 1; };
   js.onMessage = () => { messageEmits += 1; };
   const t0 = performance.now();
-  for (const bytes of eventFrames) {
+  for (const bytes of plain ? plainEventFrames : eventFrames) {
     js.apply(bytes);
     await null;  // the same yield as the SDK run gets
   }

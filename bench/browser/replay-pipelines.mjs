@@ -3,7 +3,7 @@
 // Layer: benchmark. No imports: the page hands in msgpackr's unpack and the SDK's Holdfast, the
 // Node test hands in its own.
 //  - JsSession: the pure-JS pipeline a team might write instead of the SDK — msgpack decode of
-//    each WebSocket message, events kept (serial order, repeats dropped) and handed on,
+//    each WebSocket message (plain or packed events frames), events kept (serial order, repeats dropped) and handed on,
 //    message.start/delta/end assembled into messages, each changed message emitted once per
 //    received message (as the SDK emits once per drain).
 //  - replayThroughSdk: the same bytes through a fresh SDK client whose transport is a ReplayLink
@@ -11,6 +11,27 @@
 
 /** The frames of one WebSocket message (a bundle is an array of frames). */
 export const framesOf = (decoded) => (Array.isArray(decoded) ? decoded : [decoded]);
+
+/**
+ * The events a frame carries as objects {serial, ts, producer_id, kind, msg_id, agent, payload}:
+ * an `events` frame's as they are, a `packed` one's unpacked (docs/protocol.md, "Packed events":
+ * serials from `serial`, each ts the previous one's plus its difference, the producer from the
+ * table). The SDK asks the relay for packed frames, so a recorded replay holds those; the pure-JS
+ * pipeline reads the same bytes.
+ */
+export function eventsOf(frame) {
+  if (frame?.type === 'events') return Array.isArray(frame.events) ? frame.events : [];
+  if (frame?.type !== 'packed' || !Array.isArray(frame.events) || !Array.isArray(frame.producers)) return [];
+  const out = new Array(frame.events.length);
+  let ts = 0;
+  for (let i = 0; i < frame.events.length; i++) {
+    const row = frame.events[i];
+    const producer = frame.producers[row[1]];
+    ts += row[0];
+    out[i] = { serial: frame.serial + i, ts, producer_id: producer[0], kind: row[2], msg_id: row[3], agent: producer[1], payload: row[4] };
+  }
+  return out;
+}
 
 export class JsSession {
   events = [];
@@ -33,8 +54,7 @@ export class JsSession {
     const changed = new Set();
     const fresh = [];
     for (const frame of framesOf(this.#unpack(bytes))) {
-      if (frame?.type !== 'events' || !Array.isArray(frame.events)) continue;
-      for (const ev of frame.events) {
+      for (const ev of eventsOf(frame)) {
         if (!(ev.serial > this.lastSerial)) continue;
         this.lastSerial = ev.serial;
         this.events.push(ev);

@@ -10,7 +10,7 @@ import { before, describe, test } from 'node:test';
 
 import { Unpackr } from 'msgpackr';
 
-import { JsSession, replayThroughSdk } from '../../bench/browser/replay-pipelines.mjs';
+import { JsSession, eventsOf, replayThroughSdk } from '../../bench/browser/replay-pipelines.mjs';
 import { encode } from '../wasm/msgpack.mjs';
 import { fixturesDir, importSdk, wasmBinary } from '../wasm/sdk.mjs';
 
@@ -20,8 +20,22 @@ const unpack = (bytes) => unpackr.unpack(bytes);
 const SESSION = 'bench-replay';
 const MSG = 'm1';
 
-/** welcome + attached, then `events` spread over messages of `perFrame` (some as bundles). */
-function recording(events, perFrame) {
+/** An events frame in its packed form (docs/protocol.md), as the relay sends it to the SDK. */
+function packedFrame(frame) {
+  const producers = [];
+  const rows = [];
+  let previous = 0;
+  for (const ev of frame.events) {
+    let index = producers.findIndex(([id, agent]) => id === ev.producer_id && agent === ev.agent);
+    if (index < 0) index = producers.push([ev.producer_id, ev.agent]) - 1;
+    rows.push([ev.ts - previous, index, ev.kind, ev.msg_id, ev.payload]);
+    previous = ev.ts;
+  }
+  return { type: 'packed', session: frame.session, serial: frame.events[0].serial, producers, events: rows };
+}
+
+/** welcome + attached, then `events` spread over messages of `perFrame` (some as bundles), packed or plain. */
+function recording(events, perFrame, packed = false) {
   const prelude = [
     encode({ type: 'welcome', connection_id: 'c1', version: 1, limits: { max_frame_bytes: 1 << 20, max_batch_events: 1000 } }),
     encode({ type: 'attached', session: SESSION, epoch: 7, head_serial: events.at(-1).serial }),
@@ -29,13 +43,14 @@ function recording(events, perFrame) {
   const eventFrames = [];
   for (let i = 0; i < events.length; i += perFrame) {
     const chunk = events.slice(i, i + perFrame);
+    const form = (f) => (packed ? packedFrame(f) : f);
     const frame = { type: 'events', session: SESSION, events: chunk };
     // Every third message is a bundle of two frames, as the relay sends to clients that take them.
     if (eventFrames.length % 3 === 2 && chunk.length > 1) {
       const half = chunk.length >> 1;
-      eventFrames.push(encode([{ ...frame, events: chunk.slice(0, half) }, { ...frame, events: chunk.slice(half) }]));
+      eventFrames.push(encode([form({ ...frame, events: chunk.slice(0, half) }), form({ ...frame, events: chunk.slice(half) })]));
     } else {
-      eventFrames.push(encode(frame));
+      eventFrames.push(encode(form(frame)));
     }
   }
   return { prelude, eventFrames };
@@ -90,10 +105,18 @@ describe('replay pipelines: the SDK and the pure-JS baseline do the same work', 
     }
   });
 
-  for (const perFrame of [1, 7, 500]) {
-    test(`same message, events and 'message' emits, ${perFrame} event(s) per relay message`, async () => {
+  test('the baseline reads the golden packed frame as the events of the golden plain one', () => {
+    const plain = unpack(fs.readFileSync(path.join(fixturesDir, 'events.msgpack')));
+    const packed = unpack(fs.readFileSync(path.join(fixturesDir, 'packed.msgpack')));
+    assert.equal(packed.type, 'packed');
+    assert.deepEqual(eventsOf(packed), eventsOf(plain));
+    assert.ok(eventsOf(plain).length > 0);
+  });
+
+  for (const [perFrame, packed] of [[1, false], [7, false], [500, false], [7, true], [500, true]]) {
+    test(`same message, events and 'message' emits, ${perFrame} event(s) per relay message${packed ? ', packed frames' : ''}`, async () => {
       const { events, expected } = streamedMessage(300);
-      const rec = recording(events, perFrame);
+      const rec = recording(events, perFrame, packed);
       const js = runJs(rec);
       const sdk = await runSdk(rec);
       assert.equal(js.text, expected);

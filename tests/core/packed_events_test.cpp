@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 namespace holdfast {
 namespace {
@@ -158,6 +159,11 @@ TEST(packed_events, malformed_ones_are_refused_with_the_field_named) {
     EXPECT_EQ(refusal(packed_frame(session_entry(), serial_entry(), producers_entry(), events_entry(-1, 0)), &detail),
               errc::malformed_frame);
     EXPECT_EQ(detail, "events.ts") << "a ts below zero";
+    EXPECT_EQ(refusal(packed_frame(session_entry(), serial_entry(), producers_entry(),
+                                   events_entry(std::numeric_limits<std::int64_t>::min(), 0)),
+                      &detail),
+              errc::malformed_frame);
+    EXPECT_EQ(detail, "events.ts") << "the lowest difference (its negation does not fit)";
     EXPECT_EQ(refusal(packed_frame(session_entry(), serial_entry(UINT64_MAX), producers_entry(),
                                    entry("events", [](auto& p) {
                                        p.pack_array(2);
@@ -194,6 +200,42 @@ TEST(packed_events, malformed_ones_are_refused_with_the_field_named) {
                       &detail),
               errc::missing_field);
     EXPECT_EQ(detail, "producers.agent");
+}
+
+TEST(packed_events, a_producer_named_by_many_events_cannot_blow_up_the_decoded_size) {
+    // One long producer id in the table, named by every event: each event would copy it.
+    const std::string long_id(100'000, 'p');
+    const auto build = [&](std::uint32_t events) {
+        return packed_frame(session_entry(), serial_entry(),
+                            entry("producers", [&](auto& p) {
+                                p.pack_array(1);
+                                p.pack_array(2);
+                                p.pack(long_id);
+                                p.pack(std::string("agent"));
+                            }),
+                            entry("events", [&](auto& p) {
+                                p.pack_array(events);
+                                for (std::uint32_t i = 0; i < events; ++i) {
+                                    p.pack_array(5);
+                                    p.pack(0);
+                                    p.pack(0);
+                                    p.pack(std::string("k"));
+                                    p.pack(std::string(""));
+                                    p.pack_nil();
+                                }
+                            }));
+    };
+    proto::decode_limits limits;
+    limits.max_frame_bytes = 1u << 20;
+    // Ten copies (1 MB) fit the 1 MiB a plain frame could have carried; 5,000 (500 MB) do not.
+    auto fits = proto::decode(build(10), limits);
+    ASSERT_TRUE(fits.has_value()) << fits.err().detail;
+    EXPECT_EQ(std::get<proto::event_batch>(fits.value()).events.at(9).producer_id, long_id);
+    const std::string hostile = build(5'000);
+    ASSERT_LT(hostile.size(), limits.max_frame_bytes) << "a small frame";
+    auto refused = proto::decode(hostile, limits);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.err().code, errc::limit_exceeded);
 }
 
 TEST(packed_events, a_bad_packed_frame_in_a_bundle_leaves_the_others_readable) {

@@ -123,6 +123,17 @@ TEST_F(core_test, a_hello_asking_for_packed_events_gets_its_replay_and_live_batc
     EXPECT_EQ(typed_outputs(live, 3).serials, std::vector<std::uint64_t>{7});
 }
 
+TEST_F(core_test, a_packed_events_frame_from_a_client_is_refused_and_the_link_stays) {
+    connect(1);
+    core_.on_frame(1, proto::encode_packed(proto::event_batch{"s1", {{1, 5, "p", "message.delta", "m", "", json_payload("1")}}}));
+    auto out = decode_outputs(core_.take_outputs());
+    auto errors = out.of_type<proto::error_frame>(1);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].code, static_cast<std::uint32_t>(errc::protocol_violation));
+    EXPECT_TRUE(out.closed.empty());
+    EXPECT_EQ(publish(1, "s1", "p", 1).of_type<proto::ack>(1).size(), 1u) << "the connection still publishes";
+}
+
 TEST_F(core_test, attach_with_a_different_epoch_replays_from_zero) {
     connect(1);
     for (std::uint64_t i = 1; i <= 3; ++i) publish(1, "s1", "p", i);

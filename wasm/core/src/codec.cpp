@@ -36,40 +36,61 @@ std::string_view frame_type_of(msgpack_reader in) {
     return in.string();
 }
 
+/// A field_error without a field name gets `name` (reads of the packed form's positional items).
+template <class Read>
+auto named(const char* name, Read&& read) {
+    try {
+        return read();
+    } catch (field_error& e) {
+        if (e.field.empty()) e.field = name;
+        throw;
+    }
+}
+
 /// The events of a packed frame (its "events" array, at the cursor), with the producer table.
+/// Each event gets its own copy of its producer's id and agent, which a table lets a small frame
+/// name thousands of times: the copies are bounded by the frame size limit, as a plain frame's
+/// strings are, so a hostile frame cannot make its decoding allocate gigabytes.
 void read_packed_events(msgpack_reader& in, const std::vector<std::pair<std::string, std::string>>& producers,
-                        std::uint64_t first_serial, std::vector<event>& events) {
-    const std::uint32_t count = in.array_header();
+                        std::uint64_t first_serial, std::vector<event>& events, const decode_limits& limits) {
+    const std::uint32_t count = named("events", [&] { return in.array_header(); });
     if (count > 0 && first_serial > std::numeric_limits<std::uint64_t>::max() - (count - 1)) {
         throw field_error{errc::malformed_frame, "serial"};
     }
     events.resize(count);
     std::int64_t ts = 0;
+    std::size_t copied = 0;
     for (std::uint32_t i = 0; i < count; ++i) {
         event& e = events[i];
         if (in.peek() != msgpack_kind::array) throw field_error{errc::wrong_type, "events"};
         const std::uint32_t items = in.array_header();
         if (items < 5) throw field_error{errc::missing_field, "events.payload"};
-        const std::int64_t delta = in.signed_integer();
-        if ((delta < 0 && ts < -delta) || (delta > 0 && ts > std::numeric_limits<std::int64_t>::max() - delta)) {
+        const std::int64_t delta = named("events.ts", [&] { return in.signed_integer(); });
+        // ts >= 0 here, so ts + delta cannot overflow below; above, it is checked before adding.
+        if (delta < 0 ? ts + delta < 0 : ts > std::numeric_limits<std::int64_t>::max() - delta) {
             throw field_error{errc::malformed_frame, "events.ts"};
         }
         ts += delta;
-        const std::uint64_t producer = in.unsigned_integer();
+        const std::uint64_t producer = named("events.producer", [&] { return in.unsigned_integer(); });
         if (producer >= producers.size()) throw field_error{errc::malformed_frame, "events.producer"};
+        const auto& [producer_id, agent] = producers[producer];
+        copied += producer_id.size() + agent.size();
+        if (copied > limits.max_frame_bytes) {
+            throw field_error{errc::limit_exceeded, "producers: their copies exceed the frame size limit"};
+        }
         e.serial = first_serial + i;
         e.ts = static_cast<std::uint64_t>(ts);
-        e.producer_id = producers[producer].first;
-        e.agent = producers[producer].second;
+        e.producer_id = producer_id;
+        e.agent = agent;
         detail::read_field(in, e.kind, "events.kind");
         detail::read_field(in, e.msg_id, "events.msg_id");
-        detail::read_value(in, e.payload);
+        detail::read_field(in, e.payload, "events.payload");
         for (std::uint32_t extra = 5; extra < items; ++extra) in.skip();  // fields added later
     }
 }
 
 /// A packed frame (see encode_packed): its map's keys in any order, unknown ones skipped.
-event_batch read_packed(msgpack_reader& in) {
+event_batch read_packed(msgpack_reader& in, const decode_limits& limits) {
     event_batch batch;
     std::optional<std::uint64_t> first_serial;
     std::optional<std::size_t> events_at;
@@ -91,7 +112,7 @@ event_batch read_packed(msgpack_reader& in) {
             detail::read_field(in, serial, "serial");
             first_serial = serial;
         } else if (key == "producers" && !has_producers) {
-            const std::uint32_t count = in.array_header();
+            const std::uint32_t count = named("producers", [&] { return in.array_header(); });
             producers.resize(count);
             for (auto& [id, agent] : producers) {
                 if (in.peek() != msgpack_kind::array) throw field_error{errc::wrong_type, "producers"};
@@ -115,15 +136,15 @@ event_batch read_packed(msgpack_reader& in) {
     if (!events_at) throw field_error{errc::missing_field, "events"};
     const std::size_t end = in.offset();
     in.seek(*events_at);
-    read_packed_events(in, producers, *first_serial, batch.events);
+    read_packed_events(in, producers, *first_serial, batch.events, limits);
     in.seek(end);
     return batch;
 }
 
 /// One frame (a map) at the cursor, read into the alternative its "type" names.
-frame read_frame(msgpack_reader& in) {
+frame read_frame(msgpack_reader& in, const decode_limits& limits) {
     const std::string_view name = frame_type_of(in);
-    if (name == packed_frame_type) return read_packed(in);
+    if (name == packed_frame_type) return read_packed(in, limits);
     std::optional<frame> decoded;
     boost::mp11::mp_for_each<boost::mp11::mp_iota_c<std::variant_size_v<frame>>>([&](auto index) {
         using alternative = std::variant_alternative_t<decltype(index)::value, frame>;
@@ -139,7 +160,7 @@ frame read_frame(msgpack_reader& in) {
 } // namespace
 
 result<frame> decode(std::string_view bytes, const decode_limits& limits) {
-    return detail::read_whole<frame>(bytes, limits, [](msgpack_reader& in) { return read_frame(in); });
+    return detail::read_whole<frame>(bytes, limits, [&limits](msgpack_reader& in) { return read_frame(in, limits); });
 }
 
 result<std::vector<result<frame>>> decode_message(std::string_view bytes, const decode_limits& limits) {
@@ -151,7 +172,7 @@ result<std::vector<result<frame>>> decode_message(std::string_view bytes, const 
     auto read_one = [&] {
         const std::size_t start = in.offset();
         try {
-            frames.push_back(read_frame(in));
+            frames.push_back(read_frame(in, limits));
         } catch (const field_error& e) {
             frames.push_back(make_error(e.code, e.field));
             in.seek(start);
