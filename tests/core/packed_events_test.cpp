@@ -134,6 +134,21 @@ auto events_entry(std::int64_t ts, std::uint64_t producer, std::uint32_t items =
     });
 }
 
+/** `count` rows of 6 bytes each: [0, 0, "k", "", nil] (the first producer, no time step). */
+auto minimal_rows_entry(std::uint32_t count) {
+    return entry("events", [count](auto& p) {
+        p.pack_array(count);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            p.pack_array(5);
+            p.pack(0);
+            p.pack(0);
+            p.pack(std::string("k"));
+            p.pack(std::string(""));
+            p.pack_nil();
+        }
+    });
+}
+
 TEST(packed_events, keys_in_any_order_unknown_keys_and_extra_items_are_read) {
     const std::string bytes = packed_frame(events_entry(5, 0, 7), entry("later", [](auto& p) { p.pack(1); }),
                                            producers_entry(), serial_entry(3), session_entry());
@@ -165,17 +180,7 @@ TEST(packed_events, malformed_ones_are_refused_with_the_field_named) {
               errc::malformed_frame);
     EXPECT_EQ(detail, "events.ts") << "the lowest difference (its negation does not fit)";
     EXPECT_EQ(refusal(packed_frame(session_entry(), serial_entry(UINT64_MAX), producers_entry(),
-                                   entry("events", [](auto& p) {
-                                       p.pack_array(2);
-                                       for (int i = 0; i < 2; ++i) {
-                                           p.pack_array(5);
-                                           p.pack(0);
-                                           p.pack(0);
-                                           p.pack(std::string("k"));
-                                           p.pack(std::string(""));
-                                           p.pack_nil();
-                                       }
-                                   }))),
+                                   minimal_rows_entry(2))),
               errc::malformed_frame)
         << "serials past 2^64";
     EXPECT_EQ(refusal(packed_frame(session_entry(), serial_entry(), producers_entry(), events_entry(0, 0, 4)), &detail),
@@ -213,17 +218,7 @@ TEST(packed_events, a_producer_named_by_many_events_cannot_blow_up_the_decoded_s
                                 p.pack(long_id);
                                 p.pack(std::string("agent"));
                             }),
-                            entry("events", [&](auto& p) {
-                                p.pack_array(events);
-                                for (std::uint32_t i = 0; i < events; ++i) {
-                                    p.pack_array(5);
-                                    p.pack(0);
-                                    p.pack(0);
-                                    p.pack(std::string("k"));
-                                    p.pack(std::string(""));
-                                    p.pack_nil();
-                                }
-                            }));
+                            minimal_rows_entry(events));
     };
     proto::decode_limits limits;
     limits.max_frame_bytes = 1u << 20;
