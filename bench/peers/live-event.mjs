@@ -4,7 +4,8 @@
 // socketFrame, pending, takeUpdates and JSON.parse, each timed; prints ns per call (medians are
 // not needed: 3/4 of N after a warm-up quarter, mean). No relay, no socket. Layer: bench.
 //   node bench/peers/live-event.mjs [events=200000]     (HOLDFAST_SDK_DIR picks another SDK build;
-//   node --liftoff-only ... times V8's baseline tier, which a freshly loaded page runs)
+//   node --liftoff-only ... times V8's baseline tier, which a freshly loaded page runs; PACKED=1
+//   encodes the frames in their packed form, as the relay sends them to the SDK)
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,10 +30,15 @@ if (!core.takeUpdates().includes('"live"')) throw new Error('the session did not
 const count = Number(process.argv[2] ?? 200000);
 // The harness's bench event: {seq, t (a fractional monotonic clock), tok}, from an agent.
 const frames = [];
+// PACKED=1: in the packed form the relay sends the SDK (docs/protocol.md), else the plain one.
+const packed = Boolean(process.env.PACKED);
+const producer = '220deb40-aa99-46de-99dd-0d6aab68a959';
 for (let i = 1; i <= count; i++) {
-  frames.push(encode({ type: 'events', session, events: [{ serial: i, ts: 1795490674505 + (i >> 9),
-    producer_id: '220deb40-aa99-46de-99dd-0d6aab68a959', kind: 'bench', msg_id: '', agent: 'bench-publisher',
-    payload: { seq: i, t: 1234567.891 + i / 1000, tok: 'token-' + (i % 1000) } }] }));
+  const ts = 1795490674505 + (i >> 9);
+  const payload = { seq: i, t: 1234567.891 + i / 1000, tok: 'token-' + (i % 1000) };
+  frames.push(encode(packed
+    ? { type: 'packed', session, serial: i, producers: [[producer, 'bench-publisher']], events: [[ts, 0, 'bench', '', payload]] }
+    : { type: 'events', session, events: [{ serial: i, ts, producer_id: producer, kind: 'bench', msg_id: '', agent: 'bench-publisher', payload }] }));
 }
 const now = process.hrtime.bigint;
 const spent = { socketFrame: 0n, pending: 0n, takeUpdates: 0n, jsonParse: 0n };
@@ -49,5 +55,5 @@ for (let i = 0; i < count; i++) {
 }
 const timed = count - Math.ceil(count / 4);
 const ns = Object.fromEntries(Object.entries(spent).map(([k, v]) => [k, Math.round(Number(v) / timed)]));
-console.log(JSON.stringify({ events: count, nsPerCall: ns, updateBytes: Math.round(bytes / timed) }));
+console.log(JSON.stringify({ events: count, packed, frameBytes: frames[0].length, nsPerCall: ns, updateBytes: Math.round(bytes / timed) }));
 core.delete();
