@@ -8,6 +8,8 @@
 // A lead starts with a whole copy, which makes IndexedDB a copy of this tab's files as IDBFS's
 // syncfs would (it walks every file and every stored key). After that, a sync copies only the
 // paths the core reports changed (Core.takeChangedFiles); a failed copy makes the next one whole.
+// When the page is hidden into the back/forward cache or unloaded, the last copy's transaction is
+// created before the lock goes (flushBeforeLeaving), which orders it before the next leader's.
 // The records are IDBFS's, but the reads and writes are this file's: in an ES module IDBFS's
 // IndexedDB handlers throw where they should report an error, and its callbacks never come.
 
@@ -21,6 +23,8 @@ const STORE = 'FILE_DATA';
 
 /** The page's connection to that database (one per page, as IDBFS's cache had). */
 let databasePromise = null;
+/** The same connection once open: a last copy must create its transaction synchronously. */
+let openDatabase = null;
 
 /**
  * Opens the database. Not IDBFS.getDB: in an ES module its error handler throws instead of
@@ -40,7 +44,12 @@ function database() {
       const store = db.objectStoreNames.contains(STORE) ? request.transaction.objectStore(STORE) : db.createObjectStore(STORE);
       if (!store.indexNames.contains('timestamp')) store.createIndex('timestamp', 'timestamp', { unique: false });
     };
-    request.onsuccess = () => resolve(request.result);
+    request.onsuccess = () => {
+      const db = request.result;
+      openDatabase = db;
+      db.onclose = () => { if (openDatabase === db) openDatabase = null; };
+      resolve(db);
+    };
     request.onerror = (event) => {
       event?.preventDefault?.();
       reject(request.error ?? new Error('IndexedDB refused to open'));
@@ -137,6 +146,11 @@ async function mount(module) {
  * handlers are not used: in an ES module their `this.error` throws instead of reporting.
  */
 function copyToIndexedDb(module, paths) {
+  return database().then((db) => writeToIndexedDb(db, module, paths));
+}
+
+/** copyToIndexedDb into an open database: the transaction exists when this returns. */
+function writeToIndexedDb(db, module, paths) {
   const { FS } = module;
   const IDBFS = FS.filesystems.IDBFS;
   const exists = (path) => { try { FS.stat(path); return true; } catch { return false; } };
@@ -146,7 +160,7 @@ function copyToIndexedDb(module, paths) {
     if (!exists(path)) { removed.push(path); continue; }
     for (let p = path; p.length > MOUNT.length && p.startsWith(`${MOUNT}/`); p = p.slice(0, p.lastIndexOf('/'))) stored.add(p);
   }
-  return database().then((db) => new Promise((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     let failure = null;
     let transaction = null;
     try {
@@ -167,7 +181,7 @@ function copyToIndexedDb(module, paths) {
       if (!transaction) return reject(error);
       try { transaction.abort(); } catch { /* already finished: onabort or oncomplete settles */ }
     }
-  }));
+  });
 }
 
 /**
@@ -176,7 +190,16 @@ function copyToIndexedDb(module, paths) {
  * failed write IDBFS's never calls back (its handlers throw, and it has no abort handler).
  */
 async function copyAll(module) {
-  const { FS } = module;
+  const local = localTimes(module.FS);
+  const stored = await storedTimes();
+  const paths = [];
+  for (const [path, time] of local) if (stored.get(path) !== time) paths.push(path);
+  for (const path of stored.keys()) if (!local.has(path)) paths.push(path);
+  if (paths.length) await copyToIndexedDb(module, paths.sort());
+}
+
+/** Every path under the mount in the in-memory FS, with its time (ms). */
+function localTimes(FS) {
   const local = new Map();
   const walk = (dir) => {
     for (const path of childrenOf(FS, dir)) {
@@ -186,11 +209,7 @@ async function copyAll(module) {
     }
   };
   walk(MOUNT);
-  const stored = await storedTimes();
-  const paths = [];
-  for (const [path, time] of local) if (stored.get(path) !== time) paths.push(path);
-  for (const path of stored.keys()) if (!local.has(path)) paths.push(path);
-  if (paths.length) await copyToIndexedDb(module, paths.sort());
+  return local;
 }
 
 function isQuotaError(error) {
@@ -307,11 +326,45 @@ export class IdbStorage {
     const previous = this.#running ?? Promise.resolve();
     const run = previous.catch(() => {}).then(() => {
       this.#queued = null;
+      // Stopped leading while queued: the next leader may be writing already (flushBeforeLeaving
+      // made this tab's last copy), and this tab's next lead starts with a whole copy.
+      if (!this.#writer) return undefined;
       this.#running = run;
       return this.#syncOnce().finally(() => { if (this.#running === run) this.#running = null; });
     });
     this.#queued = run;
     return run;
+  }
+
+  /**
+   * The last copy before this tab may stop leading (the page is hidden into the back/forward
+   * cache, or unloaded): what it changed, or every file when a whole copy is owed, in one
+   * transaction created before this returns. IndexedDB runs read-write transactions on one store
+   * in the order they were created, so whatever the next leader writes after it takes the lock
+   * comes after this copy, even while a sync of this tab is still under way: flush() would queue
+   * behind that sync, and start after the next leader's writes. A whole copy owed is written
+   * without its deletions; the next leader's own whole copy makes them. Before the database is
+   * open there is nothing to order against: flush().
+   */
+  flushBeforeLeaving() {
+    if (!this.#writer) return Promise.resolve();
+    if (!openDatabase) return this.flush();
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#collect();
+    const paths = this.#whole ? [...localTimes(this.#module.FS).keys()] : [...this.#changed];
+    this.#changed.clear();
+    this.#whole = false;
+    let copy;
+    try {
+      copy = writeToIndexedDb(openDatabase, this.#module, paths.sort());
+    } catch (error) {
+      copy = Promise.reject(error);
+    }
+    return copy.catch((error) => {
+      this.#whole = true;  // what failed is in memory only
+      throw error;
+    });
   }
 
   /** Flushes what this tab wrote, then stops. */

@@ -98,7 +98,10 @@ export class Holdfast extends Emitter {
       else this.#flushNow();  // hidden may be the last moment we get
     }],
     ['pagehide', (event) => {
-      this.#flushNow();
+      this.#drain();
+      // The last copy's transaction is created now, before the lock goes (below, or with the page):
+      // IndexedDB runs it before anything the next leader writes (IdbStorage.flushBeforeLeaving).
+      this.#storage?.flushBeforeLeaving().catch(() => {});
       // A page kept in the back/forward cache must not keep the lock (or the socket) from the
       // other tabs, and an open lock keeps Chromium from caching it at all.
       if (event?.persisted && this.#lock?.held) {
