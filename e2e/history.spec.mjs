@@ -188,93 +188,102 @@ test('a leader leaving for the back/forward cache starts its last copy before it
   // IndexedDB runs read-write transactions on one store in the order they were created. The next
   // leader can only write after this tab releases the lock, so this tab's last copy must exist as
   // a transaction by then. Here a transaction of the page's own holds the store, so the tab's
-  // sync is stuck behind it; the tab is then hidden (pagehide, persisted) and a probe
-  // transaction, created right after, stands for the next leader. The probe must already see what
-  // the tab holds in memory, and nothing of this tab may be written after it.
+  // sync is stuck behind it; the tab is then hidden (pagehide, persisted) and a transaction
+  // created right after stands for the next leader: it must already read what the tab holds in
+  // memory, and what it writes (a marker in every file of the session) must not be overwritten.
   const session = uniqueSession('hist-leave', testInfo);
   const url = `ws://127.0.0.1:${port}/v1/ws`;
   const context = await launch(path.join(fx.dataDir, 'profile-leave'));
-  const page = context.pages()[0] ?? await context.newPage();
-  await page.goto(`${site.url}/?session=${session}&relay=${encodeURIComponent(url)}`);
-  await expect(stateOf(page)).toHaveText('live');
-  await page.evaluate(() => window.holdfast.flush());  // the lead's whole copy
-
-  const { Holdfast } = await import(pathToFileURL(path.resolve(root, sdkDir, 'holdfast.js')).href);
-  const wasmBinary = fs.readFileSync(path.resolve(root, sdkDir, 'holdfast_core.wasm'));
-  const writer = await Holdfast.connect({ url, storage: 'memory', WebSocket, wasmBinary, agent: 'filler' });
-  const notes = async (from) => {
-    await Promise.all(Array.from({ length: 20 }, (_, k) => writer.session(session).publish('note', { n: from + k })));
-    const head = (await relayLog(base, session)).headSerial;
-    await expect.poll(() => page.evaluate(() => window.session.lastSerial)).toBe(head);
-  };
   try {
-    await notes(0);
-    await page.evaluate(() => window.holdfast.flush());
-    // The page's own transaction holds the store until released (a request chain keeps it alive).
-    await page.evaluate(() => new Promise((resolve, reject) => {
-      const open = indexedDB.open('/holdfast');
-      open.onerror = () => reject(open.error);
-      open.onsuccess = () => {
-        const store = open.result.transaction(['FILE_DATA'], 'readwrite').objectStore('FILE_DATA');
+    const page = context.pages()[0] ?? await context.newPage();
+    await page.goto(`${site.url}/?session=${session}&relay=${encodeURIComponent(url)}`);
+    await expect(stateOf(page)).toHaveText('live');
+    await page.evaluate(() => window.holdfast.flush());  // the lead's whole copy
+
+    const { Holdfast } = await import(pathToFileURL(path.resolve(root, sdkDir, 'holdfast.js')).href);
+    const wasmBinary = fs.readFileSync(path.resolve(root, sdkDir, 'holdfast_core.wasm'));
+    const writer = await Holdfast.connect({ url, storage: 'memory', WebSocket, wasmBinary, agent: 'filler' });
+    const notes = async (from) => {
+      await Promise.all(Array.from({ length: 20 }, (_, k) => writer.session(session).publish('note', { n: from + k })));
+      // The head read each time: the demo agent's own agent.attached may land at any moment.
+      await expect.poll(async () => (await relayLog(base, session)).headSerial - await page.evaluate(() => window.session.lastSerial)).toBe(0);
+    };
+    await page.evaluate(() => {
+      const digest = (key, bytes) => `${key}:${bytes.length}:${bytes.reduce((h, b) => (h * 31 + b) >>> 0, 7)}`;
+      window.digest = digest;
+      window.openHistory = () => new Promise((resolve, reject) => {
+        const request = indexedDB.open('/holdfast');
+        request.onerror = () => reject(request.error);
+        request.onsuccess = () => resolve(request.result);
+      });
+      // The session's stored files as "path:length:hash"; the transaction is created by the call.
+      // `mark`: then overwrite each with a marker, as a next leader's copy would.
+      window.storedFiles = (db, id, mark = false) => new Promise((resolve, reject) => {
+        const transaction = db.transaction(['FILE_DATA'], mark ? 'readwrite' : 'readonly');
+        const store = transaction.objectStore('FILE_DATA');
+        let files = [];
+        const keys = store.getAllKeys();
+        const values = store.getAll();
+        values.onsuccess = () => {
+          const records = keys.result.map((key, i) => [String(key), values.result[i]]).filter(([key, record]) => key.includes(id) && record.contents);
+          files = records.map(([key, record]) => digest(key, record.contents)).sort();
+          if (mark) for (const [key, record] of records) store.put({ ...record, contents: new TextEncoder().encode('next leader') }, key);
+        };
+        transaction.oncomplete = () => resolve(files);
+        transaction.onabort = () => reject(transaction.error);
+      });
+    });
+    try {
+      await notes(0);
+      await page.evaluate(() => window.holdfast.flush());
+      // The page's own transaction holds the store until released (a request chain keeps it alive).
+      await page.evaluate(() => window.openHistory().then((db) => {
+        const store = db.transaction(['FILE_DATA'], 'readwrite').objectStore('FILE_DATA');
         let held = true;
         window.releaseStore = () => { held = false; };
         const keepAlive = () => { if (held) store.get('/holdfast').onsuccess = keepAlive; };
         keepAlive();
-        resolve();
-      };
-    }));
-    await notes(20);
-    await page.evaluate(() => { window.holdfast.flush(); });  // its transaction waits behind the page's
-    await page.waitForTimeout(100);
-    await notes(40);  // changed again: what only a last copy can take
-  } finally {
-    writer.close();
-  }
+      }));
+      await notes(20);
+      await page.evaluate(() => { window.holdfast.flush(); });  // its transaction waits behind the page's
+      await page.waitForTimeout(100);
+      await notes(40);  // changed again: what only a last copy can take
+    } finally {
+      writer.close();
+    }
 
-  // Each stored file of the session as "path:length:hash"; the read's transaction is created when
-  // storedFiles is called.
-  await page.evaluate(() => {
-    const digest = (path, bytes) => `${path}:${bytes.length}:${bytes.reduce((h, b) => (h * 31 + b) >>> 0, 7)}`;
-    window.digest = digest;
-    window.openHistory = () => new Promise((resolve, reject) => {
-      const request = indexedDB.open('/holdfast');
-      request.onerror = () => reject(request.error);
-      request.onsuccess = () => resolve(request.result);
-    });
-    window.storedFiles = (db, id) => new Promise((resolve, reject) => {
-      const transaction = db.transaction(['FILE_DATA'], 'readonly');
-      const keys = transaction.objectStore('FILE_DATA').getAllKeys();
-      const values = transaction.objectStore('FILE_DATA').getAll();
-      transaction.oncomplete = () => resolve(keys.result.map((key, i) => [String(key), values.result[i]])
-        .filter(([key, record]) => key.includes(id) && record.contents).map(([key, record]) => digest(key, record.contents)).sort());
-      transaction.onabort = () => reject(transaction.error);
-    });
-  });
-  const { probe, memory } = await page.evaluate(async (id) => {
-    const db = await window.openHistory();
-    const { loadCore } = await import('/sdk/loadCore.js');
-    const { FS } = await loadCore();
-    const memory = [];
-    const walk = (dir) => {
-      for (const name of FS.readdir(dir)) {
-        if (name === '.' || name === '..') continue;
-        const child = `${dir}/${name}`;
-        if (FS.isDir(FS.stat(child).mode)) walk(child);
-        else if (child.includes(id)) FS.filesystems.IDBFS.loadLocalEntry(child, (error, entry) => { if (!error) memory.push(window.digest(child, entry.contents)); });
+    const { seen, memory } = await page.evaluate(async (id) => {
+      const db = await window.openHistory();
+      const { loadCore } = await import('/sdk/loadCore.js');
+      const { FS } = await loadCore();
+      const memory = [];
+      const walk = (dir) => {
+        for (const name of FS.readdir(dir)) {
+          if (name === '.' || name === '..') continue;
+          const child = `${dir}/${name}`;
+          if (FS.isDir(FS.stat(child).mode)) walk(child);
+          else if (child.includes(id)) FS.filesystems.IDBFS.loadLocalEntry(child, (error, entry) => { if (!error) memory.push(window.digest(child, entry.contents)); });
+        }
+      };
+      walk('/holdfast');  // what the tab holds when it leaves
+      let seen;
+      try {
+        window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+        seen = window.storedFiles(db, id, true);  // the next leader's first transaction
+      } finally {
+        window.releaseStore();
       }
-    };
-    window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
-    walk('/holdfast');  // what the tab held when it left
-    const probe = window.storedFiles(db, id);  // stands for the next leader's first transaction
-    window.releaseStore();
-    return { probe: await probe, memory: memory.sort() };
-  }, session);
-  expect(memory.length).toBeGreaterThan(0);
-  expect(probe).toEqual(memory);
-  await page.waitForTimeout(500);  // anything this tab still had queued would be written by now
-  const later = await page.evaluate(async (id) => window.storedFiles(await window.openHistory(), id), session);
-  expect(later).toEqual(probe);
-  await context.close();
+      return { seen: await seen, memory: memory.sort() };
+    }, session);
+    expect(memory.length).toBeGreaterThan(0);
+    expect(seen).toEqual(memory);
+    await page.waitForTimeout(500);  // anything this tab still had queued would be written by now
+    const later = await page.evaluate(async (id) => window.storedFiles(await window.openHistory(), id), session);
+    const marker = new TextEncoder().encode('next leader');
+    expect(later).toEqual(memory.map((file) => `${file.split(':')[0]}:${marker.length}:${marker.reduce((h, b) => (h * 31 + b) >>> 0, 7)}`));
+  } finally {
+    await context.close();
+  }
 });
 
 test('an IndexedDB that refuses to open leaves the page live on memory storage, with a warning', async ({}, testInfo) => {

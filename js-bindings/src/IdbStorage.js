@@ -188,14 +188,19 @@ function writeToIndexedDb(db, module, paths) {
  * Makes IndexedDB a copy of the in-memory FS under the mount, as IDBFS's syncfs does (every path
  * whose time differs stored, every key with no file deleted), but one that always settles: on a
  * failed write IDBFS's never calls back (its handlers throw, and it has no abort handler).
+ * `proceed()` is asked again once IndexedDB has been read, just before the write transaction is
+ * created: false (the tab stopped leading meanwhile) writes nothing and returns false.
  */
-async function copyAll(module) {
+async function copyAll(module, proceed = () => true) {
   const local = localTimes(module.FS);
   const stored = await storedTimes();
   const paths = [];
   for (const [path, time] of local) if (stored.get(path) !== time) paths.push(path);
   for (const path of stored.keys()) if (!local.has(path)) paths.push(path);
-  if (paths.length) await copyToIndexedDb(module, paths.sort());
+  const db = openDatabase ?? await database();
+  if (!proceed()) return false;
+  if (paths.length) await writeToIndexedDb(db, module, paths.sort());
+  return true;
 }
 
 /** Every path under the mount in the in-memory FS, with its time (ms). */
@@ -242,6 +247,8 @@ export class IdbStorage {
   #whole = true;
   /** Paths the core changed that the next (partial) sync copies. */
   #changed = new Set();
+  /** The sync under way: a whole copy, or these paths (it may still fail). */
+  #inFlight = null;
   /** @type {(() => string[]) | null} the core's Core.takeChangedFiles, until detach() */
   #source = null;
   /** @type {(() => boolean) | null} asked to free space when IndexedDB refuses a write */
@@ -338,23 +345,24 @@ export class IdbStorage {
 
   /**
    * The last copy before this tab may stop leading (the page is hidden into the back/forward
-   * cache, or unloaded): what it changed, or every file when a whole copy is owed, in one
-   * transaction created before this returns. IndexedDB runs read-write transactions on one store
-   * in the order they were created, so whatever the next leader writes after it takes the lock
-   * comes after this copy, even while a sync of this tab is still under way: flush() would queue
-   * behind that sync, and start after the next leader's writes. A whole copy owed is written
-   * without its deletions; the next leader's own whole copy makes them. Before the database is
-   * open there is nothing to order against: flush().
+   * cache, or unloaded): what it changed, and the paths of a sync still under way (which may yet
+   * fail), in one transaction created before this returns. IndexedDB runs read-write transactions
+   * on one store in the order they were created, so whatever the next leader writes after it
+   * takes the lock comes after this copy, even while a sync of this tab is still under way:
+   * flush() would queue behind that sync, and start after the next leader's writes.
+   * A whole copy owed or under way cannot be made so (it reads IndexedDB first, and a copy without
+   * its deletions could bring removed files back): flush() then, whose copy writes nothing once
+   * this tab has stopped leading; the next leader's own first copy is a whole one. Before the
+   * database is open there is nothing to order against either.
    */
   flushBeforeLeaving() {
     if (!this.#writer) return Promise.resolve();
-    if (!openDatabase) return this.flush();
+    if (!openDatabase || this.#whole || this.#inFlight?.whole) return this.flush();
     clearTimeout(this.#timer);
     this.#timer = null;
     this.#collect();
-    const paths = this.#whole ? [...localTimes(this.#module.FS).keys()] : [...this.#changed];
+    const paths = [...new Set([...this.#changed, ...(this.#inFlight?.paths ?? [])])];
     this.#changed.clear();
-    this.#whole = false;
     let copy;
     try {
       copy = writeToIndexedDb(openDatabase, this.#module, paths.sort());
@@ -383,9 +391,15 @@ export class IdbStorage {
     this.#changed.clear();
     const whole = this.#whole;
     this.#whole = false;  // a lead starting meanwhile sets it again
+    // A whole copy writes only while this tab still leads, checked once it has read IndexedDB.
+    const leading = () => this.#writer;
+    this.#inFlight = { whole, paths };
     try {
-      if (whole) await copyAll(this.#module);
-      else if (paths.length) await copyToIndexedDb(this.#module, paths);
+      if (whole) {
+        if (!(await copyAll(this.#module, leading))) this.#whole = true;
+      } else if (paths.length) {
+        await copyToIndexedDb(this.#module, paths);
+      }
     } catch (error) {
       // What failed is in memory only: a whole copy puts it right.
       this.#whole = true;
@@ -394,8 +408,9 @@ export class IdbStorage {
         this.#collect();
         this.#changed.clear();
         this.#whole = false;
+        this.#inFlight = { whole: true, paths: [] };
         try {
-          await copyAll(this.#module);
+          if (!(await copyAll(this.#module, leading))) this.#whole = true;
         } catch (retryError) {
           this.#whole = true;
           throw retryError;
@@ -403,6 +418,8 @@ export class IdbStorage {
         return;
       }
       throw error;
+    } finally {
+      this.#inFlight = null;
     }
   }
 

@@ -101,7 +101,7 @@ export class Holdfast extends Emitter {
       this.#drain();
       // The last copy's transaction is created now, before the lock goes (below, or with the page):
       // IndexedDB runs it before anything the next leader writes (IdbStorage.flushBeforeLeaving).
-      this.#storage?.flushBeforeLeaving().catch(() => {});
+      this.#storage?.flushBeforeLeaving().catch((error) => this.#storage?.onError?.(error));
       // A page kept in the back/forward cache must not keep the lock (or the socket) from the
       // other tabs, and an open lock keeps Chromium from caching it at all.
       if (event?.persisted && this.#lock?.held) {
