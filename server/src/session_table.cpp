@@ -97,6 +97,11 @@ namespace {
 
 /// An upper bound of one event's msgpack size: its strings and payload plus the keys, headers and
 /// integers around them (87 bytes at most).
+/// An events frame in the form its subscriber reads (hello.packed), ready to share.
+std::shared_ptr<const std::string> encode_events(const proto::event_batch& batch, bool packed) {
+    return std::make_shared<const std::string>(packed ? proto::encode_packed(batch) : proto::encode(batch));
+}
+
 std::size_t encoded_size_bound(const proto::event& e) {
     return 96 + e.producer_id.size() + e.kind.size() + e.msg_id.size() + e.agent.size() + e.payload.bytes.size();
 }
@@ -135,7 +140,7 @@ result<replay_step_result> session_table::replay_step(connection_id connection, 
     sub.cursor = events->back().serial;
     if (sub.cursor >= head) sub.live = true;  // from the next append on, fan-out reaches it
     proto::event_batch batch{session, std::move(events).value()};
-    out_.send_paced(connection, std::make_shared<const std::string>(sub.packed ? proto::encode_packed(batch) : proto::encode(batch)));
+    out_.send_paced(connection, encode_events(batch, sub.packed));
     return replay_step_result{true, sub.live};
 }
 
@@ -189,7 +194,7 @@ void session_table::fan_out(const std::string& session, const session_state& sta
     for (const auto& [connection, sub] : state.subscribers) {
         if (!sub.live) continue;
         auto& frame = sub.packed ? packed : plain;
-        if (!frame) frame = std::make_shared<const std::string>(sub.packed ? proto::encode_packed(batch) : proto::encode(batch));
+        if (!frame) frame = encode_events(batch, sub.packed);
         out_.send(connection, frame);
     }
 }

@@ -14,6 +14,7 @@
 namespace holdfast {
 namespace {
 
+using holdfast::testing::encoded_type;
 using holdfast::testing::packed;
 using test::payload;
 
@@ -23,13 +24,6 @@ proto::event_batch decoded_batch(const std::string& bytes) {
     if (!decoded) return {};
     EXPECT_TRUE(std::holds_alternative<proto::event_batch>(decoded.value()));
     return std::get<proto::event_batch>(std::move(decoded).value());
-}
-
-std::string type_of(const std::string& bytes) {
-    proto::detail::msgpack_reader in(bytes);
-    in.map_header();
-    in.string();
-    return std::string(in.string());
 }
 
 /// Two producers interleaved, a ts that goes back (the relay's wall clock may step), a nil and an
@@ -46,7 +40,7 @@ proto::event_batch mixed_batch() {
 TEST(packed_events, decode_to_the_same_batch_as_the_plain_form) {
     const auto batch = mixed_batch();
     const std::string bytes = proto::encode_packed(batch);
-    EXPECT_EQ(type_of(bytes), proto::packed_frame_type);
+    EXPECT_EQ(encoded_type(bytes), proto::packed_frame_type);
     EXPECT_EQ(decoded_batch(bytes), batch);
     // and a decoded packed batch re-encodes (plain) to the plain form's bytes
     EXPECT_EQ(proto::encode(decoded_batch(bytes)), proto::encode(batch));
@@ -63,11 +57,11 @@ TEST(packed_events, events_that_are_not_consecutive_travel_in_the_plain_form) {
     auto batch = mixed_batch();
     batch.events[2].serial = 20;
     const std::string bytes = proto::encode_packed(batch);
-    EXPECT_EQ(type_of(bytes), "events");
+    EXPECT_EQ(encoded_type(bytes), "events");
     EXPECT_EQ(bytes, proto::encode(batch));
     auto far_future = mixed_batch();
     far_future.events[1].ts = std::uint64_t{1} << 63;  // no signed difference holds it
-    EXPECT_EQ(type_of(proto::encode_packed(far_future)), "events");
+    EXPECT_EQ(encoded_type(proto::encode_packed(far_future)), "events");
 }
 
 TEST(packed_events, a_replay_batch_takes_under_a_third_of_the_plain_bytes) {

@@ -15,7 +15,7 @@ inline proto::raw_value payload(std::string_view json_text) {
 
 template <class T> T sample();
 
-template <> inline proto::hello sample() { return {proto::protocol_version, "tok-123", "client-a", "", std::nullopt}; }
+template <> inline proto::hello sample() { return {proto::protocol_version, "tok-123", "client-a", "", std::nullopt, std::nullopt}; }
 template <> inline proto::attach sample() { return {"chat-1", 41, 7}; }
 template <> inline proto::detach sample() { return {"chat-1"}; }
 template <> inline proto::publish sample() {

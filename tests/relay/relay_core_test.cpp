@@ -1,6 +1,7 @@
 // relay_core driven directly: handshake, attach/replay, fan-out, dedup, errors, the sessions
 // index and control frames. Layer: tests (relay, sans-I/O).
 #include "relay_test_support.hpp"
+#include "../support/packed.hpp"
 
 #include "holdfast/event_json.hpp"
 
@@ -81,10 +82,7 @@ typed_output typed_outputs(const std::vector<outbound>& outputs, connection_id i
     typed_output seen;
     for (const auto& out : outputs) {
         if (out.connection != id || !out.frame) continue;
-        proto::detail::msgpack_reader in(*out.frame);
-        in.map_header();
-        in.string();
-        seen.types.emplace_back(in.string());
+        seen.types.push_back(holdfast::testing::encoded_type(*out.frame));
         auto decoded = proto::decode(*out.frame);
         EXPECT_TRUE(decoded.has_value());
         if (!decoded) continue;

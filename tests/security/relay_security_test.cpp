@@ -90,7 +90,7 @@ unsigned handshake_status(std::uint16_t port, const std::string& origin) {
 class good_client {
 public:
     explicit good_client(std::uint16_t port) : ws_(port) {
-        ws_.send(proto::hello{proto::protocol_version, token(R"({"good":["subscribe","publish"]})"), "good-client", "", std::nullopt});
+        ws_.send(proto::hello{proto::protocol_version, token(R"({"good":["subscribe","publish"]})"), "good-client", "", std::nullopt, std::nullopt});
         ws_.read_until<proto::welcome>();
         ws_.send(proto::attach{"good", 0, 0});
         ws_.read_until<proto::attached>();
@@ -140,7 +140,7 @@ TEST(relay_security, bad_tokens_get_typed_errors_and_4401_while_others_are_serve
     for (const auto& bad : cases) {
         SCOPED_TRACE(bad.name);
         ws_client hostile(relay.port());
-        hostile.send(proto::hello{proto::protocol_version, bad.token, "hostile", "", std::nullopt});
+        hostile.send(proto::hello{proto::protocol_version, bad.token, "hostile", "", std::nullopt, std::nullopt});
         hostile.send(proto::attach{"good", 0, 0});  // pipelined: must not be served
         std::vector<proto::frame> before;
         auto error = hostile.read_until<proto::error_frame>(&before);
@@ -160,7 +160,7 @@ TEST(relay_security, a_token_for_one_session_cannot_read_or_write_another) {
     secured_relay relay(default_secured());
     good_client good(relay.port());
     ws_client scoped(relay.port());
-    scoped.send(proto::hello{proto::protocol_version, token(R"({"chat-a":["subscribe"]})"), "scoped", "", std::nullopt});
+    scoped.send(proto::hello{proto::protocol_version, token(R"({"chat-a":["subscribe"]})"), "scoped", "", std::nullopt, std::nullopt});
     scoped.read_until<proto::welcome>();
 
     scoped.send(proto::attach{"chat-b", 0, 0});
@@ -221,7 +221,7 @@ TEST(relay_security, hostile_frames_get_typed_errors_and_the_link_stays_up) {
     secured_relay relay(default_secured());
     good_client good(relay.port());
     ws_client hostile(relay.port());
-    hostile.send(proto::hello{proto::protocol_version, token(R"({"*":["subscribe"]})"), "hostile", "", std::nullopt});
+    hostile.send(proto::hello{proto::protocol_version, token(R"({"*":["subscribe"]})"), "hostile", "", std::nullopt, std::nullopt});
     hostile.read_until<proto::welcome>();
     const std::string ping = "\x82\xA4type\xA4ping\xA5nonce"s;
     const std::vector<std::pair<std::string, errc>> bombs = {
@@ -299,7 +299,7 @@ TEST(relay_security, a_flood_is_throttled_in_order_while_another_connection_is_s
     secured_relay relay(config);
     good_client good(relay.port());  // hello + attach: 2 frames
     ws_client flooder(relay.port());
-    flooder.send(proto::hello{proto::protocol_version, token(R"({"*":["subscribe"]})"), "flooder", "", std::nullopt});
+    flooder.send(proto::hello{proto::protocol_version, token(R"({"*":["subscribe"]})"), "flooder", "", std::nullopt, std::nullopt});
     constexpr std::uint64_t flood = 200;
     for (std::uint64_t nonce = 1; nonce <= flood; ++nonce) flooder.send(proto::ping{nonce});
 
@@ -328,7 +328,7 @@ TEST(relay_security, a_flood_is_throttled_in_order_while_another_connection_is_s
 TEST(relay_security, renewing_the_token_mid_stream_keeps_the_position) {
     secured_relay relay(default_secured());
     ws_client publisher(relay.port());
-    publisher.send(proto::hello{proto::protocol_version, token(R"({"renew":["publish","subscribe"]})"), "pub", "", std::nullopt});
+    publisher.send(proto::hello{proto::protocol_version, token(R"({"renew":["publish","subscribe"]})"), "pub", "", std::nullopt, std::nullopt});
     publisher.read_until<proto::welcome>();
     std::uint64_t seq = 0;
     auto publish = [&] {
@@ -346,21 +346,21 @@ TEST(relay_security, renewing_the_token_mid_stream_keeps_the_position) {
 
     // A reader whose token lives 2 s renews it on the live link with a second hello.
     ws_client reader(relay.port());
-    reader.send(proto::hello{proto::protocol_version, token(R"({"renew":["subscribe"]})", 2), "reader", "", std::nullopt});
+    reader.send(proto::hello{proto::protocol_version, token(R"({"renew":["subscribe"]})", 2), "reader", "", std::nullopt, std::nullopt});
     reader.read_until<proto::welcome>();
     reader.send(proto::attach{"renew", 0, 0});
     reader.read_until<proto::attached>();
     publish();
     publish();
     EXPECT_EQ(next_events(reader, 2), (std::vector<std::uint64_t>{1, 2}));
-    reader.send(proto::hello{proto::protocol_version, token(R"({"renew":["subscribe"]})", 600), "reader", "", std::nullopt});
+    reader.send(proto::hello{proto::protocol_version, token(R"({"renew":["subscribe"]})", 600), "reader", "", std::nullopt, std::nullopt});
     reader.read_until<proto::welcome>();
     publish();
     EXPECT_EQ(next_events(reader, 1), (std::vector<std::uint64_t>{3}));
 
     // A reader that does not renew is closed with token_expired once its token runs out...
     ws_client lapsed(relay.port());
-    lapsed.send(proto::hello{proto::protocol_version, token(R"({"renew":["subscribe"]})", 2), "lapsed", "", std::nullopt});
+    lapsed.send(proto::hello{proto::protocol_version, token(R"({"renew":["subscribe"]})", 2), "lapsed", "", std::nullopt, std::nullopt});
     lapsed.send(proto::attach{"renew", 0, 0});
     EXPECT_EQ(next_events(lapsed, 3), (std::vector<std::uint64_t>{1, 2, 3}));
     auto expired = lapsed.read_until<proto::error_frame>();  // within 2 s: exp is in whole seconds
@@ -378,7 +378,7 @@ TEST(relay_security, renewing_the_token_mid_stream_keeps_the_position) {
 
     // The lapsed reader reconnects with a fresh token and resumes from its last serial.
     ws_client resumed(relay.port());
-    resumed.send(proto::hello{proto::protocol_version, token(R"({"renew":["subscribe"]})"), "lapsed", "", std::nullopt});
+    resumed.send(proto::hello{proto::protocol_version, token(R"({"renew":["subscribe"]})"), "lapsed", "", std::nullopt, std::nullopt});
     resumed.send(proto::attach{"renew", 3, 0});
     EXPECT_EQ(resumed.read_until<proto::attached>().head_serial, 4u);
     EXPECT_EQ(next_events(resumed, 1), (std::vector<std::uint64_t>{4}));

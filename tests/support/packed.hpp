@@ -4,6 +4,7 @@
 #include "holdfast/detail/codec_impl.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace holdfast::testing {
 
@@ -14,6 +15,15 @@ std::string packed(const auto& build) {
     msgpack::packer<proto::detail::string_writer> packer(writer);
     build(packer);
     return out;
+}
+
+/// The value of a frame's first key, its "type" as our encoder writes it ("events", "packed"...):
+/// which wire form a frame took, where decoding would give the same frame for both.
+inline std::string encoded_type(std::string_view bytes) {
+    proto::detail::msgpack_reader in(bytes);
+    in.map_header();
+    in.string();
+    return std::string(in.string());
 }
 
 } // namespace holdfast::testing

@@ -48,10 +48,6 @@ auto named(const char* name, Read&& read) {
     }
 }
 
-/// The events of a packed frame (its "events" array, at the cursor), with the producer table.
-/// Each event gets its own copy of its producer's id and agent, which a table lets a small frame
-/// name thousands of times: the copies are bounded by the frame size limit, as a plain frame's
-/// strings are, so a hostile frame cannot make its decoding allocate gigabytes.
 /// The producer table of a packed frame: (producer id, agent) views into its bytes. A live frame
 /// has one entry: kept inline, no allocation per frame (a tenth of a live event's decoding).
 class producer_views {
@@ -71,6 +67,10 @@ private:
     std::size_t size_ = 0;
 };
 
+/// The events of a packed frame (its "events" array, at the cursor), with the producer table.
+/// Each event gets its own copy of its producer's id and agent, which a table lets a small frame
+/// name thousands of times: the copies are bounded by the frame size limit, as a plain frame's
+/// strings are, so a hostile frame cannot make its decoding allocate gigabytes.
 void read_packed_events(msgpack_reader& in, const producer_views& producers,
                         std::uint64_t first_serial, std::vector<event>& events, const decode_limits& limits) {
     const std::uint32_t count = named("events", [&] { return in.array_header(); });
@@ -91,7 +91,8 @@ void read_packed_events(msgpack_reader& in, const producer_views& producers,
             throw field_error{errc::malformed_frame, "events.ts"};
         }
         ts += delta;
-        const std::uint64_t producer = named("events.producer", [&] { return in.unsigned_integer(); });
+        std::uint64_t producer = 0;
+        detail::read_field(in, producer, "events.producer");
         if (producer >= producers.size()) throw field_error{errc::malformed_frame, "events.producer"};
         const auto& [producer_id, agent] = producers[producer];
         copied += producer_id.size() + agent.size();
@@ -285,25 +286,22 @@ std::string encode_packed(const event_batch& batch) {
     out.reserve(bytes);
     detail::string_writer writer{out};
     msgpack::packer<detail::string_writer> packer(writer);
-    const auto key = [&](std::string_view name) {
-        packer.pack_str(static_cast<std::uint32_t>(name.size()));
-        packer.pack_str_body(name.data(), static_cast<std::uint32_t>(name.size()));
-    };
+    const auto text = [&](std::string_view value) { detail::pack_text(packer, value); };
     packer.pack_map(5);
-    key("type");
-    key(packed_frame_type);
-    key("session");
-    key(batch.session);
-    key("serial");
+    text("type");
+    text(packed_frame_type);
+    text("session");
+    text(batch.session);
+    text("serial");
     packer.pack_uint64(events.empty() ? 0 : events.front().serial);
-    key("producers");
+    text("producers");
     packer.pack_array(static_cast<std::uint32_t>(producers.size()));
     for (const auto& [id, agent] : producers) {
         packer.pack_array(2);
-        key(*id);
-        key(*agent);
+        text(*id);
+        text(*agent);
     }
-    key("events");
+    text("events");
     packer.pack_array(static_cast<std::uint32_t>(events.size()));
     std::uint64_t previous_ts = 0;
     for (std::size_t i = 0; i < events.size(); ++i) {
@@ -313,8 +311,8 @@ std::string encode_packed(const event_batch& batch) {
         else packer.pack_int64(-static_cast<std::int64_t>(previous_ts - e.ts));
         previous_ts = e.ts;
         packer.pack_uint32(producer_of[i]);
-        key(e.kind);
-        key(e.msg_id);
+        text(e.kind);
+        text(e.msg_id);
         packer.pack(e.payload);
     }
     return out;

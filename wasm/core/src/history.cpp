@@ -130,7 +130,7 @@ void history::append_event_record(const proto::event& e, std::string& out) {
     // The bytes of frame_record(history_record{e}): a map of one member, without copying e into one.
     append_framed(out, [&](auto& packer) {
         packer.pack_map(1);
-        proto::detail::pack_key(packer, "event");
+        proto::detail::pack_text(packer, "event");
         packer.pack(e);
     });
 }

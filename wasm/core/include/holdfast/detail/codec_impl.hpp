@@ -17,6 +17,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -51,11 +52,18 @@ std::size_t present_member_count(const T& value) {
     return count;
 }
 
+/// A msgpack str from text held as a view: a key, or a value not held as a std::string.
+template <class Stream>
+void pack_text(msgpack::packer<Stream>& out, std::string_view text) {
+    const auto size = static_cast<std::uint32_t>(text.size());
+    out.pack_str(size);
+    out.pack_str_body(text.data(), size);
+}
+
+/// A described member's name (a C string) as a key.
 template <class Stream>
 void pack_key(msgpack::packer<Stream>& out, const char* name) {
-    const auto size = static_cast<std::uint32_t>(std::strlen(name));
-    out.pack_str(size);
-    out.pack_str_body(name, size);
+    pack_text(out, std::string_view(name));
 }
 
 template <class Stream, class T>
@@ -287,9 +295,8 @@ std::string encode(const Frame& f) {
     detail::string_writer writer{out};
     msgpack::packer<detail::string_writer> packer(writer);
     packer.pack_map(static_cast<std::uint32_t>(detail::present_member_count(f) + 1));
-    detail::pack_key(packer, "type");
-    packer.pack_str(static_cast<std::uint32_t>(Frame::frame_type.size()));
-    packer.pack_str_body(Frame::frame_type.data(), static_cast<std::uint32_t>(Frame::frame_type.size()));
+    detail::pack_text(packer, "type");
+    detail::pack_text(packer, Frame::frame_type);
     detail::pack_members(packer, f);
     return out;
 }
