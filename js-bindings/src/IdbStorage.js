@@ -363,13 +363,7 @@ export class IdbStorage {
     this.#collect();
     const paths = [...new Set([...this.#changed, ...(this.#inFlight?.paths ?? [])])];
     this.#changed.clear();
-    let copy;
-    try {
-      copy = writeToIndexedDb(openDatabase, this.#module, paths.sort());
-    } catch (error) {
-      copy = Promise.reject(error);
-    }
-    return copy.catch((error) => {
+    return writeToIndexedDb(openDatabase, this.#module, paths.sort()).catch((error) => {
       this.#whole = true;  // what failed is in memory only
       throw error;
     });
