@@ -1,6 +1,7 @@
 // session_controls: open messages, control targets and outcomes, presence. Layer: relay (sans-I/O).
 #include "holdfast/relay/session_controls.hpp"
 
+#include "holdfast/detail/codec_impl.hpp"
 #include "holdfast/event_kind.hpp"
 #include "holdfast/payload.hpp"
 
@@ -16,11 +17,6 @@ constexpr std::string_view outcome_kind = "control.outcome";
 
 std::string_view action_of(std::string_view kind) { return kind.substr(control_prefix.size()); }
 
-void pack_string(msgpack::packer<msgpack::sbuffer>& pk, std::string_view text) {
-    pk.pack_str(static_cast<std::uint32_t>(text.size()));
-    pk.pack_str_body(text.data(), static_cast<std::uint32_t>(text.size()));
-}
-
 } // namespace
 
 bool is_control_kind(std::string_view kind) {
@@ -33,17 +29,17 @@ relay_event make_outcome(std::uint64_t control_serial, std::string_view action, 
     msgpack::sbuffer buffer;
     msgpack::packer<msgpack::sbuffer> pk(buffer);
     pk.pack_map(reason.empty() ? 4 : 5);
-    pack_string(pk, "control");
+    proto::detail::pack_text(pk, "control");
     pk.pack_uint64(control_serial);
-    pack_string(pk, "action");
-    pack_string(pk, action);
-    pack_string(pk, "target");
-    pack_string(pk, target);
-    pack_string(pk, "outcome");
-    pack_string(pk, outcome);
+    proto::detail::pack_text(pk, "action");
+    proto::detail::pack_text(pk, action);
+    proto::detail::pack_text(pk, "target");
+    proto::detail::pack_text(pk, target);
+    proto::detail::pack_text(pk, "outcome");
+    proto::detail::pack_text(pk, outcome);
     if (!reason.empty()) {
-        pack_string(pk, "reason");
-        pack_string(pk, reason);
+        proto::detail::pack_text(pk, "reason");
+        proto::detail::pack_text(pk, reason);
     }
     return relay_event{std::string(outcome_kind), std::string(target), std::string(),
                        proto::raw_value{std::string(buffer.data(), buffer.size())}};
