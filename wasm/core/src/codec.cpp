@@ -120,12 +120,8 @@ event_batch read_packed(msgpack_reader& in, const decode_limits& limits) {
     bool has_session = false, has_producers = false;
     const std::uint32_t entries = in.map_header();
     for (std::uint32_t e = 0; e < entries; ++e) {
-        if (in.peek() != msgpack_kind::str) {
-            in.skip();
-            in.skip();
-            continue;
-        }
-        const std::string_view key = in.string();
+        std::string_view key;
+        if (!in.string_key(key)) continue;
         if (key == "session" && !has_session) {
             detail::read_field(in, batch.session, "session");
             has_session = true;

@@ -164,12 +164,8 @@ void read_struct(msgpack_reader& in, T& value) {
     std::uint64_t seen = 0;
     std::size_t expected = 0;
     for (std::uint32_t e = 0; e < entries; ++e) {
-        if (in.peek() != msgpack_kind::str) {
-            in.skip();
-            in.skip();
-            continue;
-        }
-        const std::string_view key = in.string();
+        std::string_view key;
+        if (!in.string_key(key)) continue;
         std::size_t index = count;
         // Keys are short: an inline loop beats a memcmp call per key (a sixth of a batch's decode).
         if (expected < count && same_key(names[expected], key)) {

@@ -135,6 +135,18 @@ public:
         return out;
     }
 
+    /// A map entry's key when it is a string (then the value is next); any other key is skipped
+    /// with its value, and false returned: structs and frames ignore such entries.
+    bool string_key(std::string_view& key) {
+        if (peek() != msgpack_kind::str) {
+            skip();
+            skip();
+            return false;
+        }
+        key = string();
+        return true;
+    }
+
     std::uint32_t array_header() { return container_header(0x90, 0xdc); }
     std::uint32_t map_header() { return container_header(0x80, 0xde); }
 
@@ -143,11 +155,9 @@ public:
     bool seek_key(std::string_view key) {
         const std::uint32_t entries = map_header();
         for (std::uint32_t i = 0; i < entries; ++i) {
-            if (peek() != msgpack_kind::str) {
-                skip();
-            } else if (string() == key) {
-                return true;
-            }
+            std::string_view name;
+            if (!string_key(name)) continue;
+            if (name == key) return true;
             skip();  // the value
         }
         return false;
