@@ -222,7 +222,7 @@ export class Session extends Emitter {
    * listener reading messages() or state sees the whole batch; then it emits, in this order:
    * 'reset', 'event' per event, 'message' per changed message, 'state'.
    * @param {{state?: SessionState, lastSerial?: number, epoch?: number, reset?: boolean,
-   *          serialFrom?: number, events?: [number, string, string, number, unknown][], producers?: [string, string][],
+   *          serialFrom?: number, events?: unknown[], strings?: string[], producers?: [string, string][],
    *          messages?: ((HoldfastMessage | {status: string, reason: string, lastSerial: number}) & {index: number, textAppend?: string})[]}} update
    */
   _applyUpdate(update) {
@@ -248,19 +248,19 @@ export class Session extends Emitter {
     // continuityLost: the relay's retention dropped events this copy lacked (never a silent gap).
     if (update.reset) this.emit('reset', { continuityLost: update.continuityLost === true });
     if (update.corrupt) this.emit('corrupt', { problems: update.corrupt });
-    // The core hands events as arrays [tsDelta, kind, msgId, producer, payload], consecutive
-    // from serialFrom, each ts the previous one's plus tsDelta, with the producer's
-    // [producerId, agent] in a table: a third of the text of one object per event (client.hpp).
-    // Indexing, not destructuring: no iterator per event.
+    // The core hands events as one flat array, five values per event
+    // [tsDelta, kind, msgId, producer, payload, ...], consecutive from serialFrom, each ts the
+    // previous one's plus tsDelta, kind and msgId indexing the entry's strings and producer its
+    // [producerId, agent] table (client.hpp): a stream repeats those, so they are parsed once.
     const events = update.events ?? [];
+    const strings = update.strings;
     const producers = update.producers;
     const serialFrom = update.serialFrom;
     let ts = 0;
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i];
-      const producer = producers[e[3]];
-      ts += e[0];
-      this.emit('event', { serial: serialFrom + i, ts, kind: e[1], msgId: e[2], agent: producer[1], producerId: producer[0], payload: e[4] });
+    for (let i = 0, serial = serialFrom; i < events.length; i += 5, serial++) {
+      const producer = producers[events[i + 3]];
+      ts += events[i];
+      this.emit('event', { serial, ts, kind: strings[events[i + 1]], msgId: strings[events[i + 2]], agent: producer[1], producerId: producer[0], payload: events[i + 4] });
     }
     for (const message of changed) this.emit('message', message);
     if (update.agents) this.emit('agents', this.agents());

@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 
+#include <stdexcept>
+
 namespace holdfast::native {
 
 namespace {
@@ -51,25 +53,30 @@ result<update_batch> parse_update_batch(std::string_view text) {
             status.epoch = to_u64(s.at("epoch"));
             status.reset = flag(s, "reset");
             status.continuity_lost = flag(s, "continuityLost");
-            // Compact events (client.hpp): [tsDelta, kind, msgId, producer, payload], consecutive
-            // from serialFrom, producer indexing the entry's [[producerId, agent], ...].
+            // Compact events (client.hpp): one flat array [tsDelta, kind, msgId, producer,
+            // payload, ...], consecutive from serialFrom, kind and msgId indexing the entry's
+            // strings, producer its [[producerId, agent], ...].
             const json::array& events = entries(s, "events");
+            if (events.size() % 5 != 0) throw std::invalid_argument("events: not five values per event");
             const json::array* producers = events.empty() ? nullptr : &s.at("producers").as_array();
+            const json::array* strings = events.empty() ? nullptr : &s.at("strings").as_array();
+            const auto string_at = [&](const json::value& index) {
+                return to_string(strings->at(static_cast<std::size_t>(to_u64(index))));
+            };
             std::uint64_t serial = events.empty() ? 0 : to_u64(s.at("serialFrom"));
             std::int64_t ts = 0;
-            for (const json::value& ev : events) {
-                const json::array& e = ev.as_array();
-                const json::array& producer = producers->at(static_cast<std::size_t>(to_u64(e.at(3)))).as_array();
-                ts += e.at(0).to_number<std::int64_t>();
+            for (std::size_t i = 0; i < events.size(); i += 5) {
+                const json::array& producer = producers->at(static_cast<std::size_t>(to_u64(events[i + 3]))).as_array();
+                ts += events[i].to_number<std::int64_t>();
                 delivered_event out;
                 out.session = status.id;
                 out.serial = serial++;
                 out.ts = static_cast<std::uint64_t>(ts);
-                out.kind = to_string(e.at(1));
-                out.msg_id = to_string(e.at(2));
+                out.kind = string_at(events[i + 1]);
+                out.msg_id = string_at(events[i + 2]);
                 out.agent = to_string(producer.at(1));
                 out.producer_id = to_string(producer.at(0));
-                out.payload_json = json::serialize(e.at(4));
+                out.payload_json = json::serialize(events[i + 4]);
                 batch.events.push_back(std::move(out));
             }
             if (const json::value* incoming = s.if_contains("incoming")) {

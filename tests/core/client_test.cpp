@@ -68,10 +68,11 @@ TEST(client_core, events_become_one_json_batch_with_messages_and_acks) {
     EXPECT_NE(updates.find(R"("state":"live","lastSerial":3,"epoch":11,"serialFrom":1,"events")"), std::string::npos) << updates;
     EXPECT_EQ(updates.find(R"("reset")"), std::string::npos) << "false flags are left out: " << updates;
     EXPECT_EQ(updates.find(R"("rejects")"), std::string::npos) << "empty lists are left out: " << updates;
-    // Compact events: [tsDelta, kind, msgId, producer index, payload] from serialFrom, and one
-    // producer entry. All three have ts 5: the first's delta is from 0.
-    EXPECT_NE(updates.find(R"("events":[[5,"user.prompt","p-1",0,{"text":"hi"}],[0,"message.start","r-1",0,{}],)"
-                           R"([0,"message.delta","r-1",0,{"text":"Yo"}]])"),
+    // Compact events: five values per event [tsDelta, kind, msgId, producer, payload] from
+    // serialFrom, kinds and message ids once each in "strings", and one producer entry. All
+    // three have ts 5: the first's delta is from 0.
+    EXPECT_NE(updates.find(R"("events":[5,0,1,0,{"text":"hi"},0,2,3,0,{},0,4,3,0,{"text":"Yo"}],)"
+                           R"("strings":["user.prompt","p-1","message.start","r-1","message.delta"])"),
               std::string::npos) << updates;
     EXPECT_NE(updates.find(R"("producers":[["agent-p","demo-agent"]])"), std::string::npos) << updates;
     EXPECT_NE(updates.find(R"({"index":1,"id":"r-1","role":"assistant","agent":"demo-agent","text":"Yo","status":"streaming")"), std::string::npos) << updates;
@@ -120,8 +121,8 @@ TEST(client_core, events_carry_their_serials_and_times_implied_from_the_first_an
     c.on_frame(proto::encode(batch));
     c.on_frame(proto::encode(tail));
     const std::string text = c.take_updates_json();
-    EXPECT_NE(text.find(R"("serialFrom":41,"events":[[1795490674505,"note","",0,0],[0,"note","",0,1],[3,"note","",0,2],)"
-                        R"([-18,"note","",0,3],[1,"note","",0,4]])"),
+    EXPECT_NE(text.find(R"("serialFrom":41,"events":[1795490674505,0,1,0,0,0,0,1,0,1,3,0,1,0,2,)"
+                        R"(-18,0,1,0,3,1,0,1,0,4],"strings":["note",""])"),
               std::string::npos) << text;
     const auto updates = boost::json::parse(text).as_object();
     const auto events = holdfast::testing::event_objects(updates.at("sessions").as_array().at(0).as_object());
@@ -162,6 +163,36 @@ TEST(client_core, events_name_their_producer_through_a_table_that_stays_correct_
     }
     // The three interleaved writers share three entries: repeats are looked up, not re-listed.
     EXPECT_EQ(entry.at("producers").as_array().size(), 103u);
+}
+
+TEST(client_core, events_name_their_kind_and_message_through_a_string_table_that_stays_correct_with_many_messages) {
+    client_core c(config());
+    follow_live(c);
+    // Two kinds and three messages interleaved, a message id equal to a kind, then 100 distinct
+    // message ids (past the table's searched part).
+    const auto kind_of = [](std::uint64_t serial) { return serial % 2 ? std::string("note") : std::string("message.delta"); };
+    const auto msg_of = [](std::uint64_t serial) {
+        if (serial == 7) return std::string("note");
+        return serial <= 6 ? "m-" + std::to_string(serial % 3) : "m-" + std::to_string(serial);
+    };
+    proto::event_batch batch{"chat-1", {}};
+    for (std::uint64_t serial = 1; serial <= 107; ++serial) batch.events.push_back(ev(serial, kind_of(serial), msg_of(serial), "1"));
+    c.on_frame(proto::encode(batch));
+    const auto updates = boost::json::parse(c.take_updates_json()).as_object();
+    const auto& entry = updates.at("sessions").as_array().at(0).as_object();
+    const auto events = holdfast::testing::event_objects(entry);
+    ASSERT_EQ(events.size(), 107u);
+    for (std::uint64_t serial = 1; serial <= 107; ++serial) {
+        const auto& e = events[serial - 1].as_object();
+        EXPECT_EQ(e.at("kind").as_string(), kind_of(serial)) << serial;
+        EXPECT_EQ(e.at("msgId").as_string(), msg_of(serial)) << serial;
+    }
+    // note, m-1, message.delta, m-2, m-0, then one entry per new message id; "note" as a message
+    // id is the kind's entry.
+    const auto& strings = entry.at("strings").as_array();
+    EXPECT_EQ(strings.at(0), "note");
+    EXPECT_EQ(strings.at(1), "m-1");
+    EXPECT_EQ(strings.size(), 5u + 100u);
 }
 
 TEST(client_core, a_streaming_message_sends_js_its_new_text_only_until_the_text_is_replaced_or_reset) {
@@ -413,7 +444,7 @@ TEST(client_core, events_are_rendered_only_while_the_host_wants_them) {
     c.render_events("chat-1", true);
     c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(4, "message.delta", "r-1", R"({"text":"!"})")}}));
     updates = c.take_updates_json();
-    EXPECT_NE(updates.find(R"("serialFrom":4,"events":[[5,"message.delta")"), std::string::npos) << "rendered from then on: " << updates;
+    EXPECT_NE(updates.find(R"("serialFrom":4,"events":[5,0,1,0,{"text":"!"}],"strings":["message.delta","r-1"])"), std::string::npos) << "rendered from then on: " << updates;
     EXPECT_EQ(updates.find(R"("bench")"), std::string::npos) << updates;
     EXPECT_EQ(c.find_conversation("chat-1")->messages().at(0).text, "Yo!");
     c.render_events("unknown", false);  // a session not followed: ignored

@@ -1,7 +1,8 @@
 // Reading client_core::take_updates_json in the native tests. Layer: tests. The core leaves out
-// what is empty or false (client.hpp), so a missing array reads as empty, and events come as the
-// compact arrays ([tsDelta, kind, msgId, producer, payload], consecutive from "serialFrom", with
-// a "producers" table) that Session.js turns into event objects; event_objects does the same here.
+// what is empty or false (client.hpp), so a missing array reads as empty, and events come as one
+// flat array of five values per event ([tsDelta, kind, msgId, producer, payload, ...],
+// consecutive from "serialFrom", kind and msgId indexing "strings", producer "producers") that
+// Session.js turns into event objects; event_objects does the same here.
 #pragma once
 #include <boost/json.hpp>
 
@@ -42,12 +43,14 @@ inline boost::json::array event_objects(const boost::json::object& session_entry
     const auto& producers = session_entry.at("producers").as_array();
     auto serial = session_entry.at("serialFrom").to_number<std::int64_t>();  // as Boost.JSON parses it
     std::int64_t ts = 0;
-    for (const auto& value : events) {
-        const auto& e = value.as_array();
-        const auto& producer = producers.at(e.at(3).to_number<std::size_t>()).as_array();
-        ts += e.at(0).to_number<std::int64_t>();
-        objects.push_back(boost::json::object{{"serial", serial++}, {"ts", ts}, {"kind", e.at(1)}, {"msgId", e.at(2)},
-                                              {"agent", producer.at(1)}, {"producerId", producer.at(0)}, {"payload", e.at(4)}});
+    const auto& strings = session_entry.at("strings").as_array();
+    for (std::size_t i = 0; i + 5 <= events.size(); i += 5) {
+        const auto& producer = producers.at(events.at(i + 3).to_number<std::size_t>()).as_array();
+        ts += events.at(i).to_number<std::int64_t>();
+        objects.push_back(boost::json::object{{"serial", serial++}, {"ts", ts},
+                                              {"kind", strings.at(events.at(i + 1).to_number<std::size_t>())},
+                                              {"msgId", strings.at(events.at(i + 2).to_number<std::size_t>())},
+                                              {"agent", producer.at(1)}, {"producerId", producer.at(0)}, {"payload", events.at(i + 4)}});
     }
     return objects;
 }

@@ -478,10 +478,12 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
     out += ']';
 }
 
-/// A session's events for JS, as arrays [tsDelta, kind, msgId, producer, payload] where
-/// producer indexes "producers": [[producerId, agent], ...] of the same entry. Against one object
-/// per event this halves the text (keys and the repeated ids of a stream's producer were most of
-/// it), and JSON.parse makes arrays faster than objects; Session.js builds the event objects.
+/// A session's events for JS, as one flat array of five values per event
+/// [tsDelta, kind, msgId, producer, payload, tsDelta, ...], where kind and msgId index the
+/// entry's "strings" and producer its "producers": [[producerId, agent], ...]. A stream's events
+/// repeat their kind, message id and producer, so each is written once per take instead of once
+/// per event (a fifth of the text of one array per event, which was itself half of one object per
+/// event), and JSON.parse makes no array per event; Session.js builds the event objects.
 /// Serials and times are implied: the events delivered since the last take are consecutive
 /// (a session delivers last + 1 only, and a reset empties the list), so "serialFrom" (the first
 /// one's serial) stands for all of them, and each ts is the previous event's plus tsDelta (the
@@ -492,12 +494,22 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
 // compiles it whole on a background thread. This loop is the hot part of a replay; inlined, it
 // took the whole update writer with it (9 KB, 10-17 ms of compilation during a catch-up).
 [[gnu::noinline]] void append_compact_events(const std::vector<proto::event>& events, json::object_writer& update) {
-    // Table search is bounded: past max_searched entries a producer gets a new entry even if it is
-    // further up (the table allows repeats), so a batch of many writers stays linear.
     if (events.empty()) return;
-    constexpr std::size_t max_searched = 64;
+    // Table searches are bounded: past max_searched entries a value gets a new entry even if it is
+    // further up (the tables allow repeats), so a batch of many writers or messages stays linear.
+    // Each search first tries the entry the previous event used, which a stream hits every time.
+    static constexpr std::size_t max_searched = 64;
+    const auto index_of = [](auto& table, std::size_t& last, const auto& same, const auto* value) {
+        if (!table.empty() && same(table[last])) return last;
+        const auto searched = table.begin() + static_cast<std::ptrdiff_t>(std::min(table.size(), max_searched));
+        const auto found = std::find_if(table.begin(), searched, same);
+        if (found != searched) return last = static_cast<std::size_t>(found - table.begin());
+        table.push_back(value);
+        return last = table.size() - 1;
+    };
     std::vector<const proto::event*> producers;
-    std::size_t last = 0;
+    std::vector<const std::string*> strings;  // kinds and message ids, views into the events
+    std::size_t last_producer = 0, last_kind = 0, last_msg_id = 0;
     update.number("serialFrom", events.front().serial);
     std::uint64_t previous_ts = 0;
     std::string& out = update.begin("events");
@@ -505,17 +517,9 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
     for (std::size_t i = 0; i < events.size(); ++i) {
         const proto::event& e = events[i];
         const auto same_producer = [&e](const proto::event* p) { return p->producer_id == e.producer_id && p->agent == e.agent; };
-        if (producers.empty() || !same_producer(producers[last])) {
-            const auto searched = producers.begin() + static_cast<std::ptrdiff_t>(std::min(producers.size(), max_searched));
-            const auto found = std::find_if(producers.begin(), searched, same_producer);
-            if (found != searched) {
-                last = static_cast<std::size_t>(found - producers.begin());
-            } else {
-                last = producers.size();
-                producers.push_back(&e);
-            }
-        }
-        out += i ? ",[" : "[";
+        const auto same_kind = [&e](const std::string* s) { return *s == e.kind; };
+        const auto same_msg_id = [&e](const std::string* s) { return *s == e.msg_id; };
+        if (i) out += ',';
         if (e.ts < previous_ts) {
             out += '-';  // a relay's clock stepped back, or another node's: rare, and allowed
             json::append_number(previous_ts - e.ts, out);
@@ -524,16 +528,22 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
         }
         previous_ts = e.ts;
         out += ',';
-        json::append_string(e.kind, out);
+        json::append_number(index_of(strings, last_kind, same_kind, &e.kind), out);
         out += ',';
-        json::append_string(e.msg_id, out);
+        json::append_number(index_of(strings, last_msg_id, same_msg_id, &e.msg_id), out);
         out += ',';
-        json::append_number(last, out);
+        json::append_number(index_of(producers, last_producer, same_producer, &e), out);
         out += ',';
         if (!json::append_json(e.payload.bytes, out)) out += "null";
-        out += ']';
     }
     out += ']';
+    std::string& names = update.begin("strings");
+    names += '[';
+    for (std::size_t i = 0; i < strings.size(); ++i) {
+        if (i) names += ',';
+        json::append_string(*strings[i], names);
+    }
+    names += ']';
     std::string& table = update.begin("producers");
     table += '[';
     for (std::size_t i = 0; i < producers.size(); ++i) {
@@ -566,10 +576,11 @@ std::string client_core::take_updates_json() {
     if (!any_session && !batch_updates()) return {};
     std::string out;
     // One allocation for the whole batch, not a regrowth every few events: a compact event is
-    // about 40 bytes plus its kind and message id and a payload at most about twice its msgpack.
+    // about 12 bytes plus a payload at most about twice its msgpack (kinds and message ids go to
+    // a table, a few per take).
     std::size_t estimate = 256;
     for (const auto& [id, entry] : sessions_) {
-        for (const auto& e : entry->events_out) estimate += 48 + e.kind.size() + e.msg_id.size() + 2 * e.payload.bytes.size();
+        for (const auto& e : entry->events_out) estimate += 16 + 2 * e.payload.bytes.size();
     }
     out.reserve(estimate);
     // What is empty, false or unchanged is left out, not written as [] or false: a live event

@@ -157,11 +157,13 @@ public:
     ///        client's own messages).
     ///        connectNow: skip the retry delay. persist: local files changed, sync them.
     ///        A session entry may carry "corrupt":[what its history open had to cut].
-    ///        It has no "events" while render_events is off for it. Each event is an array
-    ///        [tsDelta, kind, msgId, producer, payload]: the events are consecutive from the
-    ///        entry's "serialFrom", each ts is the previous one's plus tsDelta (the first's from
-    ///        0, a delta may be negative), and producer indexes the entry's
-    ///        "producers": [[producerId, agent], ...] (present with events), which may repeat.
+    ///        It has no "events" while render_events is off for it. "events" is one flat array
+    ///        of five values per event [tsDelta, kind, msgId, producer, payload, tsDelta, ...]:
+    ///        the events are consecutive from the entry's "serialFrom", each ts is the previous
+    ///        one's plus tsDelta (the first's from 0, a delta may be negative), kind and msgId
+    ///        index the entry's "strings": [text, ...] and producer its
+    ///        "producers": [[producerId, agent], ...] (both present with events; either may
+    ///        repeat an entry).
     /// With storage, the persisted producer (see stored_producer) is rewritten here, at most once
     /// per call and only when publishes or acks changed it, before "persist" is reported: the host
     /// syncs storage only after that report, so writing once per drain loses nothing a write per
