@@ -102,6 +102,11 @@ TEST_F(history_test, records_carry_their_length_and_the_standard_crc32_of_their_
         history::append_event_record(e, appended);
         EXPECT_EQ(appended, "prefix" + record) << "appending in place writes the same bytes";
     }
+    // No payload, wide numbers, empty strings: still the codec's bytes.
+    const proto::event bare{std::uint64_t{1} << 40, 0, "", "k", "", std::string(300, 'a'), proto::raw_value{}};
+    std::string appended;
+    history::append_event_record(bare, appended);
+    EXPECT_EQ(appended, history::frame_record(history_record{bare, std::nullopt, std::nullopt, std::nullopt}));
 }
 
 TEST_F(history_test, appended_events_come_back_after_reopen) {

@@ -152,10 +152,57 @@ TEST(packed_events, keys_in_any_order_unknown_keys_and_extra_items_are_read) {
     EXPECT_EQ(batch.events[0], (proto::event{3, 5, "prod", "message.delta", "m", "agent", {}}));
 }
 
+/// The one frame of a message as read in place (the client's receive path).
+proto::event_batch_view viewed_batch(const std::string& bytes) {
+    auto decoded = proto::decode_message_in_place(bytes);
+    EXPECT_TRUE(decoded.has_value() && decoded->size() == 1 && decoded->front().has_value());
+    if (!decoded || decoded->size() != 1 || !decoded->front()) return {};
+    EXPECT_TRUE(std::holds_alternative<proto::event_batch_view>(decoded->front().value())) << "a packed frame is read in place";
+    if (!std::holds_alternative<proto::event_batch_view>(decoded->front().value())) return {};
+    return std::get<proto::event_batch_view>(std::move(decoded->front()).value());
+}
+
+std::vector<proto::event> owned(const std::vector<proto::event_view>& views) {
+    std::vector<proto::event> events;
+    for (const auto& v : views) events.push_back(proto::to_event(v));
+    return events;
+}
+
+TEST(packed_events, read_in_place_they_give_the_same_events_as_views_into_the_message) {
+    const auto batch = mixed_batch();
+    const std::string bytes = proto::encode_packed(batch);
+    const auto viewed = viewed_batch(bytes);
+    EXPECT_EQ(viewed.session, batch.session);
+    EXPECT_EQ(owned(viewed.events), batch.events);
+    const auto inside = [&](std::string_view text) {
+        return text.empty() || (text.data() >= bytes.data() && text.data() + text.size() <= bytes.data() + bytes.size());
+    };
+    for (const auto& e : viewed.events) {
+        EXPECT_TRUE(inside(e.kind) && inside(e.msg_id) && inside(e.producer_id) && inside(e.agent) && inside(e.payload))
+            << "event " << e.serial << " copied something";
+    }
+    // Every other frame, a plain events frame included, comes as decode_message gives it.
+    auto plain = proto::decode_message_in_place(proto::encode(batch));
+    ASSERT_TRUE(plain.has_value() && plain->size() == 1 && plain->front().has_value());
+    EXPECT_EQ(std::get<proto::frame>(plain->front().value()), proto::frame{batch});
+}
+
+/// The refusal of a malformed single-frame message, the same whether decoded or read in place.
 errc refusal(const std::string& bytes, std::string* detail = nullptr) {
     auto decoded = proto::decode(bytes);
     EXPECT_FALSE(decoded.has_value()) << "a malformed packed frame was accepted";
     if (decoded) return errc{};
+    auto in_place = proto::decode_message_in_place(bytes);
+    if (in_place && in_place->size() == 1) {
+        EXPECT_FALSE(in_place->front().has_value()) << "accepted when read in place";
+        if (!in_place->front().has_value()) {
+            EXPECT_EQ(in_place->front().err().code, decoded.err().code);
+            EXPECT_EQ(in_place->front().err().detail, decoded.err().detail);
+        }
+    } else {
+        EXPECT_FALSE(in_place.has_value());
+        if (!in_place) EXPECT_EQ(in_place.err().code, decoded.err().code);
+    }
     if (detail) *detail = decoded.err().detail;
     return decoded.err().code;
 }
@@ -225,6 +272,10 @@ TEST(packed_events, a_producer_named_by_many_events_cannot_blow_up_the_decoded_s
     auto refused = proto::decode(hostile, limits);
     ASSERT_FALSE(refused.has_value());
     EXPECT_EQ(refused.err().code, errc::limit_exceeded);
+    // Read in place, no event copies anything: the frame is read, each event viewing the one id.
+    const auto viewed = viewed_batch(hostile);
+    ASSERT_EQ(viewed.events.size(), 5'000u);
+    EXPECT_EQ(viewed.events.back().producer_id.data(), viewed.events.front().producer_id.data());
 }
 
 TEST(packed_events, a_bad_packed_frame_in_a_bundle_leaves_the_others_readable) {

@@ -1,7 +1,7 @@
 // libFuzzer target: the frame decoder (relay and WASM client both run it on untrusted bytes).
 // Anything may be refused, nothing may crash, leak or trip ASan/UBSan, and whatever decodes must
-// re-encode to bytes that decode to the same frame (an events batch in both its forms). Layer:
-// tests (fuzz).
+// re-encode to bytes that decode to the same frame (an events batch in both its forms), and the
+// client's in-place reading must agree with the decoder. Layer: tests (fuzz).
 #include "holdfast/codec.hpp"
 
 #include <cstddef>
@@ -18,6 +18,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (const auto* batch = std::get_if<holdfast::proto::event_batch>(&decoded.value())) {
             auto unpacked = holdfast::proto::decode(holdfast::proto::encode_packed(*batch));
             if (!unpacked || !(unpacked.value() == decoded.value())) __builtin_trap();
+        }
+    }
+    // The client's receive path reads packed frames in place: as a message, frame by frame, it
+    // must agree with decode_message (the same frames, the same errors), except that a frame
+    // refused for the size of its events' copies (limit_exceeded) may be read, having none.
+    auto whole = holdfast::proto::decode_message(bytes);
+    auto in_place = holdfast::proto::decode_message_in_place(bytes);
+    if (whole.has_value() != in_place.has_value()) __builtin_trap();
+    if (whole) {
+        if (whole->size() != in_place->size()) __builtin_trap();
+        for (std::size_t i = 0; i < whole->size(); ++i) {
+            const auto& a = (*whole)[i];
+            const auto& b = (*in_place)[i];
+            if (!a) {
+                if (b ? a.err().code != holdfast::errc::limit_exceeded : b.err().code != a.err().code) __builtin_trap();
+                continue;
+            }
+            if (!b) __builtin_trap();
+            if (const auto* view = std::get_if<holdfast::proto::event_batch_view>(&b.value())) {
+                const auto* batch = std::get_if<holdfast::proto::event_batch>(&a.value());
+                if (!batch || batch->session != view->session || batch->events.size() != view->events.size()) __builtin_trap();
+                for (std::size_t k = 0; k < batch->events.size(); ++k) {
+                    if (!(holdfast::proto::to_event(view->events[k]) == batch->events[k])) __builtin_trap();
+                }
+            } else if (!(std::get<holdfast::proto::frame>(b.value()) == a.value())) {
+                __builtin_trap();
+            }
         }
     }
     (void)holdfast::proto::decode_event(bytes);

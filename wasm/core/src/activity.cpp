@@ -9,27 +9,27 @@
 
 namespace holdfast::client {
 
-agent_presence& activity::agent(const std::string& name) {
+agent_presence& activity::agent(std::string_view name) {
     auto it = std::find_if(agents_.begin(), agents_.end(), [&](const agent_presence& a) { return a.name == name; });
     if (it != agents_.end()) return *it;
-    agents_.push_back(agent_presence{name, "idle", ""});
+    agents_.push_back(agent_presence{std::string(name), "idle", ""});
     agents_changed_ = true;
     return agents_.back();
 }
 
-void activity::apply(const proto::event& e, std::string_view own_producer) {
+void activity::apply(const proto::event_view& e, std::string_view own_producer) {
     const event_kind kind = kind_of(e.kind);
     if (kind == event_kind::agent_attached) {
-        const std::string name = payload_string(e.payload, "agent");
+        const std::string_view name = payload_text(e.payload, "agent");
         if (!name.empty()) (void)agent(name);
     } else if (kind == event_kind::agent_detached) {
-        const std::string name = payload_string(e.payload, "agent");
+        const std::string_view name = payload_text(e.payload, "agent");
         const auto before = agents_.size();
         std::erase_if(agents_, [&](const agent_presence& a) { return a.name == name; });
         agents_changed_ |= agents_.size() != before;
     } else if (kind == event_kind::status && !e.agent.empty()) {
         auto& a = agent(e.agent);
-        const std::string state = payload_string(e.payload, "state");
+        const std::string_view state = payload_text(e.payload, "state");
         if (!state.empty() && state != a.state) {
             a.state = state;
             agents_changed_ = true;
@@ -39,14 +39,14 @@ void activity::apply(const proto::event& e, std::string_view own_producer) {
         if (!e.agent.empty()) {
             auto& a = agent(e.agent);
             a.state = start ? "streaming" : "idle";
-            a.message_id = start ? e.msg_id : "";
+            a.message_id = start ? e.msg_id : std::string_view();
             agents_changed_ = true;
         }
         if (e.producer_id == own_producer) {
-            if (start) own_messages_[e.msg_id] = payload_string(e.payload, "run");
-            else own_messages_.erase(e.msg_id);
+            if (start) own_messages_.insert_or_assign(std::string(e.msg_id), payload_string(e.payload, "run"));
+            else forget_own(e.msg_id);
         } else if (!start) {
-            own_messages_.erase(e.msg_id);  // ended by the relay (agent_lost) or another writer
+            forget_own(e.msg_id);  // ended by the relay (agent_lost) or another writer
         }
     } else if (kind == event_kind::control_outcome) {
         if (auto serial = payload_u64(e.payload, "control")) {
@@ -56,12 +56,16 @@ void activity::apply(const proto::event& e, std::string_view own_producer) {
         // A control names a message or a run; an agent hears those aimed at what it writes.
         for (const auto& [message_id, run] : own_messages_) {
             if (e.msg_id == message_id || (!run.empty() && e.msg_id == run)) {
-                auto payload = json::from_msgpack(e.payload.bytes);
-                incoming_.push_back(incoming_control{e.serial, e.kind.substr(8), e.msg_id, message_id,
+                auto payload = json::from_msgpack(e.payload);
+                incoming_.push_back(incoming_control{e.serial, std::string(e.kind.substr(8)), std::string(e.msg_id), message_id,
                                                      payload ? payload.value() : std::string("null")});
             }
         }
     }
+}
+
+void activity::forget_own(std::string_view message_id) {
+    if (auto it = own_messages_.find(message_id); it != own_messages_.end()) own_messages_.erase(it);
 }
 
 void activity::clear() {

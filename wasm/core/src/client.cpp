@@ -14,13 +14,34 @@
 
 namespace holdfast::client {
 
+/// A session's events rendered for JS as they are delivered, written out by take_updates_json
+/// (client.hpp, "events"): they arrive as views into the relay's message, which do not outlive
+/// its handling, so nothing of them is kept but this text and its two tables.
+class client_core::event_feed {
+public:
+    bool empty() const noexcept { return count_ == 0; }
+    /// About the bytes write() adds.
+    std::size_t size_hint() const noexcept { return empty() ? 0 : 64 + text_.size() + 32 * (strings_.size() + producers_.size()); }
+    void append(std::span<const proto::event_view> events);
+    void write(json::object_writer& update) const;
+    void clear();
+
+private:
+    std::string text_;  // the flat array's values, comma-separated
+    std::vector<std::string> strings_;  // kinds and message ids
+    std::vector<std::pair<std::string, std::string>> producers_;  // [producerId, agent]
+    std::size_t last_kind_ = 0, last_msg_id_ = 0, last_producer_ = 0;
+    std::uint64_t serial_from_ = 0, previous_ts_ = 0;
+    std::size_t count_ = 0;
+};
+
 struct client_core::followed {
     explicit followed(std::string id) : log(std::move(id)) {}
     session log;
     conversation conv;
     activity act;
     std::unique_ptr<history> store;  // null without storage, or after storage failed
-    std::vector<proto::event> events_out;
+    event_feed events_out;
     std::vector<std::size_t> changed_out;  // message indices, deduplicated when rendered
     /// Per message index, the text JS holds: its length and the message's text_replacements when
     /// it was sent (length npos: not sent). A message whose text only grew goes as "textAppend".
@@ -283,16 +304,19 @@ void client_core::on_network_online(std::uint64_t now_ms) {
 
 void client_core::on_frame(std::string_view bytes) {
     rx_since_tick_ = true;
-    auto decoded = proto::decode_message(bytes);
+    // Events frames are read in place: their events are views into `bytes`, used before this returns.
+    auto decoded = proto::decode_message_in_place(bytes);
     if (!decoded) {
         report(decoded.err());
         return;
     }
-    for (auto& frame : decoded.value()) {
-        if (frame) {
-            handle(std::move(frame).value());
+    for (auto& received : decoded.value()) {
+        if (!received) {
+            report(received.err());
+        } else if (auto* batch = std::get_if<proto::event_batch_view>(&received.value())) {
+            on_event_batch(batch->session, std::move(batch->events));
         } else {
-            report(frame.err());
+            handle(std::move(std::get<proto::frame>(received.value())));
         }
     }
 }
@@ -308,7 +332,11 @@ void client_core::handle(proto::frame&& f) {
             } else if constexpr (std::is_same_v<T, proto::attached>) {
                 on_attached(frame);
             } else if constexpr (std::is_same_v<T, proto::event_batch>) {
-                on_event_batch(std::move(frame));
+                // The plain form (a relay that does not pack): viewed while `frame` lives.
+                std::vector<proto::event_view> views;
+                views.reserve(frame.events.size());
+                for (const proto::event& e : frame.events) views.push_back(proto::view_of(e));
+                on_event_batch(frame.session, std::move(views));
             } else if constexpr (std::is_same_v<T, proto::ack>) {
                 on_ack(frame);
             } else if constexpr (std::is_same_v<T, proto::error_frame>) {
@@ -354,12 +382,12 @@ void client_core::on_attached(const proto::attached& f) {
     }
 }
 
-void client_core::on_event_batch(proto::event_batch&& f) {
-    followed* entry = find(f.session);
+void client_core::on_event_batch(std::string_view session_id, std::vector<proto::event_view>&& events) {
+    followed* entry = find(session_id);
     if (!entry) return;
-    auto outcome = entry->log.on_events(std::move(f.events));
+    auto outcome = entry->log.on_events(std::move(events));
     if (entry->store && !outcome.deliver.empty()) {
-        if (auto stored = entry->store->append(outcome.deliver); !stored) {
+        if (auto stored = entry->store->append(std::span<const proto::event_view>(outcome.deliver)); !stored) {
             // Keep delivering from memory; a broken store must not stop the session.
             report(stored.err());
             entry->store.reset();
@@ -371,14 +399,7 @@ void client_core::on_event_batch(proto::event_batch&& f) {
         if (index != conversation::npos) entry->changed_out.push_back(index);
         entry->act.apply(e, config_.client_id);
     }
-    if (entry->render_events) {
-        // Handed over whole when nothing waits before them (one frame per drain, the usual case).
-        if (entry->events_out.empty()) {
-            entry->events_out = std::move(outcome.deliver);
-        } else {
-            for (auto& e : outcome.deliver) entry->events_out.push_back(std::move(e));
-        }
-    }
+    if (entry->render_events) entry->events_out.append(outcome.deliver);
     entry->agents_out |= entry->act.take_agents_changed();
     for (auto& in : entry->act.take_incoming()) entry->incoming_out.push_back(std::move(in));
     take_control_outcomes(*entry);
@@ -478,85 +499,101 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
     out += ']';
 }
 
-/// A session's events for JS, as one flat array of five values per event
-/// [tsDelta, kind, msgId, producer, payload, tsDelta, ...], where kind and msgId index the
-/// entry's "strings" and producer its "producers": [[producerId, agent], ...]. A stream's events
-/// repeat their kind, message id and producer, so each is written once per take instead of once
-/// per event (a fifth of the text of one array per event, which was itself half of one object per
-/// event), and JSON.parse makes no array per event; Session.js builds the event objects.
+} // namespace
+
+/// The events as one flat array of five values per event [tsDelta, kind, msgId, producer,
+/// payload, tsDelta, ...], where kind and msgId index the entry's "strings" and producer its
+/// "producers": [[producerId, agent], ...]. A stream's events repeat their kind, message id and
+/// producer, so each is written once per take instead of once per event (a fifth of the text of
+/// one array per event, which was itself half of one object per event), and JSON.parse makes no
+/// array per event; Session.js builds the event objects.
 /// Serials and times are implied: the events delivered since the last take are consecutive
-/// (a session delivers last + 1 only, and a reset empties the list), so "serialFrom" (the first
+/// (a session delivers last + 1 only, and a reset empties the feed), so "serialFrom" (the first
 /// one's serial) stands for all of them, and each ts is the previous event's plus tsDelta (the
 /// first's from 0). A replay's events share a millisecond or a few, so a delta is a digit or two
 /// where the ts was thirteen: fewer digits to print in the core and to parse in JS.
-// Not inlined into take_updates_json (here and at the link, see wasm/bindings/CMakeLists.txt):
-// in the page, V8 moves a function to its optimizing tier once its loops have run enough and
-// compiles it whole on a background thread. This loop is the hot part of a replay; inlined, it
-// took the whole update writer with it (9 KB, 10-17 ms of compilation during a catch-up).
-[[gnu::noinline]] void append_compact_events(const std::vector<proto::event>& events, json::object_writer& update) {
-    if (events.empty()) return;
+// Not inlined into its caller (here and at the link, see wasm/bindings/CMakeLists.txt): in the
+// page, V8 moves a function to its optimizing tier once its loops have run enough and compiles it
+// whole on a background thread. This loop is the hot part of a replay; inlined, it took its
+// caller along (9 KB, 10-17 ms of compilation during a catch-up).
+[[gnu::noinline]] void client_core::event_feed::append(std::span<const proto::event_view> events) {
     // Table searches are bounded: past max_searched entries a value gets a new entry even if it is
     // further up (the tables allow repeats), so a batch of many writers or messages stays linear.
     // Each search first tries the entry the previous event used, which a stream hits every time.
     static constexpr std::size_t max_searched = 64;
-    const auto index_of = [](auto& table, std::size_t& last, const auto& same, const auto* value) {
+    const auto index_of = [](auto& table, std::size_t& last, const auto& same, auto&& entry) {
         if (!table.empty() && same(table[last])) return last;
         const auto searched = table.begin() + static_cast<std::ptrdiff_t>(std::min(table.size(), max_searched));
         const auto found = std::find_if(table.begin(), searched, same);
         if (found != searched) return last = static_cast<std::size_t>(found - table.begin());
-        table.push_back(value);
+        table.push_back(entry());
         return last = table.size() - 1;
     };
-    std::vector<const proto::event*> producers;
-    std::vector<const std::string*> strings;  // kinds and message ids, views into the events
-    std::size_t last_producer = 0, last_kind = 0, last_msg_id = 0;
-    update.number("serialFrom", events.front().serial);
-    std::uint64_t previous_ts = 0;
+    for (const proto::event_view& e : events) {
+        const auto same_producer = [&e](const auto& p) { return p.first == e.producer_id && p.second == e.agent; };
+        const auto same_kind = [&e](const std::string& s) { return s == e.kind; };
+        const auto same_msg_id = [&e](const std::string& s) { return s == e.msg_id; };
+        if (count_++ == 0) {
+            serial_from_ = e.serial;
+        } else {
+            text_ += ',';
+        }
+        if (e.ts < previous_ts_) {
+            text_ += '-';  // a relay's clock stepped back, or another node's: rare, and allowed
+            json::append_number(previous_ts_ - e.ts, text_);
+        } else {
+            json::append_number(e.ts - previous_ts_, text_);
+        }
+        previous_ts_ = e.ts;
+        text_ += ',';
+        json::append_number(index_of(strings_, last_kind_, same_kind, [&] { return std::string(e.kind); }), text_);
+        text_ += ',';
+        json::append_number(index_of(strings_, last_msg_id_, same_msg_id, [&] { return std::string(e.msg_id); }), text_);
+        text_ += ',';
+        json::append_number(index_of(producers_, last_producer_, same_producer, [&] {
+            return std::pair<std::string, std::string>(e.producer_id, e.agent);
+        }), text_);
+        text_ += ',';
+        if (!json::append_json(e.payload, text_)) text_ += "null";
+    }
+}
+
+void client_core::event_feed::write(json::object_writer& update) const {
+    if (empty()) return;
+    update.number("serialFrom", serial_from_);
     std::string& out = update.begin("events");
     out += '[';
-    for (std::size_t i = 0; i < events.size(); ++i) {
-        const proto::event& e = events[i];
-        const auto same_producer = [&e](const proto::event* p) { return p->producer_id == e.producer_id && p->agent == e.agent; };
-        const auto same_kind = [&e](const std::string* s) { return *s == e.kind; };
-        const auto same_msg_id = [&e](const std::string* s) { return *s == e.msg_id; };
-        if (i) out += ',';
-        if (e.ts < previous_ts) {
-            out += '-';  // a relay's clock stepped back, or another node's: rare, and allowed
-            json::append_number(previous_ts - e.ts, out);
-        } else {
-            json::append_number(e.ts - previous_ts, out);
-        }
-        previous_ts = e.ts;
-        out += ',';
-        json::append_number(index_of(strings, last_kind, same_kind, &e.kind), out);
-        out += ',';
-        json::append_number(index_of(strings, last_msg_id, same_msg_id, &e.msg_id), out);
-        out += ',';
-        json::append_number(index_of(producers, last_producer, same_producer, &e), out);
-        out += ',';
-        if (!json::append_json(e.payload.bytes, out)) out += "null";
-    }
+    out += text_;
     out += ']';
     std::string& names = update.begin("strings");
     names += '[';
-    for (std::size_t i = 0; i < strings.size(); ++i) {
+    for (std::size_t i = 0; i < strings_.size(); ++i) {
         if (i) names += ',';
-        json::append_string(*strings[i], names);
+        json::append_string(strings_[i], names);
     }
     names += ']';
     std::string& table = update.begin("producers");
     table += '[';
-    for (std::size_t i = 0; i < producers.size(); ++i) {
+    for (std::size_t i = 0; i < producers_.size(); ++i) {
         table += i ? ",[" : "[";
-        json::append_string(producers[i]->producer_id, table);
+        json::append_string(producers_[i].first, table);
         table += ',';
-        json::append_string(producers[i]->agent, table);
+        json::append_string(producers_[i].second, table);
         table += ']';
     }
     table += ']';
 }
 
-} // namespace
+void client_core::event_feed::clear() {
+    // A catch-up's text is let go; a live stream's few bytes keep their buffer for the next take.
+    if (text_.capacity() > (64u << 10)) std::string().swap(text_);
+    text_.clear();
+    strings_.clear();
+    producers_.clear();
+    last_kind_ = last_msg_id_ = last_producer_ = 0;
+    serial_from_ = previous_ts_ = 0;
+    count_ = 0;
+}
 
 bool client_core::has_updates() const { return any_session_updates() || batch_updates(); }
 
@@ -575,12 +612,10 @@ std::string client_core::take_updates_json() {
     const bool any_session = any_session_updates();
     if (!any_session && !batch_updates()) return {};
     std::string out;
-    // One allocation for the whole batch, not a regrowth every few events: a compact event is
-    // about 12 bytes plus a payload at most about twice its msgpack (kinds and message ids go to
-    // a table, a few per take).
+    // One allocation for the whole batch, not a regrowth every few events.
     std::size_t estimate = 256;
     for (const auto& [id, entry] : sessions_) {
-        for (const auto& e : entry->events_out) estimate += 16 + 2 * e.payload.bytes.size();
+        estimate += entry->events_out.size_hint();
     }
     out.reserve(estimate);
     // What is empty, false or unchanged is left out, not written as [] or false: a live event
@@ -599,7 +634,7 @@ std::string client_core::take_updates_json() {
             .number("epoch", entry->log.epoch());
         if (entry->reset_out) update.boolean("reset", true);
         if (entry->continuity_lost_out) update.boolean("continuityLost", true);
-        append_compact_events(entry->events_out, update);
+        entry->events_out.write(update);
         auto& changed = entry->changed_out;
         std::sort(changed.begin(), changed.end());
         changed.erase(std::unique(changed.begin(), changed.end()), changed.end());

@@ -26,50 +26,51 @@ std::string_view to_string(message_status status) noexcept {
     return "streaming";
 }
 
-std::size_t conversation::find_or_create(const proto::event& e, std::string_view id, std::string_view role) {
-    if (auto it = index_by_id_.find(id); it != index_by_id_.end()) return it->second;
+std::size_t conversation::find_or_create(const proto::event_view& e, std::string_view id, std::string_view role) {
+    if (last_found_ < messages_.size() && messages_[last_found_].id == id) return last_found_;
+    if (auto it = index_by_id_.find(id); it != index_by_id_.end()) return last_found_ = it->second;
     message m;
     m.id = std::string(id);
     m.role = std::string(role);
-    m.agent = e.agent;
+    m.agent = std::string(e.agent);
     m.first_serial = e.serial;
     messages_.push_back(std::move(m));
     index_by_id_.emplace(std::string(id), messages_.size() - 1);
-    return messages_.size() - 1;
+    return last_found_ = messages_.size() - 1;
 }
 
-std::size_t conversation::apply(const proto::event& e) {
+std::size_t conversation::apply(const proto::event_view& e) {
     std::size_t index = npos;
     const event_kind kind = kind_of(e.kind);
     if (kind == event_kind::user_prompt) {
-        const std::string id = e.msg_id.empty() ? "prompt-" + std::to_string(e.serial) : e.msg_id;
+        const std::string id = e.msg_id.empty() ? "prompt-" + std::to_string(e.serial) : std::string(e.msg_id);
         index = find_or_create(e, id, "user");
         auto& m = messages_[index];
-        m.text = payload_string(e.payload, "text");
+        m.text = payload_text(e.payload, "text");
         ++m.text_replacements;
         m.status = message_status::complete;
     } else if (kind == event_kind::message_start) {
         if (e.msg_id.empty()) return npos;
-        std::string role = payload_string(e.payload, "role");
+        const std::string_view role = payload_text(e.payload, "role");
         index = find_or_create(e, e.msg_id, role.empty() ? "assistant" : role);
         auto& m = messages_[index];
-        m.text += payload_string(e.payload, "text");
+        m.text += payload_text(e.payload, "text");
     } else if (kind == event_kind::message_delta) {
         if (e.msg_id.empty()) return npos;
         index = find_or_create(e, e.msg_id, "assistant");
         auto& m = messages_[index];
         // A delta after the end (an agent that ignored a cancel) must not change a finished answer.
         if (m.status != message_status::streaming) return npos;
-        m.text += payload_string(e.payload, "text");
+        m.text += payload_text(e.payload, "text");
     } else if (kind == event_kind::message_end) {
         if (e.msg_id.empty()) return npos;
         index = find_or_create(e, e.msg_id, "assistant");
         auto& m = messages_[index];
         if (m.status != message_status::streaming) return npos;  // ended once; later ends are noise
-        const std::string status = payload_string(e.payload, "status");
+        const std::string_view status = payload_text(e.payload, "status");
         // An end never reopens a message: "streaming" in an end payload means complete.
         m.status = status == "streaming" ? message_status::complete : parse_message_status(status);
-        m.reason = payload_string(e.payload, "reason");
+        m.reason = payload_text(e.payload, "reason");
     } else if (kind == event_kind::control_outcome) {
         if (auto serial = payload_u64(e.payload, "control")) {
             // try_emplace: a later outcome naming the same control (an agent's after the relay's) is ignored.
@@ -101,6 +102,7 @@ const control_result* conversation::outcome_of(std::uint64_t control_serial) con
 }
 
 void conversation::clear() {
+    last_found_ = npos;
     messages_.clear();
     index_by_id_.clear();
     outcomes_.clear();

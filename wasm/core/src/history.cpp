@@ -126,12 +126,29 @@ std::string history::frame_record(const history_record& record) {
     return out;
 }
 
-void history::append_event_record(const proto::event& e, std::string& out) {
-    // The bytes of frame_record(history_record{e}): a map of one member, without copying e into one.
+void history::append_event_record(const proto::event_view& e, std::string& out) {
+    // The bytes of frame_record(history_record{to_event(e)}) (a map of one member, the event as
+    // the codec writes a described struct), without copying e into one.
     append_framed(out, [&](auto& packer) {
+        using proto::detail::pack_text;
         packer.pack_map(1);
-        proto::detail::pack_text(packer, "event");
-        packer.pack(e);
+        pack_text(packer, "event");
+        packer.pack_map(7);
+        pack_text(packer, "serial");
+        packer.pack(e.serial);
+        pack_text(packer, "ts");
+        packer.pack(e.ts);
+        pack_text(packer, "producer_id");
+        pack_text(packer, e.producer_id);
+        pack_text(packer, "kind");
+        pack_text(packer, e.kind);
+        pack_text(packer, "msg_id");
+        pack_text(packer, e.msg_id);
+        pack_text(packer, "agent");
+        pack_text(packer, e.agent);
+        pack_text(packer, "payload");
+        if (e.payload.empty()) packer.pack_nil();
+        else packer.pack_bin_body(e.payload.data(), static_cast<std::uint32_t>(e.payload.size()));
     });
 }
 
@@ -276,9 +293,19 @@ void history::restore_into(conversation& view) const {
     for (const auto& e : raw_tail_) view.apply(e);
 }
 
-result<ok_t> history::append(const proto::event& e) { return append(std::span<const proto::event>(&e, 1)); }
+result<ok_t> history::append(const proto::event& e) {
+    const proto::event_view view = proto::view_of(e);
+    return append(std::span<const proto::event_view>(&view, 1));
+}
 
 result<ok_t> history::append(std::span<const proto::event> events) {
+    std::vector<proto::event_view> views;
+    views.reserve(events.size());
+    for (const proto::event& e : events) views.push_back(proto::view_of(e));
+    return append(views);
+}
+
+result<ok_t> history::append(std::span<const proto::event_view> events) {
     std::string pending;  // records bound for the active raw segment, written together
     auto write_pending = [&]() -> result<ok_t> {
         if (pending.empty()) return ok_t{};
@@ -287,7 +314,7 @@ result<ok_t> history::append(std::span<const proto::event> events) {
         pending.clear();
         return appended;
     };
-    for (const proto::event& e : events) {
+    for (const proto::event_view& e : events) {
         if (e.serial != last_serial_ + 1) {
             if (auto written = write_pending(); !written) return written;
             return make_error(errc::protocol_violation,
@@ -305,7 +332,7 @@ result<ok_t> history::append(std::span<const proto::event> events) {
         active.last = e.serial;
         bytes_ += record_size;
         last_serial_ = e.serial;
-        raw_tail_.push_back(e);
+        raw_tail_.push_back(proto::to_event(e));
 
         if (active.size >= config_.segment_bytes) {
             const auto sealed = static_cast<std::size_t>(std::count_if(files_.begin(), files_.end(), [](const file_entry& f) { return f.kind == 'r'; }));
@@ -336,7 +363,7 @@ result<ok_t> history::compact() {
     for (std::size_t index : touched) {
         chunk += frame_record(history_record{std::nullopt, to_stored(folded_.messages()[index]), std::nullopt, std::nullopt});
     }
-    for (const proto::event* e : others) append_event_record(*e, chunk);
+    for (const proto::event* e : others) append_event_record(proto::view_of(*e), chunk);
 
     // Written whole and renamed into place before the raw segments go: a crash in between
     // leaves raw segments the chunk covers, which load() removes.

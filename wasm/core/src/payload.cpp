@@ -12,10 +12,10 @@ using proto::detail::msgpack_reader;
 /// Calls `read(reader)` with the cursor on the map value under `key` (or on a bare string
 /// payload, which counts as its "text"); false when absent or unreadable.
 template <class Read>
-bool with_field(const proto::raw_value& payload, std::string_view key, Read&& read) {
-    if (payload.bytes.empty()) return false;
+bool with_field(std::string_view payload, std::string_view key, Read&& read) {
+    if (payload.empty()) return false;
     try {
-        msgpack_reader in(payload.bytes);
+        msgpack_reader in(payload);
         const msgpack_kind root = in.peek();
         if (root == msgpack_kind::str && key == std::string_view("text", 4)) return read(in);
         if (root == msgpack_kind::map && in.seek_key(key)) return read(in);
@@ -27,17 +27,17 @@ bool with_field(const proto::raw_value& payload, std::string_view key, Read&& re
 
 } // namespace
 
-std::string payload_string(const proto::raw_value& payload, std::string_view key) {
-    std::string out;
+std::string_view payload_text(std::string_view payload, std::string_view key) {
+    std::string_view out;
     with_field(payload, key, [&](msgpack_reader& v) {
         if (v.peek() != msgpack_kind::str) return false;
-        out.assign(v.string());
+        out = v.string();
         return true;
     });
     return out;
 }
 
-std::optional<std::uint64_t> payload_u64(const proto::raw_value& payload, std::string_view key) {
+std::optional<std::uint64_t> payload_u64(std::string_view payload, std::string_view key) {
     std::optional<std::uint64_t> out;
     with_field(payload, key, [&](msgpack_reader& v) {
         const msgpack_kind kind = v.peek();

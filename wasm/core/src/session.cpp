@@ -46,8 +46,9 @@ session::attach_outcome session::on_attached(const proto::attached& frame) {
     return outcome;
 }
 
-session::batch_outcome session::on_events(std::vector<proto::event>&& events) {
-    batch_outcome outcome;
+template <class Event>
+session::batch_outcome_of<Event> session::on_events(std::vector<Event>&& events) {
+    batch_outcome_of<Event> outcome;
     if (!attached_ || repairing_) {
         // Frames already in flight before our (re-)attach was processed: the replay after
         // the coming `attached` covers them, so taking them now could only reorder.
@@ -80,6 +81,9 @@ session::batch_outcome session::on_events(std::vector<proto::event>&& events) {
     update_state();
     return outcome;
 }
+
+template session::batch_outcome_of<proto::event> session::on_events(std::vector<proto::event>&&);
+template session::batch_outcome_of<proto::event_view> session::on_events(std::vector<proto::event_view>&&);
 
 void session::on_transport_lost() noexcept {
     attached_ = false;

@@ -33,7 +33,8 @@ struct incoming_control {
 class activity {
 public:
     /// Applies one delivered event; own_producer identifies this client's own messages.
-    void apply(const proto::event& e, std::string_view own_producer);
+    void apply(const proto::event_view& e, std::string_view own_producer);
+    void apply(const proto::event& e, std::string_view own_producer) { apply(proto::view_of(e), own_producer); }
     void clear();
 
     const std::vector<agent_presence>& agents() const noexcept { return agents_; }
@@ -42,11 +43,12 @@ public:
     std::vector<control_result> take_outcomes() { return std::exchange(outcomes_, {}); }
 
 private:
-    agent_presence& agent(const std::string& name);
+    agent_presence& agent(std::string_view name);
+    void forget_own(std::string_view message_id);
 
     std::vector<agent_presence> agents_;
     bool agents_changed_ = false;
-    std::map<std::string, std::string> own_messages_;  // open own message id -> run id
+    std::map<std::string, std::string, std::less<>> own_messages_;  // open own message id -> run id
     std::vector<incoming_control> incoming_;
     std::vector<control_result> outcomes_;
 };

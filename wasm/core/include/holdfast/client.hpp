@@ -184,6 +184,7 @@ public:
 
 private:
     struct followed;
+    class event_feed;
     struct pending_publish {
         std::uint32_t stream;  // index into streams_: (producer id, session)
         std::uint64_t producer_seq;
@@ -217,7 +218,7 @@ private:
     void send(std::string frame);
     void handle(proto::frame&& f);
     void on_attached(const proto::attached& f);
-    void on_event_batch(proto::event_batch&& f);
+    void on_event_batch(std::string_view session_id, std::vector<proto::event_view>&& events);
     void on_ack(const proto::ack& f);
     void on_error(const proto::error_frame& f);
     void report(error err);

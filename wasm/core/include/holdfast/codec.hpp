@@ -35,6 +35,17 @@ result<frame> decode(std::string_view bytes, const decode_limits& limits = {});
 /// in place and the others still count. The outer error is for the message as a whole.
 result<std::vector<result<frame>>> decode_message(std::string_view bytes, const decode_limits& limits = {});
 
+/// A packed events frame read in place: its session and events are views into the message.
+struct event_batch_view {
+    std::string_view session;
+    std::vector<event_view> events;
+};
+using received_frame = std::variant<frame, event_batch_view>;
+/// decode_message for a client: a packed events frame comes as views into `bytes` (valid while
+/// they are), with no copy of its strings per event; every other frame as decode_message gives
+/// it. The same checks and errors as decode_message.
+result<std::vector<result<received_frame>>> decode_message_in_place(std::string_view bytes, const decode_limits& limits = {});
+
 /// Groups encoded frames into messages: runs of up to max_frames frames and max_bytes bytes
 /// become one bundle; a run of one, or a frame larger than max_bytes, travels as it is.
 struct bundle_limits {

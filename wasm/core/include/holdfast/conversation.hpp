@@ -45,7 +45,8 @@ public:
 
     /// Applies one event in serial order; returns the index of the message it changed, or npos
     /// when the event does not touch a message (status, tool calls, unknown kinds).
-    std::size_t apply(const proto::event& e);
+    std::size_t apply(const proto::event_view& e);
+    std::size_t apply(const proto::event& e) { return apply(proto::view_of(e)); }
 
     /// Puts a message back as stored (a folded history record): replaces the message with the
     /// same id in place, or appends it. Returns its index.
@@ -60,13 +61,14 @@ public:
     void clear();
 
 private:
-    std::size_t find_or_create(const proto::event& e, std::string_view id, std::string_view role);
+    std::size_t find_or_create(const proto::event_view& e, std::string_view id, std::string_view role);
 
     std::vector<message> messages_;
     // Ordered maps, not hash maps: the core then ships no hashing or rehashing code (~3 KB of wasm)
     // and a conversation's few hundred ids cost a handful of comparisons.
     std::map<std::string, std::size_t, std::less<>> index_by_id_;
     std::map<std::uint64_t, control_result> outcomes_;  // by control serial
+    std::size_t last_found_ = npos;  // a stream's events name the message the one before did
 };
 
 /// Appends a message as JSON {index, id, role, agent, text, status, reason, firstSerial, lastSerial}.

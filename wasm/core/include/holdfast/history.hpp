@@ -78,6 +78,7 @@ public:
     /// Appends consecutive events with one file write per segment they land in, not one per
     /// event: each write is an open/write/close through Emscripten's FS, which cost the browser
     /// ~6 us per event. On an error the events before the failing write may be stored.
+    result<ok_t> append(std::span<const proto::event_view> events);
     result<ok_t> append(std::span<const proto::event> events);
     /// Adopts the relay's epoch for this log; a different one than held drops everything.
     result<ok_t> set_epoch(std::uint64_t epoch);
@@ -86,8 +87,9 @@ public:
 
     /// Encodes one record as stored: u32 length, u32 CRC-32 of the body, msgpack body.
     static std::string frame_record(const history_record& record);
-    /// Appends frame_record(history_record{e}) to `out`.
-    static void append_event_record(const proto::event& e, std::string& out);
+    /// Appends frame_record(history_record{to_event(e)}) to `out`.
+    static void append_event_record(const proto::event_view& e, std::string& out);
+    static void append_event_record(const proto::event& e, std::string& out) { append_event_record(proto::view_of(e), out); }
 
 private:
     history(file_system& fs, std::string dir, history_config config) : fs_(fs), dir_(std::move(dir)), config_(config) {}

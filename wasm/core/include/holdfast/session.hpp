@@ -39,12 +39,16 @@ public:
     /// everything derived from the old log (reset) and the replay rebuilds it.
     attach_outcome on_attached(const proto::attached& frame);
 
-    struct batch_outcome {
-        std::vector<proto::event> deliver;  // strictly increasing serials, each exactly once
+    /// Event: proto::event, or proto::event_view (the client's receive path: no copies).
+    template <class Event>
+    struct batch_outcome_of {
+        std::vector<Event> deliver;  // strictly increasing serials, each exactly once
         std::size_t duplicates = 0;
         bool gap = false;  // a serial jumped: the caller must repair (re-attach from last_serial)
     };
-    batch_outcome on_events(std::vector<proto::event>&& events);
+    using batch_outcome = batch_outcome_of<proto::event>;
+    template <class Event>
+    batch_outcome_of<Event> on_events(std::vector<Event>&& events);
 
     void on_transport_lost() noexcept;
 
