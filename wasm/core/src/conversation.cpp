@@ -3,6 +3,7 @@
 // or written by a misbehaving agent) still yields a message rather than being lost.
 #include "holdfast/conversation.hpp"
 
+#include "holdfast/detail/same_text.hpp"
 #include "holdfast/event_kind.hpp"
 #include "holdfast/json.hpp"
 #include "holdfast/payload.hpp"
@@ -27,7 +28,7 @@ std::string_view to_string(message_status status) noexcept {
 }
 
 std::size_t conversation::find_or_create(const proto::event_view& e, std::string_view id, std::string_view role) {
-    if (last_found_ < messages_.size() && messages_[last_found_].id == id) return last_found_;
+    if (last_found_ < messages_.size() && detail::same_text(messages_[last_found_].id, id)) return last_found_;
     if (auto it = index_by_id_.find(id); it != index_by_id_.end()) return last_found_ = it->second;
     message m;
     m.id = std::string(id);

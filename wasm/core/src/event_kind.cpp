@@ -1,28 +1,30 @@
 // kind_of: by length first, so most kinds meet one comparison at most. Layer: portable core.
 #include "holdfast/event_kind.hpp"
 
+#include "holdfast/detail/same_text.hpp"
+
 namespace holdfast {
 
 event_kind kind_of(std::string_view kind) noexcept {
     using namespace std::string_view_literals;
     switch (kind.size()) {
     case 6:
-        if (kind == "status"sv) return event_kind::status;
+        if (detail::same_text(kind, "status"sv)) return event_kind::status;
         break;
     case 11:
-        if (kind == "user.prompt"sv) return event_kind::user_prompt;
-        if (kind == "message.end"sv) return event_kind::message_end;
+        if (detail::same_text(kind, "user.prompt"sv)) return event_kind::user_prompt;
+        if (detail::same_text(kind, "message.end"sv)) return event_kind::message_end;
         break;
     case 13:
-        if (kind == "message.delta"sv) return event_kind::message_delta;
-        if (kind == "message.start"sv) return event_kind::message_start;
+        if (detail::same_text(kind, "message.delta"sv)) return event_kind::message_delta;
+        if (detail::same_text(kind, "message.start"sv)) return event_kind::message_start;
         break;
     case 14:
-        if (kind == "agent.attached"sv) return event_kind::agent_attached;
-        if (kind == "agent.detached"sv) return event_kind::agent_detached;
+        if (detail::same_text(kind, "agent.attached"sv)) return event_kind::agent_attached;
+        if (detail::same_text(kind, "agent.detached"sv)) return event_kind::agent_detached;
         break;
     case 15:
-        if (kind == "control.outcome"sv) return event_kind::control_outcome;
+        if (detail::same_text(kind, "control.outcome"sv)) return event_kind::control_outcome;
         break;
     default:
         break;
