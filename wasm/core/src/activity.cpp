@@ -43,10 +43,10 @@ void activity::apply(const proto::event_view& e, std::string_view own_producer) 
             agents_changed_ = true;
         }
         if (e.producer_id == own_producer) {
-            if (start) own_messages_.insert_or_assign(std::string(e.msg_id), payload_string(e.payload, "run"));
-            else forget_own(e.msg_id);
+            if (start) own_messages_[std::string(e.msg_id)] = payload_string(e.payload, "run");
+            else own_messages_.erase(std::string(e.msg_id));
         } else if (!start) {
-            forget_own(e.msg_id);  // ended by the relay (agent_lost) or another writer
+            own_messages_.erase(std::string(e.msg_id));  // ended by the relay (agent_lost) or another writer
         }
     } else if (kind == event_kind::control_outcome) {
         if (auto serial = payload_u64(e.payload, "control")) {
@@ -62,10 +62,6 @@ void activity::apply(const proto::event_view& e, std::string_view own_producer) 
             }
         }
     }
-}
-
-void activity::forget_own(std::string_view message_id) {
-    if (auto it = own_messages_.find(message_id); it != own_messages_.end()) own_messages_.erase(it);
 }
 
 void activity::clear() {

@@ -28,6 +28,9 @@ public:
     void clear();
 
 private:
+    std::size_t string_index(std::size_t& last, std::string_view text);
+    std::size_t producer_index(const proto::event_view& e);
+
     std::string text_;  // the flat array's values, comma-separated
     std::vector<std::string> strings_;  // kinds and message ids
     std::vector<std::pair<std::string, std::string>> producers_;  // [producerId, agent]
@@ -334,9 +337,8 @@ void client_core::handle(proto::frame&& f) {
                 on_attached(frame);
             } else if constexpr (std::is_same_v<T, proto::event_batch>) {
                 // The plain form (a relay that does not pack): viewed while `frame` lives.
-                std::vector<proto::event_view> views;
-                views.reserve(frame.events.size());
-                for (const proto::event& e : frame.events) views.push_back(proto::view_of(e));
+                std::vector<proto::event_view> views(frame.events.size());
+                for (std::size_t i = 0; i < views.size(); ++i) views[i] = proto::view_of(frame.events[i]);
                 on_event_batch(frame.session, std::move(views));
             } else if constexpr (std::is_same_v<T, proto::ack>) {
                 on_ack(frame);
@@ -397,7 +399,10 @@ void client_core::on_event_batch(std::string_view session_id, std::vector<proto:
     }
     for (const auto& e : outcome.deliver) {
         const std::size_t index = entry->conv.apply(e);
-        if (index != conversation::npos) entry->changed_out.push_back(index);
+        // A stream changes one message event after event: listed once per run, not per event.
+        if (index != conversation::npos && (entry->changed_out.empty() || entry->changed_out.back() != index)) {
+            entry->changed_out.push_back(index);
+        }
         entry->act.apply(e, config_.client_id);
     }
     if (entry->render_events) entry->events_out.append(outcome.deliver);
@@ -517,19 +522,35 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
 // page, V8 moves a function to its optimizing tier once its loops have run enough and compiles it
 // whole on a background thread. This loop is the hot part of a replay; inlined, it took its
 // caller along (9 KB, 10-17 ms of compilation during a catch-up).
-[[gnu::noinline]] void client_core::event_feed::append(std::span<const proto::event_view> events) {
-    // Table searches are bounded: past max_searched entries a value gets a new entry even if it is
-    // further up (the tables allow repeats), so a batch of many writers or messages stays linear.
-    // Each search first tries the entry the previous event used, which a stream hits every time.
-    static constexpr std::size_t max_searched = 64;
-    const auto index_of = [](auto& table, std::size_t& last, const auto& same, auto&& entry) {
-        if (!table.empty() && same(table[last])) return last;
-        const auto searched = table.begin() + static_cast<std::ptrdiff_t>(std::min(table.size(), max_searched));
-        const auto found = std::find_if(table.begin(), searched, same);
-        if (found != searched) return last = static_cast<std::size_t>(found - table.begin());
-        table.push_back(entry());
-        return last = table.size() - 1;
+// Table searches are bounded: past max_searched entries a value gets a new entry even if it is
+// further up (the tables allow repeats), so a batch of many writers or messages stays linear.
+// Each search first tries the entry the previous event used, which a stream hits every time.
+constexpr std::size_t max_searched = 64;
+
+std::size_t client_core::event_feed::string_index(std::size_t& last, std::string_view text) {
+    if (last < strings_.size() && detail::same_text(strings_[last], text)) return last;
+    const std::size_t searched = std::min(strings_.size(), max_searched);
+    for (std::size_t i = 0; i < searched; ++i) {
+        if (detail::same_text(strings_[i], text)) return last = i;
+    }
+    strings_.emplace_back(text);
+    return last = strings_.size() - 1;
+}
+
+std::size_t client_core::event_feed::producer_index(const proto::event_view& e) {
+    const auto same = [&e](const std::pair<std::string, std::string>& p) {
+        return detail::same_text(p.first, e.producer_id) && detail::same_text(p.second, e.agent);
     };
+    if (last_producer_ < producers_.size() && same(producers_[last_producer_])) return last_producer_;
+    const std::size_t searched = std::min(producers_.size(), max_searched);
+    for (std::size_t i = 0; i < searched; ++i) {
+        if (same(producers_[i])) return last_producer_ = i;
+    }
+    producers_.emplace_back(e.producer_id, e.agent);
+    return last_producer_ = producers_.size() - 1;
+}
+
+[[gnu::noinline]] void client_core::event_feed::append(std::span<const proto::event_view> events) {
     // A number is mostly one digit here (a tsDelta within a replay, a table index).
     const auto put_number = [](char* at, std::uint64_t value) {
         if (value < 10) {
@@ -542,10 +563,6 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
     // commas (a character at a time, each was a call into libc++).
     char row[1 + 1 + 4 * 21];
     for (const proto::event_view& e : events) {
-        using detail::same_text;
-        const auto same_producer = [&e](const auto& p) { return same_text(p.first, e.producer_id) && same_text(p.second, e.agent); };
-        const auto same_kind = [&e](const std::string& s) { return same_text(s, e.kind); };
-        const auto same_msg_id = [&e](const std::string& s) { return same_text(s, e.msg_id); };
         char* at = row;
         if (count_++ == 0) {
             serial_from_ = e.serial;
@@ -560,13 +577,11 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
         }
         previous_ts_ = e.ts;
         *at++ = ',';
-        at = put_number(at, index_of(strings_, last_kind_, same_kind, [&] { return std::string(e.kind); }));
+        at = put_number(at, string_index(last_kind_, e.kind));
         *at++ = ',';
-        at = put_number(at, index_of(strings_, last_msg_id_, same_msg_id, [&] { return std::string(e.msg_id); }));
+        at = put_number(at, string_index(last_msg_id_, e.msg_id));
         *at++ = ',';
-        at = put_number(at, index_of(producers_, last_producer_, same_producer, [&] {
-            return std::pair<std::string, std::string>(e.producer_id, e.agent);
-        }));
+        at = put_number(at, producer_index(e));
         *at++ = ',';
         text_.append(row, static_cast<std::size_t>(at - row));
         if (!json::append_json(e.payload, text_)) text_ += "null";
@@ -651,9 +666,19 @@ std::string client_core::take_updates_json() {
         if (entry->continuity_lost_out) update.boolean("continuityLost", true);
         entry->events_out.write(update);
         auto& changed = entry->changed_out;
-        std::sort(changed.begin(), changed.end());
-        changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
         const auto& messages = entry->conv.messages();
+        if (!changed.empty()) {
+            // In conversation order, each once: marked in a table the size of the conversation
+            // (a sort would ship its code to order a few indices).
+            std::vector<char> marked(messages.size());
+            for (const std::size_t index : changed) {
+                if (index < marked.size()) marked[index] = 1;
+            }
+            changed.clear();
+            for (std::size_t i = 0; i < marked.size(); ++i) {
+                if (marked[i]) changed.push_back(i);
+            }
+        }
         if (entry->reset_out) entry->texts_held.clear();  // JS drops its messages on a reset
         if (!changed.empty()) {
             update.begin("messages") += '[';

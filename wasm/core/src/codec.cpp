@@ -9,6 +9,7 @@
 #include <array>
 #include <limits>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 namespace holdfast::proto {
@@ -68,23 +69,17 @@ private:
 };
 
 /// The events of a packed frame (its "events" array, at the cursor), with the producer table, as
-/// events owning their strings or as views into the frame (Event: event or event_view).
-/// An owning event gets its own copy of its producer's id and agent, which a table lets a small
-/// frame name thousands of times: the copies are bounded by the frame size limit, as a plain
-/// frame's strings are, so a hostile frame cannot make its decoding allocate gigabytes.
-template <class Event>
+/// views into the frame.
 void read_packed_events(msgpack_reader& in, const producer_views& producers,
-                        std::uint64_t first_serial, std::vector<Event>& events, const decode_limits& limits) {
-    constexpr bool owning = std::is_same_v<Event, event>;
+                        std::uint64_t first_serial, std::vector<event_view>& events) {
     const std::uint32_t count = named("events", [&] { return in.array_header(); });
     if (count > 0 && first_serial > std::numeric_limits<std::uint64_t>::max() - (count - 1)) {
         throw field_error{errc::malformed_frame, "serial"};
     }
     events.resize(count);
     std::int64_t ts = 0;
-    std::size_t copied = 0;
     for (std::uint32_t i = 0; i < count; ++i) {
-        Event& e = events[i];
+        event_view& e = events[i];
         if (in.peek() != msgpack_kind::array) throw field_error{errc::wrong_type, "events"};
         const std::uint32_t items = in.array_header();
         if (items < 5) throw field_error{errc::missing_field, "events.payload"};
@@ -97,43 +92,27 @@ void read_packed_events(msgpack_reader& in, const producer_views& producers,
         std::uint64_t producer = 0;
         detail::read_field(in, producer, "events.producer");
         if (producer >= producers.size()) throw field_error{errc::malformed_frame, "events.producer"};
-        const auto& [producer_id, agent] = producers[producer];
+        std::tie(e.producer_id, e.agent) = producers[producer];
         e.serial = first_serial + i;
         e.ts = static_cast<std::uint64_t>(ts);
-        if constexpr (owning) {
-            copied += producer_id.size() + agent.size();
-            if (copied > limits.max_frame_bytes) {
-                throw field_error{errc::limit_exceeded, "producers: their copies exceed the frame size limit"};
-            }
-            e.producer_id.assign(producer_id);
-            e.agent.assign(agent);
-            detail::read_field(in, e.kind, "events.kind");
-            detail::read_field(in, e.msg_id, "events.msg_id");
-            detail::read_field(in, e.payload, "events.payload");
-        } else {
-            e.producer_id = producer_id;
-            e.agent = agent;
-            e.kind = named("events.kind", [&] { return in.string(); });
-            e.msg_id = named("events.msg_id", [&] { return in.string(); });
-            e.payload = named("events.payload", [&] {
-                if (in.nil()) return std::string_view();
-                const std::size_t from = in.offset();
-                in.skip();
-                return in.span_from(from);
-            });
-        }
+        e.kind = named("events.kind", [&] { return in.string(); });
+        e.msg_id = named("events.msg_id", [&] { return in.string(); });
+        e.payload = named("events.payload", [&] {
+            if (in.nil()) return std::string_view();
+            const std::size_t from = in.offset();
+            in.skip();
+            return in.span_from(from);
+        });
         for (std::uint32_t extra = 5; extra < items; ++extra) in.skip();  // fields added later
     }
 }
 
-/// A packed frame (see encode_packed): its map's keys in any order, unknown ones skipped.
-/// Batch: event_batch (owning events) or event_batch_view (views into the frame's bytes).
-template <class Batch>
-Batch read_packed(msgpack_reader& in, const decode_limits& limits) {
-    Batch batch;
+/// A packed frame (see encode_packed): its map's keys in any order, unknown ones skipped; its
+/// session and events are views into the frame's bytes.
+event_batch_view read_packed_in_place(msgpack_reader& in) {
+    event_batch_view batch;
     std::optional<std::uint64_t> first_serial;
     std::optional<std::size_t> events_at;
-    // Views into the frame's bytes (which outlive the decoding).
     producer_views producers;
     bool has_session = false, has_producers = false;
     const std::uint32_t entries = in.map_header();
@@ -141,11 +120,7 @@ Batch read_packed(msgpack_reader& in, const decode_limits& limits) {
         std::string_view key;
         if (!in.string_key(key)) continue;
         if (key == "session" && !has_session) {
-            if constexpr (std::is_same_v<Batch, event_batch>) {
-                detail::read_field(in, batch.session, "session");
-            } else {
-                batch.session = named("session", [&] { return in.string(); });
-            }
+            batch.session = named("session", [&] { return in.string(); });
             has_session = true;
         } else if (key == "serial" && !first_serial) {
             std::uint64_t serial = 0;
@@ -177,15 +152,34 @@ Batch read_packed(msgpack_reader& in, const decode_limits& limits) {
     if (!events_at) throw field_error{errc::missing_field, "events"};
     const std::size_t end = in.offset();
     in.seek(*events_at);
-    read_packed_events(in, producers, *first_serial, batch.events, limits);
+    read_packed_events(in, producers, *first_serial, batch.events);
     in.seek(end);
+    return batch;
+}
+
+/// A packed frame as events owning their strings. Each gets its own copy of its producer's id and
+/// agent, which a table lets a small frame name thousands of times: the copies are bounded by the
+/// frame size limit, as a plain frame's strings are, so a hostile frame cannot make its decoding
+/// allocate gigabytes.
+event_batch read_packed(msgpack_reader& in, const decode_limits& limits) {
+    const event_batch_view viewed = read_packed_in_place(in);
+    std::size_t copied = 0;
+    for (const event_view& e : viewed.events) {
+        copied += e.producer_id.size() + e.agent.size();
+        if (copied > limits.max_frame_bytes) {
+            throw field_error{errc::limit_exceeded, "producers: their copies exceed the frame size limit"};
+        }
+    }
+    event_batch batch{std::string(viewed.session), {}};
+    batch.events.reserve(viewed.events.size());
+    for (const event_view& e : viewed.events) batch.events.push_back(to_event(e));
     return batch;
 }
 
 /// One frame (a map) at the cursor, read into the alternative its "type" names.
 frame read_frame(msgpack_reader& in, const decode_limits& limits) {
     const std::string_view name = frame_type_of(in);
-    if (name == packed_frame_type) return read_packed<event_batch>(in, limits);
+    if (name == packed_frame_type) return read_packed(in, limits);
     std::optional<frame> decoded;
     boost::mp11::mp_for_each<boost::mp11::mp_iota_c<std::variant_size_v<frame>>>([&](auto index) {
         using alternative = std::variant_alternative_t<decltype(index)::value, frame>;
@@ -247,7 +241,7 @@ result<std::vector<result<frame>>> decode_message(std::string_view bytes, const 
 
 result<std::vector<result<received_frame>>> decode_message_in_place(std::string_view bytes, const decode_limits& limits) {
     return read_message<received_frame>(bytes, limits, [&limits](msgpack_reader& in) -> received_frame {
-        if (frame_type_of(in) == packed_frame_type) return read_packed<event_batch_view>(in, limits);
+        if (frame_type_of(in) == packed_frame_type) return read_packed_in_place(in);
         return read_frame(in, limits);
     });
 }

@@ -1,30 +1,40 @@
 // kind_of: by length first, so most kinds meet one comparison at most. Layer: portable core.
 #include "holdfast/event_kind.hpp"
 
-#include "holdfast/detail/same_text.hpp"
+#include <cstring>
 
 namespace holdfast {
+namespace {
+
+/// `kind` (of the literal's length already) is the literal: one memcmp call, where string_view's
+/// == under -Oz was three calls deep.
+template <std::size_t N>
+bool same(std::string_view kind, const char (&literal)[N]) noexcept {
+    return std::memcmp(kind.data(), literal, N - 1) == 0;
+}
+
+} // namespace
 
 event_kind kind_of(std::string_view kind) noexcept {
     using namespace std::string_view_literals;
     switch (kind.size()) {
     case 6:
-        if (detail::same_text(kind, "status"sv)) return event_kind::status;
+        if (same(kind, "status")) return event_kind::status;
         break;
     case 11:
-        if (detail::same_text(kind, "user.prompt"sv)) return event_kind::user_prompt;
-        if (detail::same_text(kind, "message.end"sv)) return event_kind::message_end;
+        if (same(kind, "user.prompt")) return event_kind::user_prompt;
+        if (same(kind, "message.end")) return event_kind::message_end;
         break;
     case 13:
-        if (detail::same_text(kind, "message.delta"sv)) return event_kind::message_delta;
-        if (detail::same_text(kind, "message.start"sv)) return event_kind::message_start;
+        if (same(kind, "message.delta")) return event_kind::message_delta;
+        if (same(kind, "message.start")) return event_kind::message_start;
         break;
     case 14:
-        if (detail::same_text(kind, "agent.attached"sv)) return event_kind::agent_attached;
-        if (detail::same_text(kind, "agent.detached"sv)) return event_kind::agent_detached;
+        if (same(kind, "agent.attached")) return event_kind::agent_attached;
+        if (same(kind, "agent.detached")) return event_kind::agent_detached;
         break;
     case 15:
-        if (detail::same_text(kind, "control.outcome"sv)) return event_kind::control_outcome;
+        if (same(kind, "control.outcome")) return event_kind::control_outcome;
         break;
     default:
         break;

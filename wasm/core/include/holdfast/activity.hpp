@@ -44,11 +44,10 @@ public:
 
 private:
     agent_presence& agent(std::string_view name);
-    void forget_own(std::string_view message_id);
 
     std::vector<agent_presence> agents_;
     bool agents_changed_ = false;
-    std::map<std::string, std::string, std::less<>> own_messages_;  // open own message id -> run id
+    std::map<std::string, std::string> own_messages_;  // open own message id -> run id
     std::vector<incoming_control> incoming_;
     std::vector<control_result> outcomes_;
 };
