@@ -175,24 +175,79 @@ TEST(client_core, events_name_their_kind_and_message_through_a_string_table_that
         if (serial == 7) return std::string("note");
         return serial <= 6 ? "m-" + std::to_string(serial % 3) : "m-" + std::to_string(serial);
     };
+    // Then, in a second frame before the take, the last two messages interleaved (far past the
+    // table's first entries) and a kind first seen late, alternating with the first one.
+    const auto late_kind_of = [](std::uint64_t serial) { return serial % 2 ? std::string("note") : std::string("tool.call"); };
+    const auto late_msg_of = [](std::uint64_t serial) { return serial % 2 ? std::string("m-106") : std::string("m-107"); };
     proto::event_batch batch{"chat-1", {}};
     for (std::uint64_t serial = 1; serial <= 107; ++serial) batch.events.push_back(ev(serial, kind_of(serial), msg_of(serial), "1"));
+    proto::event_batch later{"chat-1", {}};
+    for (std::uint64_t serial = 108; serial <= 127; ++serial) later.events.push_back(ev(serial, late_kind_of(serial), late_msg_of(serial), "1"));
     c.on_frame(proto::encode(batch));
+    c.on_frame(proto::encode(later));
     const auto updates = boost::json::parse(c.take_updates_json()).as_object();
     const auto& entry = updates.at("sessions").as_array().at(0).as_object();
     const auto events = holdfast::testing::event_objects(entry);
-    ASSERT_EQ(events.size(), 107u);
-    for (std::uint64_t serial = 1; serial <= 107; ++serial) {
+    ASSERT_EQ(events.size(), 127u);
+    for (std::uint64_t serial = 1; serial <= 127; ++serial) {
         const auto& e = events[serial - 1].as_object();
-        EXPECT_EQ(e.at("kind").as_string(), kind_of(serial)) << serial;
-        EXPECT_EQ(e.at("msgId").as_string(), msg_of(serial)) << serial;
+        EXPECT_EQ(e.at("kind").as_string(), serial <= 107 ? kind_of(serial) : late_kind_of(serial)) << serial;
+        EXPECT_EQ(e.at("msgId").as_string(), serial <= 107 ? msg_of(serial) : late_msg_of(serial)) << serial;
     }
-    // note, m-1, message.delta, m-2, m-0, then one entry per new message id; "note" as a message
-    // id is the kind's entry.
+    // note, m-1, message.delta, m-2, m-0, then one entry per new message id ("note" as a message
+    // id is the kind's entry), then tool.call alone: the interleaved ids and the first kind are
+    // found again, not re-listed per event.
     const auto& strings = entry.at("strings").as_array();
     EXPECT_EQ(strings.at(0), "note");
     EXPECT_EQ(strings.at(1), "m-1");
-    EXPECT_EQ(strings.size(), 5u + 100u);
+    EXPECT_EQ(strings.size(), 5u + 100u + 1u);
+    EXPECT_EQ(strings.back(), "tool.call");
+}
+
+TEST(client_core, events_of_several_frames_and_a_bundle_between_two_takes_run_on_from_one_serial) {
+    client_core c(config());
+    follow_live(c);
+    const auto packed_frame = [](std::uint64_t first, std::uint64_t last) {
+        proto::event_batch batch{"chat-1", {}};
+        for (std::uint64_t serial = first; serial <= last; ++serial) {
+            batch.events.push_back(proto::event{serial, 1000 + serial, "agent-p", "note", "m-" + std::to_string(serial % 3),
+                                                "demo-agent", proto::raw_value{json::to_msgpack(std::to_string(serial)).value()}});
+        }
+        return proto::encode_packed(batch);
+    };
+    c.on_frame(packed_frame(1, 3));
+    std::string bundle;
+    proto::append_bundle_header(2, bundle);
+    bundle += packed_frame(4, 6);
+    bundle += packed_frame(7, 9);
+    c.on_frame(bundle);
+    const auto updates = boost::json::parse(c.take_updates_json()).as_object();
+    const auto events = holdfast::testing::event_objects(updates.at("sessions").as_array().at(0).as_object());
+    ASSERT_EQ(events.size(), 9u);
+    for (std::uint64_t serial = 1; serial <= 9; ++serial) {
+        const auto& e = events[serial - 1].as_object();
+        EXPECT_EQ(e.at("serial").to_number<std::uint64_t>(), serial);
+        EXPECT_EQ(e.at("ts").to_number<std::uint64_t>(), 1000 + serial);
+        EXPECT_EQ(e.at("msgId").as_string(), "m-" + std::to_string(serial % 3));
+        EXPECT_EQ(e.at("payload").to_number<std::uint64_t>(), serial);
+    }
+}
+
+TEST(client_core, a_reset_between_two_takes_drops_the_events_rendered_before_it) {
+    client_core c(config());
+    follow_live(c);  // epoch 11
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(1, "note", "", "1"), ev(2, "note", "", "2")}}));
+    // The relay's log was recreated: a new epoch, replayed from its start.
+    c.on_frame(proto::encode(proto::attached{"chat-1", 12, 1}));
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(1, "other", "x", "7")}}));
+    const auto updates = boost::json::parse(c.take_updates_json()).as_object();
+    const auto& entry = updates.at("sessions").as_array().at(0).as_object();
+    EXPECT_TRUE(holdfast::testing::flag(entry, "reset"));
+    const auto events = holdfast::testing::event_objects(entry);
+    ASSERT_EQ(events.size(), 1u) << "only what came after the reset";
+    EXPECT_EQ(events[0].at("serial").to_number<std::uint64_t>(), 1u);
+    EXPECT_EQ(events[0].at("kind").as_string(), "other");
+    EXPECT_EQ(events[0].at("payload").to_number<int>(), 7);
 }
 
 TEST(client_core, a_streaming_message_sends_js_its_new_text_only_until_the_text_is_replaced_or_reset) {
@@ -447,6 +502,16 @@ TEST(client_core, events_are_rendered_only_while_the_host_wants_them) {
     EXPECT_NE(updates.find(R"("serialFrom":4,"events":[5,0,1,0,{"text":"!"}],"strings":["message.delta","r-1"])"), std::string::npos) << "rendered from then on: " << updates;
     EXPECT_EQ(updates.find(R"("bench")"), std::string::npos) << updates;
     EXPECT_EQ(c.find_conversation("chat-1")->messages().at(0).text, "Yo!");
+    // Turned off and on again between two takes: what came while off is not heard, and the
+    // events run on from the first one rendered after.
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(5, "message.delta", "r-1", R"({"text":"a"})")}}));
+    c.render_events("chat-1", false);
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(6, "message.delta", "r-1", R"({"text":"b"})")}}));
+    c.render_events("chat-1", true);
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(7, "message.delta", "r-1", R"({"text":"c"})")}}));
+    updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("serialFrom":7,"events":[5,0,1,0,{"text":"c"}])"), std::string::npos) << updates;
+    EXPECT_EQ(c.find_conversation("chat-1")->messages().at(0).text, "Yo!abc");
     c.render_events("unknown", false);  // a session not followed: ignored
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,7 @@ inline boost::json::array event_objects(const boost::json::object& session_entry
     const auto& producers = session_entry.at("producers").as_array();
     auto serial = session_entry.at("serialFrom").to_number<std::int64_t>();  // as Boost.JSON parses it
     std::int64_t ts = 0;
+    if (events.size() % 5 != 0) throw std::invalid_argument("events: not five values per event");
     const auto& strings = session_entry.at("strings").as_array();
     for (std::size_t i = 0; i + 5 <= events.size(); i += 5) {
         const auto& producer = producers.at(events.at(i + 3).to_number<std::size_t>()).as_array();

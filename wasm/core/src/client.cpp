@@ -522,32 +522,38 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
 // page, V8 moves a function to its optimizing tier once its loops have run enough and compiles it
 // whole on a background thread. This loop is the hot part of a replay; inlined, it took its
 // caller along (9 KB, 10-17 ms of compilation during a catch-up).
-// Table searches are bounded: past max_searched entries a value gets a new entry even if it is
-// further up (the tables allow repeats), so a batch of many writers or messages stays linear.
-// Each search first tries the entry the previous event used, which a stream hits every time.
-constexpr std::size_t max_searched = 64;
+// Table searches are bounded, so a batch of many writers or messages stays linear: a value not
+// found gets a new entry even if it is further up (the tables allow repeats). Searched are the
+// entry the previous event used (a stream hits it every time), the most recent entries (a
+// replay's current messages) and the first ones (kinds and writers come early).
+constexpr std::size_t recent_searched = 64;
+constexpr std::size_t first_searched = 16;
+
+template <class Table, class Same>
+std::size_t search_table(const Table& table, std::size_t last, const Same& same) {
+    const std::size_t n = table.size();
+    if (last < n && same(table[last])) return last;
+    for (std::size_t back = 1; back <= std::min(n, recent_searched); ++back) {
+        if (same(table[n - back])) return n - back;
+    }
+    for (std::size_t i = 0; i < std::min(n, first_searched); ++i) {
+        if (same(table[i])) return i;
+    }
+    return n;
+}
 
 std::size_t client_core::event_feed::string_index(std::size_t& last, std::string_view text) {
-    if (last < strings_.size() && detail::same_text(strings_[last], text)) return last;
-    const std::size_t searched = std::min(strings_.size(), max_searched);
-    for (std::size_t i = 0; i < searched; ++i) {
-        if (detail::same_text(strings_[i], text)) return last = i;
-    }
-    strings_.emplace_back(text);
-    return last = strings_.size() - 1;
+    last = search_table(strings_, last, [text](const std::string& s) { return detail::same_text(s, text); });
+    if (last == strings_.size()) strings_.emplace_back(text);
+    return last;
 }
 
 std::size_t client_core::event_feed::producer_index(const proto::event_view& e) {
-    const auto same = [&e](const std::pair<std::string, std::string>& p) {
+    last_producer_ = search_table(producers_, last_producer_, [&e](const std::pair<std::string, std::string>& p) {
         return detail::same_text(p.first, e.producer_id) && detail::same_text(p.second, e.agent);
-    };
-    if (last_producer_ < producers_.size() && same(producers_[last_producer_])) return last_producer_;
-    const std::size_t searched = std::min(producers_.size(), max_searched);
-    for (std::size_t i = 0; i < searched; ++i) {
-        if (same(producers_[i])) return last_producer_ = i;
-    }
-    producers_.emplace_back(e.producer_id, e.agent);
-    return last_producer_ = producers_.size() - 1;
+    });
+    if (last_producer_ == producers_.size()) producers_.emplace_back(e.producer_id, e.agent);
+    return last_producer_;
 }
 
 [[gnu::noinline]] void client_core::event_feed::append(std::span<const proto::event_view> events) {

@@ -69,15 +69,19 @@ private:
 };
 
 /// The events of a packed frame (its "events" array, at the cursor), with the producer table, as
-/// views into the frame.
-void read_packed_events(msgpack_reader& in, const producer_views& producers,
-                        std::uint64_t first_serial, std::vector<event_view>& events) {
+/// views into the frame. A table lets a small frame name one producer thousands of times, and
+/// whoever keeps the events (the owning decode, the client's history) copies the producer's id
+/// and agent once per event: those copies are bounded by the frame size limit, as a plain frame's
+/// strings are, so a hostile frame cannot make a reader allocate gigabytes.
+void read_packed_events(msgpack_reader& in, const producer_views& producers, std::uint64_t first_serial,
+                        std::vector<event_view>& events, const decode_limits& limits) {
     const std::uint32_t count = named("events", [&] { return in.array_header(); });
     if (count > 0 && first_serial > std::numeric_limits<std::uint64_t>::max() - (count - 1)) {
         throw field_error{errc::malformed_frame, "serial"};
     }
     events.resize(count);
     std::int64_t ts = 0;
+    std::size_t copied = 0;
     for (std::uint32_t i = 0; i < count; ++i) {
         event_view& e = events[i];
         if (in.peek() != msgpack_kind::array) throw field_error{errc::wrong_type, "events"};
@@ -93,6 +97,10 @@ void read_packed_events(msgpack_reader& in, const producer_views& producers,
         detail::read_field(in, producer, "events.producer");
         if (producer >= producers.size()) throw field_error{errc::malformed_frame, "events.producer"};
         std::tie(e.producer_id, e.agent) = producers[producer];
+        copied += e.producer_id.size() + e.agent.size();
+        if (copied > limits.max_frame_bytes) {
+            throw field_error{errc::limit_exceeded, "producers: their copies exceed the frame size limit"};
+        }
         e.serial = first_serial + i;
         e.ts = static_cast<std::uint64_t>(ts);
         e.kind = named("events.kind", [&] { return in.string(); });
@@ -109,7 +117,7 @@ void read_packed_events(msgpack_reader& in, const producer_views& producers,
 
 /// A packed frame (see encode_packed): its map's keys in any order, unknown ones skipped; its
 /// session and events are views into the frame's bytes.
-event_batch_view read_packed_in_place(msgpack_reader& in) {
+event_batch_view read_packed_in_place(msgpack_reader& in, const decode_limits& limits) {
     event_batch_view batch;
     std::optional<std::uint64_t> first_serial;
     std::optional<std::size_t> events_at;
@@ -152,24 +160,14 @@ event_batch_view read_packed_in_place(msgpack_reader& in) {
     if (!events_at) throw field_error{errc::missing_field, "events"};
     const std::size_t end = in.offset();
     in.seek(*events_at);
-    read_packed_events(in, producers, *first_serial, batch.events);
+    read_packed_events(in, producers, *first_serial, batch.events, limits);
     in.seek(end);
     return batch;
 }
 
-/// A packed frame as events owning their strings. Each gets its own copy of its producer's id and
-/// agent, which a table lets a small frame name thousands of times: the copies are bounded by the
-/// frame size limit, as a plain frame's strings are, so a hostile frame cannot make its decoding
-/// allocate gigabytes.
+/// A packed frame as events owning their strings (read_packed_events bounds their copies).
 event_batch read_packed(msgpack_reader& in, const decode_limits& limits) {
-    const event_batch_view viewed = read_packed_in_place(in);
-    std::size_t copied = 0;
-    for (const event_view& e : viewed.events) {
-        copied += e.producer_id.size() + e.agent.size();
-        if (copied > limits.max_frame_bytes) {
-            throw field_error{errc::limit_exceeded, "producers: their copies exceed the frame size limit"};
-        }
-    }
+    const event_batch_view viewed = read_packed_in_place(in, limits);
     event_batch batch{std::string(viewed.session), {}};
     batch.events.reserve(viewed.events.size());
     for (const event_view& e : viewed.events) batch.events.push_back(to_event(e));
@@ -241,7 +239,7 @@ result<std::vector<result<frame>>> decode_message(std::string_view bytes, const 
 
 result<std::vector<result<received_frame>>> decode_message_in_place(std::string_view bytes, const decode_limits& limits) {
     return read_message<received_frame>(bytes, limits, [&limits](msgpack_reader& in) -> received_frame {
-        if (frame_type_of(in) == packed_frame_type) return read_packed_in_place(in);
+        if (frame_type_of(in) == packed_frame_type) return read_packed_in_place(in, limits);
         return read_frame(in, limits);
     });
 }
