@@ -518,10 +518,6 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
 /// one's serial) stands for all of them, and each ts is the previous event's plus tsDelta (the
 /// first's from 0). A replay's events share a millisecond or a few, so a delta is a digit or two
 /// where the ts was thirteen: fewer digits to print in the core and to parse in JS.
-// Not inlined into its caller (here and at the link, see wasm/bindings/CMakeLists.txt): in the
-// page, V8 moves a function to its optimizing tier once its loops have run enough and compiles it
-// whole on a background thread. This loop is the hot part of a replay; inlined, it took its
-// caller along (9 KB, 10-17 ms of compilation during a catch-up).
 // Table searches are bounded, so a batch of many writers or messages stays linear: a value not
 // found gets a new entry even if it is further up (the tables allow repeats). Searched are the
 // entry the previous event used (a stream hits it every time), the most recent entries (a
@@ -556,6 +552,10 @@ std::size_t client_core::event_feed::producer_index(const proto::event_view& e) 
     return last_producer_;
 }
 
+// Not inlined into its caller (here and at the link, see wasm/bindings/CMakeLists.txt): in the
+// page, V8 moves a function to its optimizing tier once its loops have run enough and compiles it
+// whole on a background thread. This loop is the hot part of a replay; inlined, it took its
+// caller along (9 KB, 10-17 ms of compilation during a catch-up).
 [[gnu::noinline]] void client_core::event_feed::append(std::span<const proto::event_view> events) {
     // A number is mostly one digit here (a tsDelta within a replay, a table index).
     const auto put_number = [](char* at, std::uint64_t value) {
@@ -673,9 +673,9 @@ std::string client_core::take_updates_json() {
         entry->events_out.write(update);
         auto& changed = entry->changed_out;
         const auto& messages = entry->conv.messages();
-        if (!changed.empty()) {
+        if (changed.size() > 1) {
             // In conversation order, each once: marked in a table the size of the conversation
-            // (a sort would ship its code to order a few indices).
+            // (a sort would ship its code to order a few indices). A live event changes one.
             std::vector<char> marked(messages.size());
             for (const std::size_t index : changed) {
                 if (index < marked.size()) marked[index] = 1;

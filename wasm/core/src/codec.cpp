@@ -174,9 +174,8 @@ event_batch read_packed(msgpack_reader& in, const decode_limits& limits) {
     return batch;
 }
 
-/// One frame (a map) at the cursor, read into the alternative its "type" names.
-frame read_frame(msgpack_reader& in, const decode_limits& limits) {
-    const std::string_view name = frame_type_of(in);
+/// One frame (a map) at the cursor, read into the alternative its "type" (`name`) names.
+frame read_frame(msgpack_reader& in, std::string_view name, const decode_limits& limits) {
     if (name == packed_frame_type) return read_packed(in, limits);
     std::optional<frame> decoded;
     boost::mp11::mp_for_each<boost::mp11::mp_iota_c<std::variant_size_v<frame>>>([&](auto index) {
@@ -193,7 +192,7 @@ frame read_frame(msgpack_reader& in, const decode_limits& limits) {
 } // namespace
 
 result<frame> decode(std::string_view bytes, const decode_limits& limits) {
-    return detail::read_whole<frame>(bytes, limits, [&limits](msgpack_reader& in) { return read_frame(in, limits); });
+    return detail::read_whole<frame>(bytes, limits, [&limits](msgpack_reader& in) { return read_frame(in, frame_type_of(in), limits); });
 }
 
 namespace {
@@ -234,13 +233,14 @@ result<std::vector<result<Frame>>> read_message(std::string_view bytes, const de
 } // namespace
 
 result<std::vector<result<frame>>> decode_message(std::string_view bytes, const decode_limits& limits) {
-    return read_message<frame>(bytes, limits, [&limits](msgpack_reader& in) { return read_frame(in, limits); });
+    return read_message<frame>(bytes, limits, [&limits](msgpack_reader& in) { return read_frame(in, frame_type_of(in), limits); });
 }
 
 result<std::vector<result<received_frame>>> decode_message_in_place(std::string_view bytes, const decode_limits& limits) {
     return read_message<received_frame>(bytes, limits, [&limits](msgpack_reader& in) -> received_frame {
-        if (frame_type_of(in) == packed_frame_type) return read_packed_in_place(in, limits);
-        return read_frame(in, limits);
+        const std::string_view name = frame_type_of(in);
+        if (name == packed_frame_type) return read_packed_in_place(in, limits);
+        return read_frame(in, name, limits);
     });
 }
 
