@@ -224,8 +224,10 @@ export class Session extends Emitter {
    * @param {{state?: SessionState, lastSerial?: number, epoch?: number, reset?: boolean,
    *          serialFrom?: number, events?: unknown[], strings?: string[], producers?: [string, string][],
    *          messages?: ((HoldfastMessage | {status: string, reason: string, lastSerial: number}) & {index: number, textAppend?: string})[]}} update
+   * @param {Float64Array | null} columns the batch's event numbers, four per event
+   * @param {number} at where this entry's events start in columns
    */
-  _applyUpdate(update) {
+  _applyUpdate(update, columns, at) {
     if (this.#closed) return;
     if (update.lastSerial !== undefined) this.#lastSerial = update.lastSerial;
     if (update.epoch !== undefined) this.#epoch = update.epoch;
@@ -248,19 +250,15 @@ export class Session extends Emitter {
     // continuityLost: the relay's retention dropped events this copy lacked (never a silent gap).
     if (update.reset) this.emit('reset', { continuityLost: update.continuityLost === true });
     if (update.corrupt) this.emit('corrupt', { problems: update.corrupt });
-    // The core hands events as one flat array, five values per event
-    // [tsDelta, kind, msgId, producer, payload, ...], consecutive from serialFrom, each ts the
-    // previous one's plus tsDelta, kind and msgId indexing the entry's strings and producer its
+    // The events' payloads, consecutive from serialFrom; their numbers in columns, four per event
+    // [ts, kind, msgId, producer], kind and msgId indexing the entry's strings and producer its
     // [producerId, agent] table (client.hpp): a stream repeats those, so they are parsed once.
     const events = update.events ?? [];
     const strings = update.strings;
     const producers = update.producers;
-    const serialFrom = update.serialFrom;
-    let ts = 0;
-    for (let i = 0, serial = serialFrom; i < events.length; i += 5, serial++) {
-      const producer = producers[events[i + 3]];
-      ts += events[i];
-      this.emit('event', { serial, ts, kind: strings[events[i + 1]], msgId: strings[events[i + 2]], agent: producer[1], producerId: producer[0], payload: events[i + 4] });
+    for (let i = 0, c = at, serial = update.serialFrom; i < events.length; i++, c += 4, serial++) {
+      const producer = producers[columns[c + 3]];
+      this.emit('event', { serial, ts: columns[c], kind: strings[columns[c + 1]], msgId: strings[columns[c + 2]], agent: producer[1], producerId: producer[0], payload: events[i] });
     }
     for (const message of changed) this.emit('message', message);
     if (update.agents) this.emit('agents', this.agents());

@@ -486,8 +486,14 @@ export class Holdfast extends Emitter {
   }
 
   #apply(updates) {
-    for (const update of updates.sessions ?? []) {
-      this.#sessions.get(update.id)?._applyUpdate(update);
+    // The events' numbers come beside the JSON, four per event in the order of the entries
+    // (client.hpp, event_columns); taken before any listener can call into the core again.
+    const sessions = updates.sessions ?? [];
+    const columns = sessions.some((update) => update.events) ? this.#core.eventColumns() : null;
+    let at = 0;
+    for (const update of sessions) {
+      this.#sessions.get(update.id)?._applyUpdate(update, columns, at);
+      if (update.events) at += 4 * update.events.length;
       if (update.corrupt) this.emit('warning', { message: `local history of ${update.id} was damaged and cut: ${update.corrupt.join('; ')}`, session: update.id });
     }
     if (updates.persist) this.#storage?.markDirty();

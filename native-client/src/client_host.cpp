@@ -182,7 +182,9 @@ void client_host::pump() {
         if (link_ && state_ == link_state::open) {
             for (auto& frame : frames) link_->send(std::move(frame));
         }
-        auto parsed = parse_update_batch(core_.take_updates_json());
+        // Taken first: the columns are those of this take (arguments have no order).
+        const std::string updates = core_.take_updates_json();
+        auto parsed = parse_update_batch(updates, core_.event_columns());
         if (!parsed) {
             if (handlers_.on_error) handlers_.on_error(parsed.err());
             continue;

@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 
+#include <cstring>
 #include <stdexcept>
 
 namespace holdfast::native {
@@ -37,13 +38,14 @@ error parse_error_fields(const json::object& o) {
 
 } // namespace
 
-result<update_batch> parse_update_batch(std::string_view text) {
+result<update_batch> parse_update_batch(std::string_view text, std::string_view event_columns) {
     update_batch batch;
     if (text.empty()) return batch;
     // at()/as_*() throw on a missing member or a wrong type: that is the core breaking its own
     // contract, reported as a value so it never unwinds through an I/O handler.
     try {
         const json::object root = json::parse(text).as_object();
+        std::size_t columns_at = 0;
         for (const json::value& item : entries(root, "sessions")) {
             const json::object& s = item.as_object();
             session_status status;
@@ -53,30 +55,31 @@ result<update_batch> parse_update_batch(std::string_view text) {
             status.epoch = to_u64(s.at("epoch"));
             status.reset = flag(s, "reset");
             status.continuity_lost = flag(s, "continuityLost");
-            // Compact events (client.hpp): one flat array [tsDelta, kind, msgId, producer,
-            // payload, ...], consecutive from serialFrom, kind and msgId indexing the entry's
-            // strings, producer its [[producerId, agent], ...].
+            // Compact events (client.hpp): their payloads, consecutive from serialFrom, and
+            // beside the JSON four doubles each [ts, kind, msgId, producer], kind and msgId
+            // indexing the entry's strings, producer its [[producerId, agent], ...].
             const json::array& events = entries(s, "events");
-            if (events.size() % 5 != 0) throw std::invalid_argument("events: not five values per event");
+            if (event_columns.size() - columns_at < events.size() * sizeof(double[4])) {
+                throw std::invalid_argument("events: fewer columns than events");
+            }
             const json::array* producers = events.empty() ? nullptr : &s.at("producers").as_array();
             const json::array* strings = events.empty() ? nullptr : &s.at("strings").as_array();
-            const auto string_at = [&](const json::value& index) {
-                return to_string(strings->at(static_cast<std::size_t>(to_u64(index))));
-            };
+            const auto string_at = [&](std::size_t index) { return to_string(strings->at(index)); };
             std::uint64_t serial = events.empty() ? 0 : to_u64(s.at("serialFrom"));
-            std::int64_t ts = 0;
-            for (std::size_t i = 0; i < events.size(); i += 5) {
-                const json::array& producer = producers->at(static_cast<std::size_t>(to_u64(events[i + 3]))).as_array();
-                ts += events[i].to_number<std::int64_t>();
+            for (const json::value& payload : events) {
+                double row[4];
+                std::memcpy(row, event_columns.data() + columns_at, sizeof row);
+                columns_at += sizeof row;
+                const json::array& producer = producers->at(static_cast<std::size_t>(row[3])).as_array();
                 delivered_event out;
                 out.session = status.id;
                 out.serial = serial++;
-                out.ts = static_cast<std::uint64_t>(ts);
-                out.kind = string_at(events[i + 1]);
-                out.msg_id = string_at(events[i + 2]);
+                out.ts = static_cast<std::uint64_t>(row[0]);
+                out.kind = string_at(static_cast<std::size_t>(row[1]));
+                out.msg_id = string_at(static_cast<std::size_t>(row[2]));
                 out.agent = to_string(producer.at(1));
                 out.producer_id = to_string(producer.at(0));
-                out.payload_json = json::serialize(events[i + 4]);
+                out.payload_json = json::serialize(payload);
                 batch.events.push_back(std::move(out));
             }
             if (const json::value* incoming = s.if_contains("incoming")) {

@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+#include <vector>
+
 namespace holdfast::client {
 namespace {
 
@@ -68,12 +72,13 @@ TEST(client_core, events_become_one_json_batch_with_messages_and_acks) {
     EXPECT_NE(updates.find(R"("state":"live","lastSerial":3,"epoch":11,"serialFrom":1,"events")"), std::string::npos) << updates;
     EXPECT_EQ(updates.find(R"("reset")"), std::string::npos) << "false flags are left out: " << updates;
     EXPECT_EQ(updates.find(R"("rejects")"), std::string::npos) << "empty lists are left out: " << updates;
-    // Compact events: five values per event [tsDelta, kind, msgId, producer, payload] from
-    // serialFrom, kinds and message ids once each in "strings", and one producer entry. All
-    // three have ts 5: the first's delta is from 0.
-    EXPECT_NE(updates.find(R"("events":[5,0,1,0,{"text":"hi"},0,2,3,0,{},0,4,3,0,{"text":"Yo"}],)"
+    // Compact events: their payloads from serialFrom, kinds and message ids once each in
+    // "strings", one producer entry, and beside the JSON four numbers per event [ts, kind,
+    // msgId, producer].
+    EXPECT_NE(updates.find(R"("events":[{"text":"hi"},{},{"text":"Yo"}],)"
                            R"("strings":["user.prompt","p-1","message.start","r-1","message.delta"])"),
               std::string::npos) << updates;
+    EXPECT_EQ(holdfast::testing::doubles(c.event_columns()), (std::vector<double>{5, 0, 1, 0, 5, 2, 3, 0, 5, 4, 3, 0}));
     EXPECT_NE(updates.find(R"("producers":[["agent-p","demo-agent"]])"), std::string::npos) << updates;
     EXPECT_NE(updates.find(R"({"index":1,"id":"r-1","role":"assistant","agent":"demo-agent","text":"Yo","status":"streaming")"), std::string::npos) << updates;
     EXPECT_NE(updates.find(R"("acks":[{"request":1,"serial":1}])"), std::string::npos) << updates;
@@ -101,7 +106,7 @@ TEST(client_core, a_packed_events_frame_gives_the_updates_the_plain_one_does) {
     EXPECT_EQ(updates[1], updates[0]);
 }
 
-TEST(client_core, events_carry_their_serials_and_times_implied_from_the_first_and_the_deltas) {
+TEST(client_core, events_carry_their_serials_implied_from_the_first_and_their_times_in_the_columns) {
     client_core c(config());
     follow_live(c);
     // A clock that stands, steps forward and steps back (another node, or an NTP correction).
@@ -121,11 +126,10 @@ TEST(client_core, events_carry_their_serials_and_times_implied_from_the_first_an
     c.on_frame(proto::encode(batch));
     c.on_frame(proto::encode(tail));
     const std::string text = c.take_updates_json();
-    EXPECT_NE(text.find(R"("serialFrom":41,"events":[1795490674505,0,1,0,0,0,0,1,0,1,3,0,1,0,2,)"
-                        R"(-18,0,1,0,3,1,0,1,0,4],"strings":["note",""])"),
-              std::string::npos) << text;
+    EXPECT_NE(text.find(R"("serialFrom":41,"events":[0,1,2,3,4],"strings":["note",""])"), std::string::npos) << text;
+    EXPECT_EQ(c.event_columns().size(), times.size() * sizeof(double[4])) << "four numbers per event beside the JSON";
     const auto updates = boost::json::parse(text).as_object();
-    const auto events = holdfast::testing::event_objects(updates.at("sessions").as_array().at(0).as_object());
+    const auto events = holdfast::testing::session_events(updates, "chat-1", c.event_columns());
     ASSERT_EQ(events.size(), times.size());
     for (std::size_t i = 0; i < times.size(); ++i) {
         EXPECT_EQ(events[i].at("serial").to_number<std::uint64_t>(), 41 + i);
@@ -151,7 +155,7 @@ TEST(client_core, events_name_their_producer_through_a_table_that_stays_correct_
     const auto updates = boost::json::parse(c.take_updates_json()).as_object();
     const auto& entry = updates.at("sessions").as_array().at(0).as_object();
     EXPECT_EQ(entry.at("producers").as_array().at(1), (boost::json::array{"p-2", "agent-2"})) << "first seen, first listed";
-    const auto events = holdfast::testing::event_objects(entry);
+    const auto events = holdfast::testing::session_events(updates, "chat-1", c.event_columns());
     ASSERT_EQ(events.size(), 106u);
     for (std::uint64_t serial = 1; serial <= 106; ++serial) {
         const auto& e = events[serial - 1].as_object();
@@ -187,7 +191,7 @@ TEST(client_core, events_name_their_kind_and_message_through_a_string_table_that
     c.on_frame(proto::encode(later));
     const auto updates = boost::json::parse(c.take_updates_json()).as_object();
     const auto& entry = updates.at("sessions").as_array().at(0).as_object();
-    const auto events = holdfast::testing::event_objects(entry);
+    const auto events = holdfast::testing::session_events(updates, "chat-1", c.event_columns());
     ASSERT_EQ(events.size(), 127u);
     for (std::uint64_t serial = 1; serial <= 127; ++serial) {
         const auto& e = events[serial - 1].as_object();
@@ -222,7 +226,7 @@ TEST(client_core, events_of_several_frames_and_a_bundle_between_two_takes_run_on
     bundle += packed_frame(7, 9);
     c.on_frame(bundle);
     const auto updates = boost::json::parse(c.take_updates_json()).as_object();
-    const auto events = holdfast::testing::event_objects(updates.at("sessions").as_array().at(0).as_object());
+    const auto events = holdfast::testing::session_events(updates, "chat-1", c.event_columns());
     ASSERT_EQ(events.size(), 9u);
     for (std::uint64_t serial = 1; serial <= 9; ++serial) {
         const auto& e = events[serial - 1].as_object();
@@ -231,6 +235,72 @@ TEST(client_core, events_of_several_frames_and_a_bundle_between_two_takes_run_on
         EXPECT_EQ(e.at("msgId").as_string(), "m-" + std::to_string(serial % 3));
         EXPECT_EQ(e.at("payload").to_number<std::uint64_t>(), serial);
     }
+}
+
+TEST(client_core, the_columns_of_several_sessions_follow_their_entries_take_after_take) {
+    // Two sessions, packed and plain frames, a ts that steps back, many writers and messages, a
+    // reset and a take with no events: each entry's events read from where the previous
+    // entry's ended give what was delivered.
+    const auto event_of = [](const std::string& session, std::uint64_t serial) {
+        const std::uint64_t ts = serial % 40 == 7 ? 900 : 1'795'000'000'000 + serial * 3;  // steps back once a round
+        return proto::event{serial, ts, "w-" + std::to_string(serial % 5), serial % 2 ? "note" : "message.delta",
+                            session + "-m-" + std::to_string(serial % 70), serial % 3 ? "agent" : "",
+                            proto::raw_value{json::to_msgpack(R"({"n":)" + std::to_string(serial) + "}").value()}};
+    };
+    const auto frame_of = [&](const std::string& session, std::uint64_t first, bool packed) {
+        proto::event_batch batch{session, {}};
+        for (std::uint64_t serial = first; serial < first + 40; ++serial) batch.events.push_back(event_of(session, serial));
+        return packed ? proto::encode_packed(batch) : proto::encode(batch);
+    };
+    const auto check = [&](const boost::json::array& events, const std::string& session, std::uint64_t first) {
+        ASSERT_EQ(events.size(), 40u) << session;
+        for (std::uint64_t serial = first; serial < first + 40; ++serial) {
+            const auto& e = events[serial - first].as_object();
+            const proto::event want = event_of(session, serial);
+            EXPECT_EQ(e.at("serial").to_number<std::uint64_t>(), serial) << session;
+            EXPECT_EQ(e.at("ts").to_number<std::uint64_t>(), want.ts) << session << " " << serial;
+            EXPECT_EQ(e.at("kind").as_string(), want.kind) << session << " " << serial;
+            EXPECT_EQ(e.at("msgId").as_string(), want.msg_id) << session << " " << serial;
+            EXPECT_EQ(e.at("producerId").as_string(), want.producer_id) << session << " " << serial;
+            EXPECT_EQ(e.at("agent").as_string(), want.agent) << session << " " << serial;
+            EXPECT_EQ(e.at("payload").at("n").to_number<std::uint64_t>(), serial) << session;
+        }
+    };
+    client_core c(config());
+    (void)c.open_session("chat-1");
+    (void)c.open_session("chat-2");
+    c.on_transport_open();
+    c.on_frame(proto::encode(proto::attached{"chat-1", 11, 0}));
+    c.on_frame(proto::encode(proto::attached{"chat-2", 11, 0}));
+    (void)c.take_updates_json();
+    const auto take = [&](std::size_t sessions_with_events) {
+        const auto updates = boost::json::parse(c.take_updates_json()).as_object();
+        std::size_t at = 0;
+        std::map<std::string, boost::json::array> by_session;
+        for (const auto& entry : holdfast::testing::entries(updates, "sessions")) {
+            const auto& object = entry.as_object();
+            auto events = holdfast::testing::event_objects(object, c.event_columns(), at);
+            if (!events.empty()) by_session[std::string(object.at("id").as_string())] = std::move(events);
+        }
+        EXPECT_EQ(at, c.event_columns().size()) << "every column read, none left over";
+        EXPECT_EQ(by_session.size(), sessions_with_events);
+        return by_session;
+    };
+    for (std::uint64_t round = 0; round < 2; ++round) {
+        c.on_frame(frame_of("chat-2", 1 + round * 40, round == 1));
+        c.on_frame(frame_of("chat-1", 1 + round * 40, round == 0));
+        auto events = take(2);
+        check(events["chat-1"], "chat-1", 1 + round * 40);
+        check(events["chat-2"], "chat-2", 1 + round * 40);
+    }
+    // chat-2's log was recreated (a new epoch): replayed from its start, chat-1 quiet.
+    c.on_frame(proto::encode(proto::attached{"chat-2", 12, 0}));
+    c.on_frame(frame_of("chat-2", 1, true));
+    auto events = take(1);
+    check(events["chat-2"], "chat-2", 1);
+    ASSERT_FALSE(c.event_columns().empty());
+    (void)c.take_updates_json();
+    EXPECT_TRUE(c.event_columns().empty()) << "the next take, with no events, has no columns";
 }
 
 TEST(client_core, a_reset_between_two_takes_drops_the_events_rendered_before_it) {
@@ -243,7 +313,7 @@ TEST(client_core, a_reset_between_two_takes_drops_the_events_rendered_before_it)
     const auto updates = boost::json::parse(c.take_updates_json()).as_object();
     const auto& entry = updates.at("sessions").as_array().at(0).as_object();
     EXPECT_TRUE(holdfast::testing::flag(entry, "reset"));
-    const auto events = holdfast::testing::event_objects(entry);
+    const auto events = holdfast::testing::session_events(updates, "chat-1", c.event_columns());
     ASSERT_EQ(events.size(), 1u) << "only what came after the reset";
     EXPECT_EQ(events[0].at("serial").to_number<std::uint64_t>(), 1u);
     EXPECT_EQ(events[0].at("kind").as_string(), "other");
@@ -499,7 +569,8 @@ TEST(client_core, events_are_rendered_only_while_the_host_wants_them) {
     c.render_events("chat-1", true);
     c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(4, "message.delta", "r-1", R"({"text":"!"})")}}));
     updates = c.take_updates_json();
-    EXPECT_NE(updates.find(R"("serialFrom":4,"events":[5,0,1,0,{"text":"!"}],"strings":["message.delta","r-1"])"), std::string::npos) << "rendered from then on: " << updates;
+    EXPECT_NE(updates.find(R"("serialFrom":4,"events":[{"text":"!"}],"strings":["message.delta","r-1"])"), std::string::npos) << "rendered from then on: " << updates;
+    EXPECT_EQ(holdfast::testing::doubles(c.event_columns()), (std::vector<double>{5, 0, 1, 0}));
     EXPECT_EQ(updates.find(R"("bench")"), std::string::npos) << updates;
     EXPECT_EQ(c.find_conversation("chat-1")->messages().at(0).text, "Yo!");
     // Turned off and on again between two takes: what came while off is not heard, and the
@@ -510,7 +581,7 @@ TEST(client_core, events_are_rendered_only_while_the_host_wants_them) {
     c.render_events("chat-1", true);
     c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(7, "message.delta", "r-1", R"({"text":"c"})")}}));
     updates = c.take_updates_json();
-    EXPECT_NE(updates.find(R"("serialFrom":7,"events":[5,0,1,0,{"text":"c"}])"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("serialFrom":7,"events":[{"text":"c"}])"), std::string::npos) << updates;
     EXPECT_EQ(c.find_conversation("chat-1")->messages().at(0).text, "Yo!abc");
     c.render_events("unknown", false);  // a session not followed: ignored
 }

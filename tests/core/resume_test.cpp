@@ -67,6 +67,7 @@ struct app_view {
         const std::string updates = core.take_updates_json();
         if (updates.empty()) return;
         const auto root = boost::json::parse(updates).as_object();
+        std::size_t at = 0;  // into core.event_columns()
         for (const auto& entry : holdfast::testing::entries(root, "sessions")) {
             const auto& s = entry.as_object();
             if (holdfast::testing::flag(s, "reset")) {
@@ -75,7 +76,7 @@ struct app_view {
                 text.clear();
             }
             state = s.at("state").as_string().c_str();
-            for (const auto& ev : holdfast::testing::event_objects(s)) serials.push_back(ev.at("serial").to_number<std::uint64_t>());
+            for (const auto& ev : holdfast::testing::event_objects(s, core.event_columns(), at)) serials.push_back(ev.at("serial").to_number<std::uint64_t>());
             for (const auto& m : holdfast::testing::entries(s, "messages")) holdfast::testing::apply_text(m.as_object(), text);
         }
     }

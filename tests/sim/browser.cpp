@@ -257,7 +257,7 @@ void world::pump(tab& t) {
         if (const std::string text = t.core->take_updates_json(); !text.empty()) {
             moved = true;
             const auto updates = boost::json::parse(text).as_object();
-            check_updates(t.id, t.core->client_id(), t.cursor, t.requests, &t.awaiting_outcome, &t.control_serial, updates,
+            check_updates(t.id, t.core->client_id(), t.cursor, t.requests, &t.awaiting_outcome, &t.control_serial, updates, t.core->event_columns(),
                           nullptr);
             if (updates.contains("persist") && t.writer && !t.flush_armed) {
                 t.flush_armed = true;

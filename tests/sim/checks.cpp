@@ -64,9 +64,10 @@ void world::check_updates(const std::string& who, const std::string& producer,
                           std::map<std::string, std::uint64_t>& cursor, std::map<std::uint64_t, std::string>& requests,
                           std::set<std::uint64_t>* awaiting_outcome,
                           std::map<std::uint64_t, std::pair<std::string, std::uint64_t>>* control_serial,
-                          const boost::json::object& updates,
+                          const boost::json::object& updates, std::string_view event_columns,
                           const std::function<void(const std::string&, const boost::json::object&)>& on_event) {
     sync_log();
+    std::size_t columns_at = 0;
     for (const auto& entry : holdfast::testing::entries(updates, "sessions")) {
         const auto& s = entry.as_object();
         const std::string session = s.at("id").as_string().c_str();
@@ -77,7 +78,7 @@ void world::check_updates(const std::string& who, const std::string& producer,
         std::uint64_t& last = cursor[session];
         if (holdfast::testing::flag(s, "reset")) last = 0;
         const auto& log = log_[session];
-        for (const auto& value : holdfast::testing::event_objects(s)) {
+        for (const auto& value : holdfast::testing::event_objects(s, event_columns, columns_at)) {
             const auto& e = value.as_object();
             const auto serial = e.at("serial").to_number<std::uint64_t>();
             if (serial != last + 1) {

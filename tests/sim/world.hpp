@@ -223,7 +223,7 @@ public:
                        std::map<std::string, std::uint64_t>& cursor, std::map<std::uint64_t, std::string>& requests,
                        std::set<std::uint64_t>* awaiting_outcome,
                        std::map<std::uint64_t, std::pair<std::string, std::uint64_t>>* control_serial,
-                       const boost::json::object& updates,
+                       const boost::json::object& updates, std::string_view event_columns,
                        const std::function<void(const std::string&, const boost::json::object&)>& on_event);
     void check_step();
     void check_progress();

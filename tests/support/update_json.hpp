@@ -1,16 +1,18 @@
 // Reading client_core::take_updates_json in the native tests. Layer: tests. The core leaves out
-// what is empty or false (client.hpp), so a missing array reads as empty, and events come as one
-// flat array of five values per event ([tsDelta, kind, msgId, producer, payload, ...],
-// consecutive from "serialFrom", kind and msgId indexing "strings", producer "producers") that
-// Session.js turns into event objects; event_objects does the same here.
+// what is empty or false (client.hpp), so a missing array reads as empty, and events come as
+// their payloads, consecutive from "serialFrom", with their numbers beside the JSON
+// (client_core::event_columns: ts, then kind and msgId indexing "strings", producer
+// "producers") that Session.js turns into event objects; event_objects does the same here.
 #pragma once
 #include <boost/json.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace holdfast::testing {
 
@@ -37,24 +39,48 @@ inline void apply_text(const boost::json::object& message, std::string& held) {
     }
 }
 
-inline boost::json::array event_objects(const boost::json::object& session_entry) {
+/// The doubles of client_core::event_columns().
+inline std::vector<double> doubles(std::string_view columns) {
+    std::vector<double> out(columns.size() / sizeof(double));
+    std::memcpy(out.data(), columns.data(), out.size() * sizeof(double));
+    return out;
+}
+
+/// An entry's events as the objects Session.js makes of them: "events" holds the payloads, and
+/// their numbers [ts, kind, msgId, producer] are doubles in `columns` (the core's
+/// event_columns() of that take) from byte `at`, which moves past them.
+inline boost::json::array event_objects(const boost::json::object& session_entry, std::string_view columns,
+                                        std::size_t& at) {
     boost::json::array objects;
     const auto& events = entries(session_entry, "events");
     if (events.empty()) return objects;
     const auto& producers = session_entry.at("producers").as_array();
-    auto serial = session_entry.at("serialFrom").to_number<std::int64_t>();  // as Boost.JSON parses it
-    std::int64_t ts = 0;
-    if (events.size() % 5 != 0) throw std::invalid_argument("events: not five values per event");
     const auto& strings = session_entry.at("strings").as_array();
-    for (std::size_t i = 0; i + 5 <= events.size(); i += 5) {
-        const auto& producer = producers.at(events.at(i + 3).to_number<std::size_t>()).as_array();
-        ts += events.at(i).to_number<std::int64_t>();
-        objects.push_back(boost::json::object{{"serial", serial++}, {"ts", ts},
-                                              {"kind", strings.at(events.at(i + 1).to_number<std::size_t>())},
-                                              {"msgId", strings.at(events.at(i + 2).to_number<std::size_t>())},
-                                              {"agent", producer.at(1)}, {"producerId", producer.at(0)}, {"payload", events.at(i + 4)}});
+    auto serial = session_entry.at("serialFrom").to_number<std::int64_t>();
+    if (at + events.size() * sizeof(double[4]) > columns.size()) throw std::invalid_argument("columns: too few for the events");
+    for (const auto& payload : events) {
+        double row[4];
+        std::memcpy(row, columns.data() + at, sizeof row);
+        at += sizeof row;
+        const auto& producer = producers.at(static_cast<std::size_t>(row[3])).as_array();
+        objects.push_back(boost::json::object{{"serial", serial++}, {"ts", static_cast<std::int64_t>(row[0])},
+                                              {"kind", strings.at(static_cast<std::size_t>(row[1]))},
+                                              {"msgId", strings.at(static_cast<std::size_t>(row[2]))},
+                                              {"agent", producer.at(1)}, {"producerId", producer.at(0)}, {"payload", payload}});
     }
     return objects;
+}
+
+/// The events of the entry of `session_id` in one take (none when it has no entry).
+inline boost::json::array session_events(const boost::json::object& updates, std::string_view session_id,
+                                         std::string_view columns) {
+    std::size_t at = 0;
+    for (const auto& entry : entries(updates, "sessions")) {
+        const auto& object = entry.as_object();
+        auto events = event_objects(object, columns, at);
+        if (object.at("id").as_string() == session_id) return events;
+    }
+    return {};
 }
 
 } // namespace holdfast::testing

@@ -175,7 +175,7 @@ private:
         }
         if (!u.empty()) {
             moved = true;
-            apply_updates(t, boost::json::parse(u).as_object());
+            apply_updates(t, boost::json::parse(u).as_object(), t.core.event_columns());
         }
         for (const auto& frame : frames) {
             moved = true;
@@ -190,14 +190,15 @@ private:
         return moved;
     }
 
-    void apply_updates(tab& t, const boost::json::object& u) {
+    void apply_updates(tab& t, const boost::json::object& u, std::string_view columns) {
+        std::size_t at = 0;
         for (const auto& entry : holdfast::testing::entries(u, "sessions")) {
             const auto& s = entry.as_object();
             auto& serials = t.delivered[s.at("id").as_string().c_str()];
             const std::string state = s.at("state").as_string().c_str();
             if (t.states.empty() || t.states.back() != state) t.states.push_back(state);
             if (holdfast::testing::flag(s, "reset")) serials.clear();
-            for (const auto& e : holdfast::testing::event_objects(s)) serials.push_back(e.at("serial").to_number<std::uint64_t>());
+            for (const auto& e : holdfast::testing::event_objects(s, columns, at)) serials.push_back(e.at("serial").to_number<std::uint64_t>());
             // A message already sent comes by its index only (as Session.js holds it): the id is the first entry's.
             auto& ids = t.message_ids[s.at("id").as_string().c_str()];
             for (const auto& m : holdfast::testing::entries(s, "messages")) {

@@ -281,6 +281,10 @@ EMSCRIPTEN_KEEPALIVE double hf_control(core_binding* c, std::uint32_t session_le
 EMSCRIPTEN_KEEPALIVE int hf_take_updates(core_binding* c) {
     try { return output_length(c->core().take_updates_json()); } catch (...) { return output_length({}); }
 }
+/// The numbers of the last take's events (client_core::event_columns), doubles as bytes: their
+/// byte length, and their address in hf_event_columns_at (valid until the next hf_take_updates).
+EMSCRIPTEN_KEEPALIVE int hf_event_columns_length(core_binding* c) { return static_cast<int>(c->core().event_columns().size()); }
+EMSCRIPTEN_KEEPALIVE const char* hf_event_columns_at(core_binding* c) { return c->core().event_columns().data(); }
 /// The files the history created, changed or removed since the last call: a JSON array of paths,
 /// for the glue to copy to IndexedDB (IdbStorage.js).
 EMSCRIPTEN_KEEPALIVE int hf_take_changed_files(core_binding* c) {

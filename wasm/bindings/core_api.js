@@ -162,6 +162,22 @@ class Core {
     return hfRequest(Module['_hf_control'](hfAt(this), l[0], l[1], l[2], l[3]));
   }
   takeUpdates() { return hfText(Module['_hf_take_updates'](hfAt(this))); }
+  /**
+   * The numbers of the last takeUpdates()'s events, four per event [ts, kind, msgId, producer]
+   * (client.hpp, event_columns), copied: a heap view would not survive the next call. A live
+   * event's four go into a plain array: a typed array's buffer costs about a microsecond to make.
+   */
+  eventColumns() {
+    var n = Module['_hf_event_columns_length'](hfAt(this)) >> 3;
+    var at = Module['_hf_event_columns_at'](hfAt(this));
+    // The core keeps them in a heap block (8-aligned); the byte copy is for any other case.
+    if (at & 7) return new Float64Array(HEAPU8.slice(at, at + n * 8).buffer);
+    at >>= 3;
+    if (n > 64) return HEAPF64.slice(at, at + n);
+    var few = [];
+    for (var i = 0; i < n; ++i) few.push(HEAPF64[at + i]);
+    return few;
+  }
   onStorageFull() { return Module['_hf_on_storage_full'](hfAt(this)) !== 0; }
   /** The history's files changed since the last call (paths), for IdbStorage to copy. */
   takeChangedFiles() { return JSON.parse(hfText(Module['_hf_take_changed_files'](hfAt(this)))); }

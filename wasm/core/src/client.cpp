@@ -24,18 +24,20 @@ public:
     /// About the bytes write() adds.
     std::size_t size_hint() const noexcept { return empty() ? 0 : 64 + text_.size() + 32 * (strings_.size() + producers_.size()); }
     void append(std::span<const proto::event_view> events);
-    void write(json::object_writer& update) const;
+    /// The entry's keys; the events' numbers go to the end of `columns`.
+    void write(json::object_writer& update, std::string& columns);
     void clear();
 
 private:
     std::size_t string_index(std::size_t& last, std::string_view text);
     std::size_t producer_index(const proto::event_view& e);
 
-    std::string text_;  // the flat array's values, comma-separated
+    std::string text_;     // the payloads, comma-separated
+    std::string columns_;  // [ts, kind, msgId, producer] per event, as doubles
     std::vector<std::string> strings_;  // kinds and message ids
     std::vector<std::pair<std::string, std::string>> producers_;  // [producerId, agent]
     std::size_t last_kind_ = 0, last_msg_id_ = 0, last_producer_ = 0;
-    std::uint64_t serial_from_ = 0, previous_ts_ = 0;
+    std::uint64_t serial_from_ = 0;
     std::size_t count_ = 0;
 };
 
@@ -507,17 +509,15 @@ void append_list(json::object_writer& object, std::string_view key, const Items&
 
 } // namespace
 
-/// The events as one flat array of five values per event [tsDelta, kind, msgId, producer,
-/// payload, tsDelta, ...], where kind and msgId index the entry's "strings" and producer its
-/// "producers": [[producerId, agent], ...]. A stream's events repeat their kind, message id and
-/// producer, so each is written once per take instead of once per event (a fifth of the text of
-/// one array per event, which was itself half of one object per event), and JSON.parse makes no
-/// array per event; Session.js builds the event objects.
-/// Serials and times are implied: the events delivered since the last take are consecutive
-/// (a session delivers last + 1 only, and a reset empties the feed), so "serialFrom" (the first
-/// one's serial) stands for all of them, and each ts is the previous event's plus tsDelta (the
-/// first's from 0). A replay's events share a millisecond or a few, so a delta is a digit or two
-/// where the ts was thirteen: fewer digits to print in the core and to parse in JS.
+/// The events as their payloads in one array, their numbers beside it in event_columns(): four
+/// doubles per event [ts, kind, msgId, producer], kind and msgId indexing the entry's "strings"
+/// and producer its "producers": [[producerId, agent], ...]. A stream's events repeat their kind,
+/// message id and producer, so each is written once per take instead of once per event, and
+/// JSON.parse makes no string, number or array per event for them: JS reads the numbers from a
+/// typed array (the core prints none) and builds the event objects (Session.js).
+/// Serials are implied: the events delivered since the last take are consecutive (a session
+/// delivers last + 1 only, and a reset empties the feed), so "serialFrom" (the first one's
+/// serial) stands for all of them.
 // Table searches are bounded, so a batch of many writers or messages stays linear: a value not
 // found gets a new entry even if it is further up (the tables allow repeats). Searched are the
 // entry the previous event used (a stream hits it every time), the most recent entries (a
@@ -557,44 +557,24 @@ std::size_t client_core::event_feed::producer_index(const proto::event_view& e) 
 // whole on a background thread. This loop is the hot part of a replay; inlined, it took its
 // caller along (9 KB, 10-17 ms of compilation during a catch-up).
 [[gnu::noinline]] void client_core::event_feed::append(std::span<const proto::event_view> events) {
-    // A number is mostly one digit here (a tsDelta within a replay, a table index).
-    const auto put_number = [](char* at, std::uint64_t value) {
-        if (value < 10) {
-            *at = static_cast<char>('0' + value);
-            return at + 1;
-        }
-        return std::to_chars(at, at + 20, value).ptr;
-    };
-    // Each event's numbers go to the text in one append: a comma, a sign, four numbers and four
-    // commas (a character at a time, each was a call into libc++).
-    char row[1 + 1 + 4 * 21];
+    columns_.reserve(columns_.size() + sizeof(double[4]) * events.size());
     for (const proto::event_view& e : events) {
-        char* at = row;
         if (count_++ == 0) {
             serial_from_ = e.serial;
         } else {
-            *at++ = ',';
+            text_ += ',';
         }
-        if (e.ts < previous_ts_) {
-            *at++ = '-';  // a relay's clock stepped back, or another node's: rare, and allowed
-            at = put_number(at, previous_ts_ - e.ts);
-        } else {
-            at = put_number(at, e.ts - previous_ts_);
-        }
-        previous_ts_ = e.ts;
-        *at++ = ',';
-        at = put_number(at, string_index(last_kind_, e.kind));
-        *at++ = ',';
-        at = put_number(at, string_index(last_msg_id_, e.msg_id));
-        *at++ = ',';
-        at = put_number(at, producer_index(e));
-        *at++ = ',';
-        text_.append(row, static_cast<std::size_t>(at - row));
+        // The numbers as doubles (a ts in ms is exact up to 2^53), as bytes in a string (whose
+        // append every path already has: a vector<double> shipped ~1 kB more code in the SDK).
+        const double row[4] = {static_cast<double>(e.ts), static_cast<double>(string_index(last_kind_, e.kind)),
+                               static_cast<double>(string_index(last_msg_id_, e.msg_id)),
+                               static_cast<double>(producer_index(e))};
+        columns_.append(reinterpret_cast<const char*>(row), sizeof row);
         if (!json::append_json(e.payload, text_)) text_ += "null";
     }
 }
 
-void client_core::event_feed::write(json::object_writer& update) const {
+void client_core::event_feed::write(json::object_writer& update, std::string& columns) {
     if (empty()) return;
     update.number("serialFrom", serial_from_);
     std::string& out = update.begin("events");
@@ -618,16 +598,24 @@ void client_core::event_feed::write(json::object_writer& update) const {
         table += ']';
     }
     table += ']';
+    // One session's events (the usual case) hand their buffer over instead of copying it.
+    if (columns.empty()) {
+        columns.swap(columns_);
+    } else {
+        columns += columns_;
+    }
 }
 
 void client_core::event_feed::clear() {
     // A catch-up's text is let go; a live stream's few bytes keep their buffer for the next take.
     if (text_.capacity() > (64u << 10)) std::string().swap(text_);
     text_.clear();
+    if (columns_.capacity() > (64u << 10)) std::string().swap(columns_);
+    columns_.clear();
     strings_.clear();
     producers_.clear();
     last_kind_ = last_msg_id_ = last_producer_ = 0;
-    serial_from_ = previous_ts_ = 0;
+    serial_from_ = 0;
     count_ = 0;
 }
 
@@ -646,6 +634,9 @@ bool client_core::any_session_updates() const {
 std::string client_core::take_updates_json() {
     if (producer_dirty_) save_producer();  // before persist is reported (see client.hpp)
     const bool any_session = any_session_updates();
+    // The last take's columns are let go here (they were valid until now); a catch-up's too.
+    if (event_columns_.capacity() > (64u << 10)) std::string().swap(event_columns_);
+    event_columns_.clear();
     if (!any_session && !batch_updates()) return {};
     std::string out;
     // One allocation for the whole batch, not a regrowth every few events.
@@ -670,7 +661,7 @@ std::string client_core::take_updates_json() {
             .number("epoch", entry->log.epoch());
         if (entry->reset_out) update.boolean("reset", true);
         if (entry->continuity_lost_out) update.boolean("continuityLost", true);
-        entry->events_out.write(update);
+        entry->events_out.write(update, event_columns_);
         auto& changed = entry->changed_out;
         const auto& messages = entry->conv.messages();
         if (changed.size() > 1) {

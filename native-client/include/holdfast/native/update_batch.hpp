@@ -76,8 +76,9 @@ struct update_batch {
     bool connect_now = false;  // skip the retry delay
 };
 
-/// Parses one take_updates_json() string ("" gives an empty batch). A malformed batch is a bug
-/// in the core: it comes back as errc::malformed_frame rather than an exception.
-result<update_batch> parse_update_batch(std::string_view json);
+/// Parses one take_updates_json() string ("" gives an empty batch) with the event_columns() of
+/// the same take. A malformed batch is a bug in the core: it comes back as
+/// errc::malformed_frame rather than an exception.
+result<update_batch> parse_update_batch(std::string_view json, std::string_view event_columns);
 
 } // namespace holdfast::native

@@ -157,19 +157,24 @@ public:
     ///        client's own messages).
     ///        connectNow: skip the retry delay. persist: local files changed, sync them.
     ///        A session entry may carry "corrupt":[what its history open had to cut].
-    ///        It has no "events" while render_events is off for it. "events" is one flat array
-    ///        of five values per event [tsDelta, kind, msgId, producer, payload, tsDelta, ...]:
-    ///        the events are consecutive from the entry's "serialFrom", each ts is the previous
-    ///        one's plus tsDelta (the first's from 0, a delta may be negative), kind and msgId
-    ///        index the entry's "strings": [text, ...] and producer its
-    ///        "producers": [[producerId, agent], ...] (both present with events; either may
-    ///        repeat an entry).
+    ///        It has no "events" while render_events is off for it. "events" holds the events'
+    ///        payloads: the events are consecutive from the entry's "serialFrom", and their
+    ///        numbers are in event_columns(), whose kind and msgId index the entry's
+    ///        "strings": [text, ...] and producer its "producers": [[producerId, agent], ...]
+    ///        (both present with events; either may repeat an entry).
     /// With storage, the persisted producer (see stored_producer) is rewritten here, at most once
     /// per call and only when publishes or acks changed it, before "persist" is reported: the host
     /// syncs storage only after that report, so writing once per drain loses nothing a write per
     /// publish would have kept, and an agent pipelining thousands of publishes no longer re-encodes
     /// the whole outbox for each one.
     std::string take_updates_json();
+    /// The numbers of the events of the last take_updates_json, four per event [ts, kind,
+    /// msgId, producer] (ts in ms, the others indexes into the entry's "strings" and
+    /// "producers"), the entries' events one after the other in the order of "sessions", as the
+    /// bytes of doubles in the machine's order: the browser reads them as a Float64Array, so
+    /// neither the core nor JSON.parse handles a number per event. Valid until the next
+    /// take_updates_json.
+    std::string_view event_columns() const noexcept { return event_columns_; }
     /// Whether take_updates_json would return anything now (a producer still to write counts:
     /// writing it reports "persist").
     bool has_updates() const;
@@ -277,6 +282,7 @@ private:
     bool connect_now_out_ = false;
     bool persist_out_ = false;
     std::vector<std::string> evicted_out_;
+    std::string event_columns_;  // of the last take (event_columns())
     std::uint64_t now_ms_ = 0;
     /// Nonzero: resend the outbox at the first tick at or after this time (a publish was refused
     /// with a retryable store_failure).
