@@ -81,6 +81,23 @@ TEST(json, msgpack_that_is_not_one_bounded_value_is_refused_without_reading_past
     EXPECT_EQ(json::from_msgpack(std::string("\x81\x01\xa1x", 4)).value(), R"({"1":"x"})");
 }
 
+TEST(json, rendering_keeps_strings_numbers_keys_and_nesting_exact) {
+    // Strings of many lengths as values and keys, deep brackets closing together, every kind of
+    // number, escapes and non-ASCII text, and keys that are not strings.
+    for (const std::size_t n : {0u, 1u, 61u, 62u, 63u, 64u, 65u, 200u}) {
+        const std::string text(n, 'x');
+        const std::string doc = R"({"k":[")" + text + R"(",{")" + text + R"(":")" + text + R"("}],")" + text + R"(":1})";
+        EXPECT_EQ(round_trip(doc), doc) << n;
+    }
+    EXPECT_EQ(json::from_msgpack(std::string(20, '\x91').substr(0, 19) + '\x90').value(), std::string(19, '[') + "[]" + std::string(19, ']'));
+    EXPECT_EQ(round_trip(R"([[[[[[[[[[{"a":{"b":{"c":{}}}}]]]]]]]]]])"), R"([[[[[[[[[[{"a":{"b":{"c":{}}}}]]]]]]]]]])");
+    EXPECT_EQ(round_trip(R"({"n":-9007199254740993,"w":1795000000000.0,"f":12345.678,"e":1e300,"z":-0.5,"t":true,"u":null})"),
+              R"({"n":-9007199254740993,"w":1795000000000,"f":12345.678,"e":1e+300,"z":-0.5,"t":true,"u":null})");
+    EXPECT_EQ(round_trip(R"({"\u00e9t\u00e9":"a\"b","tab\t":["\\"]})"), "{\"\xC3\xA9t\xC3\xA9\":\"a\\\"b\",\"tab\\t\":[\"\\\\\"]}");
+    // A key that is not a string is written as the JSON text of its value, quoted.
+    EXPECT_EQ(json::from_msgpack(std::string("\x82\x92\x01\xa1\x61\x02\xc3\xa1\x62", 9)).value(), R"({"[1,\"a\"]":2,"true":"b"})");
+}
+
 TEST(json, empty_msgpack_means_null) {
     EXPECT_EQ(json::from_msgpack("").value(), "null");
     EXPECT_FALSE(json::from_msgpack("\xC1"));
