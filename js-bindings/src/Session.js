@@ -218,16 +218,36 @@ export class Session extends Emitter {
   }
 
   /**
+   * @internal The event objects of one session entry of a core update batch: its payloads, and
+   * their numbers in columns, four per event [ts, kind, msgId, producer] from `at`, kind and msgId
+   * indexing the entry's strings and producer its [producerId, agent] table (client.hpp): a stream
+   * repeats those, so they are parsed once. Serials run on from serialFrom.
+   * @param {{serialFrom: number, events: unknown[], strings: string[], producers: [string, string][]}} update
+   * @param {ArrayLike<number>} columns the batch's event numbers
+   * @param {number} at where this entry's events start in columns
+   * @returns {HoldfastEvent[]}
+   */
+  static _eventsOf(update, columns, at) {
+    const payloads = update.events;
+    const strings = update.strings;
+    const producers = update.producers;
+    const events = new Array(payloads.length);
+    for (let i = 0, c = at, serial = update.serialFrom; i < payloads.length; i++, c += 4, serial++) {
+      const producer = producers[columns[c + 3]];
+      events[i] = { serial, ts: columns[c], kind: strings[columns[c + 1]], msgId: strings[columns[c + 2]], agent: producer[1], producerId: producer[0], payload: payloads[i] };
+    }
+    return events;
+  }
+
+  /**
    * @internal Applies one session entry of a core update batch. Everything is stored first, so a
    * listener reading messages() or state sees the whole batch; then it emits, in this order:
    * 'reset', 'event' per event, 'message' per changed message, 'state'.
    * @param {{state?: SessionState, lastSerial?: number, epoch?: number, reset?: boolean,
-   *          serialFrom?: number, events?: unknown[], strings?: string[], producers?: [string, string][],
    *          messages?: ((HoldfastMessage | {status: string, reason: string, lastSerial: number}) & {index: number, textAppend?: string})[]}} update
-   * @param {Float64Array | null} columns the batch's event numbers, four per event
-   * @param {number} at where this entry's events start in columns
+   * @param {HoldfastEvent[]} events the entry's events (Session._eventsOf)
    */
-  _applyUpdate(update, columns, at) {
+  _applyUpdate(update, events) {
     if (this.#closed) return;
     if (update.lastSerial !== undefined) this.#lastSerial = update.lastSerial;
     if (update.epoch !== undefined) this.#epoch = update.epoch;
@@ -250,16 +270,7 @@ export class Session extends Emitter {
     // continuityLost: the relay's retention dropped events this copy lacked (never a silent gap).
     if (update.reset) this.emit('reset', { continuityLost: update.continuityLost === true });
     if (update.corrupt) this.emit('corrupt', { problems: update.corrupt });
-    // The events' payloads, consecutive from serialFrom; their numbers in columns, four per event
-    // [ts, kind, msgId, producer], kind and msgId indexing the entry's strings and producer its
-    // [producerId, agent] table (client.hpp): a stream repeats those, so they are parsed once.
-    const events = update.events ?? [];
-    const strings = update.strings;
-    const producers = update.producers;
-    for (let i = 0, c = at, serial = update.serialFrom; i < events.length; i++, c += 4, serial++) {
-      const producer = producers[columns[c + 3]];
-      this.emit('event', { serial, ts: columns[c], kind: strings[columns[c + 1]], msgId: strings[columns[c + 2]], agent: producer[1], producerId: producer[0], payload: events[i] });
-    }
+    for (const event of events) this.emit('event', event);
     for (const message of changed) this.emit('message', message);
     if (update.agents) this.emit('agents', this.agents());
     for (const control of update.incoming ?? []) {

@@ -487,13 +487,20 @@ export class Holdfast extends Emitter {
 
   #apply(updates) {
     // The events' numbers come beside the JSON, four per event in the order of the entries
-    // (client.hpp, event_columns); taken before any listener can call into the core again.
+    // (client.hpp, event_columns), as a view of the core's memory: every entry's events are made
+    // before any listener runs, since a listener's call into the core may move that memory.
     const sessions = updates.sessions ?? [];
     const columns = sessions.some((update) => update.events) ? this.#core.eventColumns() : null;
+    const events = [];
     let at = 0;
     for (const update of sessions) {
-      this.#sessions.get(update.id)?._applyUpdate(update, columns, at);
-      if (update.events) at += 4 * update.events.length;
+      if (!update.events) continue;
+      events.push(Session._eventsOf(update, columns, at));
+      at += 4 * update.events.length;
+    }
+    for (let i = 0, withEvents = 0; i < sessions.length; i++) {
+      const update = sessions[i];
+      this.#sessions.get(update.id)?._applyUpdate(update, update.events ? events[withEvents++] : []);
       if (update.corrupt) this.emit('warning', { message: `local history of ${update.id} was damaged and cut: ${update.corrupt.join('; ')}`, session: update.id });
     }
     if (updates.persist) this.#storage?.markDirty();

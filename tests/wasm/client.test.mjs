@@ -139,6 +139,37 @@ describe('Holdfast against a fake relay', () => {
     hf.close();
   });
 
+  test('two sessions in one message: a listener of the first that makes the core grow its memory leaves the second\'s events exact', async () => {
+    // The events' numbers are read from the core's memory (eventColumns); a listener's call into
+    // the core may grow and so move that memory, so every entry's events are made before any
+    // listener runs.
+    const { relay, hf } = await setup();
+    const [a, b] = [hf.session(uniqueSession()), hf.session(uniqueSession())];
+    await until(() => a.state === 'live' && b.state === 'live', 'both live');
+    const eventsOf = (session, n) => Array.from({ length: n }, (_, i) => ({
+      serial: i + 1, ts: 1795000000000 + i * 7, producer_id: `w-${i % 3}`, kind: i % 2 ? 'note' : 'status',
+      msg_id: `${session}-m${i % 5}`, agent: i % 3 ? 'bot' : '', payload: { n: i + 1, session } }));
+    const heardA = [];
+    const heardB = [];
+    a.on('event', (event) => {
+      heardA.push(event);
+      // A 4 M-character argument: the glue's scratch buffer grows the module's memory (the core
+      // then refuses the publish as too large, which is not what this test is about).
+      if (heardA.length === 1) a.publish('grow', { blob: 'x'.repeat(4_000_000) }).catch(() => {});
+    });
+    b.on('event', (event) => heardB.push(event));
+    const [socket] = relay.sockets;
+    const bundle = [{ type: 'events', session: a.id, events: eventsOf(a.id, 40) }, { type: 'events', session: b.id, events: eventsOf(b.id, 40) }];
+    socket.deliver(bundle);
+    await until(() => heardB.length === 40 && heardA.length === 40, 'both sessions\' events');
+    for (const [session, heard] of [[a, heardA], [b, heardB]]) {
+      const want = eventsOf(session.id, 40);
+      assert.deepEqual(heard.map((e) => [e.serial, e.ts, e.kind, e.msgId, e.producerId, e.agent, e.payload]),
+        want.map((e) => [e.serial, e.ts, e.kind, e.msg_id, e.producer_id, e.agent, e.payload]), session.id);
+    }
+    hf.close();
+  });
+
   test('a dropped link retries after the core\'s delay, resumes from lastSerial without duplicates', async () => {
     const { relay, hf } = await setup();
     const s = hf.session(uniqueSession());
