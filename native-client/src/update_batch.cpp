@@ -20,6 +20,13 @@ std::uint64_t to_u64(const json::value& v) {
 
 std::string to_string(const json::value& v) { return std::string(v.as_string()); }
 
+/// A ts from the event columns: a double, exact up to 2^53 ms (JS reads the same); one at or past
+/// 2^64 (a relay's nonsense, rounded up) is the largest uint64 rather than undefined behaviour.
+std::uint64_t ts_of(double value) {
+    if (!(value >= 0)) return 0;
+    return value >= 18446744073709551616.0 ? UINT64_MAX : static_cast<std::uint64_t>(value);
+}
+
 // The core leaves out what is empty or false (client.hpp).
 const json::array& entries(const json::object& o, std::string_view key) {
     static const json::array none;
@@ -74,7 +81,7 @@ result<update_batch> parse_update_batch(std::string_view text, std::string_view 
                 delivered_event out;
                 out.session = status.id;
                 out.serial = serial++;
-                out.ts = static_cast<std::uint64_t>(row[0]);
+                out.ts = ts_of(row[0]);
                 out.kind = string_at(static_cast<std::size_t>(row[1]));
                 out.msg_id = string_at(static_cast<std::size_t>(row[2]));
                 out.agent = to_string(producer.at(1));

@@ -159,9 +159,11 @@ describe('Holdfast against a fake relay', () => {
     });
     b.on('event', (event) => heardB.push(event));
     const [socket] = relay.sockets;
+    const heapBefore = module.HEAPU8.buffer;
     const bundle = [{ type: 'events', session: a.id, events: eventsOf(a.id, 40) }, { type: 'events', session: b.id, events: eventsOf(b.id, 40) }];
     socket.deliver(bundle);
     await until(() => heardB.length === 40 && heardA.length === 40, 'both sessions\' events');
+    assert.notEqual(module.HEAPU8.buffer, heapBefore, 'the listener grew the module\'s memory (else this tests nothing)');
     for (const [session, heard] of [[a, heardA], [b, heardB]]) {
       const want = eventsOf(session.id, 40);
       assert.deepEqual(heard.map((e) => [e.serial, e.ts, e.kind, e.msgId, e.producerId, e.agent, e.payload]),

@@ -5,7 +5,8 @@
 // Layer: bindings. It only moves bytes: string and byte arguments are written back to back into
 // the core's scratch buffer (hf_scratch) and passed as lengths; results are read from the output
 // buffer (hf_out) and copied out before the next call (a heap view would be detached by the next
-// memory growth, so JS never keeps one). Runs inside the Emscripten module's scope (Module, HEAPU8).
+// memory growth). The one exception is eventColumns(), whose caller reads its view at once (see
+// there). Runs inside the Emscripten module's scope (Module, HEAPU8, HEAPF64).
 
 var hfEncoder = new TextEncoder();
 var hfDecoder = new TextDecoder();

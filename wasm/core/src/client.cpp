@@ -24,8 +24,11 @@ public:
     /// About the bytes write() adds.
     std::size_t size_hint() const noexcept { return empty() ? 0 : 64 + text_.size() + 32 * (strings_.size() + producers_.size()); }
     void append(std::span<const proto::event_view> events);
-    /// The entry's keys; the events' numbers go to the end of `columns`.
-    void write(json::object_writer& update, std::string& columns);
+    /// The entry's keys.
+    void write(json::object_writer& update) const;
+    /// Moves the events' numbers to the end of `columns` and empties the feed: done once the
+    /// whole entry is written, so a take that fails midway leaves text and numbers together.
+    void take_into(std::string& columns);
     void clear();
 
 private:
@@ -557,7 +560,6 @@ std::size_t client_core::event_feed::producer_index(const proto::event_view& e) 
 // whole on a background thread. This loop is the hot part of a replay; inlined, it took its
 // caller along (9 KB, 10-17 ms of compilation during a catch-up).
 [[gnu::noinline]] void client_core::event_feed::append(std::span<const proto::event_view> events) {
-    columns_.reserve(columns_.size() + sizeof(double[4]) * events.size());
     for (const proto::event_view& e : events) {
         if (count_++ == 0) {
             serial_from_ = e.serial;
@@ -574,7 +576,7 @@ std::size_t client_core::event_feed::producer_index(const proto::event_view& e) 
     }
 }
 
-void client_core::event_feed::write(json::object_writer& update, std::string& columns) {
+void client_core::event_feed::write(json::object_writer& update) const {
     if (empty()) return;
     update.number("serialFrom", serial_from_);
     std::string& out = update.begin("events");
@@ -598,12 +600,16 @@ void client_core::event_feed::write(json::object_writer& update, std::string& co
         table += ']';
     }
     table += ']';
+}
+
+void client_core::event_feed::take_into(std::string& columns) {
     // One session's events (the usual case) hand their buffer over instead of copying it.
     if (columns.empty()) {
         columns.swap(columns_);
     } else {
         columns += columns_;
     }
+    clear();
 }
 
 void client_core::event_feed::clear() {
@@ -661,7 +667,7 @@ std::string client_core::take_updates_json() {
             .number("epoch", entry->log.epoch());
         if (entry->reset_out) update.boolean("reset", true);
         if (entry->continuity_lost_out) update.boolean("continuityLost", true);
-        entry->events_out.write(update, event_columns_);
+        entry->events_out.write(update);
         auto& changed = entry->changed_out;
         const auto& messages = entry->conv.messages();
         if (changed.size() > 1) {
@@ -711,7 +717,7 @@ std::string client_core::take_updates_json() {
         });
         append_list(update, "corrupt", entry->problems_out, json::append_string);
         update.close();
-        entry->events_out.clear();
+        entry->events_out.take_into(event_columns_);
         entry->changed_out.clear();
         entry->problems_out.clear();
         entry->incoming_out.clear();

@@ -171,7 +171,7 @@ public:
     /// The numbers of the events of the last take_updates_json, four per event [ts, kind,
     /// msgId, producer] (ts in ms, the others indexes into the entry's "strings" and
     /// "producers"), the entries' events one after the other in the order of "sessions", as the
-    /// bytes of doubles in the machine's order: the browser reads them as a Float64Array, so
+    /// bytes of doubles in the machine's order: the browser reads them as numbers from its heap, so
     /// neither the core nor JSON.parse handles a number per event. Valid until the next
     /// take_updates_json.
     std::string_view event_columns() const noexcept { return event_columns_; }
