@@ -1,9 +1,10 @@
 // Parses client_core's update JSON with Boost.JSON. Layer: native host.
 #include "holdfast/native/update_batch.hpp"
 
+#include "holdfast/client.hpp"
+
 #include <boost/json.hpp>
 
-#include <cstring>
 #include <stdexcept>
 
 namespace holdfast::native {
@@ -19,13 +20,6 @@ std::uint64_t to_u64(const json::value& v) {
 }
 
 std::string to_string(const json::value& v) { return std::string(v.as_string()); }
-
-/// A ts from the event columns: a double, exact up to 2^53 ms (JS reads the same); one at or past
-/// 2^64 (a relay's nonsense, rounded up) is the largest uint64 rather than undefined behaviour.
-std::uint64_t ts_of(double value) {
-    if (!(value >= 0)) return 0;
-    return value >= 18446744073709551616.0 ? UINT64_MAX : static_cast<std::uint64_t>(value);
-}
 
 // The core leaves out what is empty or false (client.hpp).
 const json::array& entries(const json::object& o, std::string_view key) {
@@ -66,7 +60,7 @@ result<update_batch> parse_update_batch(std::string_view text, std::string_view 
             // beside the JSON four doubles each [ts, kind, msgId, producer], kind and msgId
             // indexing the entry's strings, producer its [[producerId, agent], ...].
             const json::array& events = entries(s, "events");
-            if (event_columns.size() - columns_at < events.size() * sizeof(double[4])) {
+            if (event_columns.size() - columns_at < events.size() * client::event_numbers_bytes) {
                 throw std::invalid_argument("events: fewer columns than events");
             }
             const json::array* producers = events.empty() ? nullptr : &s.at("producers").as_array();
@@ -74,16 +68,15 @@ result<update_batch> parse_update_batch(std::string_view text, std::string_view 
             const auto string_at = [&](std::size_t index) { return to_string(strings->at(index)); };
             std::uint64_t serial = events.empty() ? 0 : to_u64(s.at("serialFrom"));
             for (const json::value& payload : events) {
-                double row[4];
-                std::memcpy(row, event_columns.data() + columns_at, sizeof row);
-                columns_at += sizeof row;
-                const json::array& producer = producers->at(static_cast<std::size_t>(row[3])).as_array();
+                const client::event_numbers numbers = client::event_numbers_at(event_columns, columns_at);
+                columns_at += client::event_numbers_bytes;
+                const json::array& producer = producers->at(numbers.producer).as_array();
                 delivered_event out;
                 out.session = status.id;
                 out.serial = serial++;
-                out.ts = ts_of(row[0]);
-                out.kind = string_at(static_cast<std::size_t>(row[1]));
-                out.msg_id = string_at(static_cast<std::size_t>(row[2]));
+                out.ts = numbers.ts;
+                out.kind = string_at(numbers.kind);
+                out.msg_id = string_at(numbers.msg_id);
                 out.agent = to_string(producer.at(1));
                 out.producer_id = to_string(producer.at(0));
                 out.payload_json = json::serialize(payload);

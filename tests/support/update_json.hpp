@@ -4,6 +4,8 @@
 // (client_core::event_columns: ts, then kind and msgId indexing "strings", producer
 // "producers") that Session.js turns into event objects; event_objects does the same here.
 #pragma once
+#include "holdfast/client.hpp"
+
 #include <boost/json.hpp>
 
 #include <cstddef>
@@ -57,15 +59,14 @@ inline boost::json::array event_objects(const boost::json::object& session_entry
     const auto& producers = session_entry.at("producers").as_array();
     const auto& strings = session_entry.at("strings").as_array();
     auto serial = session_entry.at("serialFrom").to_number<std::int64_t>();
-    if (at + events.size() * sizeof(double[4]) > columns.size()) throw std::invalid_argument("columns: too few for the events");
+    if (at + events.size() * client::event_numbers_bytes > columns.size()) throw std::invalid_argument("columns: too few for the events");
     for (const auto& payload : events) {
-        double row[4];
-        std::memcpy(row, columns.data() + at, sizeof row);
-        at += sizeof row;
-        const auto& producer = producers.at(static_cast<std::size_t>(row[3])).as_array();
-        objects.push_back(boost::json::object{{"serial", serial++}, {"ts", static_cast<std::int64_t>(row[0])},
-                                              {"kind", strings.at(static_cast<std::size_t>(row[1]))},
-                                              {"msgId", strings.at(static_cast<std::size_t>(row[2]))},
+        const client::event_numbers numbers = client::event_numbers_at(columns, at);
+        at += client::event_numbers_bytes;
+        const auto& producer = producers.at(numbers.producer).as_array();
+        objects.push_back(boost::json::object{{"serial", serial++}, {"ts", numbers.ts},
+                                              {"kind", strings.at(numbers.kind)},
+                                              {"msgId", strings.at(numbers.msg_id)},
                                               {"agent", producer.at(1)}, {"producerId", producer.at(0)}, {"payload", payload}});
     }
     return objects;

@@ -12,6 +12,7 @@
 #include "holdfast/session.hpp"
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -76,6 +77,24 @@ struct stored_producer {
     std::vector<stored_publish> pending;
 };
 BOOST_DESCRIBE_STRUCT(stored_producer, (), (producer_id, producer_epoch, sequences, pending))
+
+/// One event's numbers, as a native host reads them from client_core::event_columns().
+struct event_numbers {
+    std::uint64_t ts = 0;
+    std::size_t kind = 0, msg_id = 0, producer = 0;  // indexes into the entry's tables
+};
+/// The bytes of one event's numbers in event_columns().
+inline constexpr std::size_t event_numbers_bytes = 4 * sizeof(double);
+/// The numbers at byte `at` of `columns`, which must hold event_numbers_bytes from there. A ts is
+/// exact up to 2^53 ms (JS reads the same doubles); one at or past 2^64, a relay's nonsense rounded
+/// up, is the largest uint64 rather than undefined behaviour.
+inline event_numbers event_numbers_at(std::string_view columns, std::size_t at) {
+    double row[4];
+    std::memcpy(row, columns.data() + at, sizeof row);
+    const double ts = row[0];
+    return {!(ts >= 0) ? 0 : ts >= 18446744073709551616.0 ? UINT64_MAX : static_cast<std::uint64_t>(ts),
+            static_cast<std::size_t>(row[1]), static_cast<std::size_t>(row[2]), static_cast<std::size_t>(row[3])};
+}
 
 class client_core {
 public:
