@@ -491,16 +491,16 @@ export class Holdfast extends Emitter {
     // before any listener runs, since a listener's call into the core may move that memory.
     const sessions = updates.sessions ?? [];
     const columns = sessions.some((update) => update.events) ? this.#core.eventColumns() : null;
-    const events = [];
     let at = 0;
-    for (const update of sessions) {
-      if (!update.events) continue;
-      events.push(Session._eventsOf(update, columns, at));
+    const events = sessions.map((update) => {
+      if (!update.events) return [];
+      const made = Session._eventsOf(update, columns, at);
       at += 4 * update.events.length;
-    }
-    for (let i = 0, withEvents = 0; i < sessions.length; i++) {
+      return made;
+    });
+    for (let i = 0; i < sessions.length; i++) {
       const update = sessions[i];
-      this.#sessions.get(update.id)?._applyUpdate(update, update.events ? events[withEvents++] : []);
+      this.#sessions.get(update.id)?._applyUpdate(update, events[i]);
       if (update.corrupt) this.emit('warning', { message: `local history of ${update.id} was damaged and cut: ${update.corrupt.join('; ')}`, session: update.id });
     }
     if (updates.persist) this.#storage?.markDirty();
