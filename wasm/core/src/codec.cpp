@@ -122,7 +122,7 @@ event_batch_view read_packed_in_place(msgpack_reader& in, const decode_limits& l
     std::optional<std::uint64_t> first_serial;
     std::optional<std::size_t> events_at;
     producer_views producers;
-    bool has_session = false, has_producers = false;
+    bool has_session = false, has_producers = false, events_read = false;
     const std::uint32_t entries = in.map_header();
     for (std::uint32_t e = 0; e < entries; ++e) {
         std::string_view key;
@@ -149,7 +149,14 @@ event_batch_view read_packed_in_place(msgpack_reader& in, const decode_limits& l
             has_producers = true;
         } else if (key == "events" && !events_at) {
             events_at = in.offset();
-            in.skip();  // read once the producer table is known, wherever it comes
+            if (has_producers && first_serial) {
+                // Our encoder's order (serial and producers first): the events are read where
+                // they are, instead of skipped over once and then read.
+                read_packed_events(in, producers, *first_serial, batch.events, limits);
+                events_read = true;
+            } else {
+                in.skip();  // read once the producer table is known, wherever it comes
+            }
         } else {
             in.skip();
         }
@@ -158,10 +165,12 @@ event_batch_view read_packed_in_place(msgpack_reader& in, const decode_limits& l
     if (!first_serial) throw field_error{errc::missing_field, "serial"};
     if (!has_producers) throw field_error{errc::missing_field, "producers"};
     if (!events_at) throw field_error{errc::missing_field, "events"};
-    const std::size_t end = in.offset();
-    in.seek(*events_at);
-    read_packed_events(in, producers, *first_serial, batch.events, limits);
-    in.seek(end);
+    if (!events_read) {
+        const std::size_t end = in.offset();
+        in.seek(*events_at);
+        read_packed_events(in, producers, *first_serial, batch.events, limits);
+        in.seek(end);
+    }
     return batch;
 }
 
