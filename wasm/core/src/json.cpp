@@ -37,8 +37,15 @@ bool append_short_decimal(double value, std::string& out) {
     for (int k = 1; k <= 17; ++k) {
         const double scale = exact_powers_of_ten[k];
         if (spacing * scale >= 1.0) return false;  // several k-digit decimals could read back
-        const double scaled = std::nearbyint(magnitude * scale);
+        const double product = magnitude * scale;
+        const double scaled = std::nearbyint(product);
         if (scaled + 1.0 >= two_to_53) return false;
+        // An m that reads back is within scale * spacing / 2 of the exact product, and the product
+        // within product * 2^-53 of `product`, so `scaled`, the integer nearest it, is as close:
+        // further off (with a factor of two to spare) no k-digit decimal reads back. Most k are
+        // ruled out here, without the three divisions (a loop that V8's baseline tier, which a
+        // page's first catch-up runs in, executes as written).
+        if (std::fabs(product - scaled) > scale * spacing + product * 0x1p-52) continue;
         double found = -1.0;
         for (const double m : {scaled - 1.0, scaled, scaled + 1.0}) {
             if (m >= 0.0 && m / scale == magnitude) found = m;
