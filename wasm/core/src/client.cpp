@@ -497,7 +497,7 @@ namespace {
 /// Writes `key`: [items...] with `write(item, out)` per item; nothing at all for no items (the
 /// update JSON leaves empty lists out).
 template <class Items, class Write>
-void append_list(json::object_writer& object, std::string_view key, const Items& items, Write&& write) {
+void append_list(json::object_writer& object, const char* key, const Items& items, Write&& write) {
     if (items.empty()) return;
     std::string& out = object.begin(key);
     out += '[';

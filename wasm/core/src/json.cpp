@@ -377,29 +377,39 @@ result<std::string> to_msgpack(std::string_view json_text, const parse_limits& l
 
 object_writer::object_writer(std::string& out) : out_(out) { out_ += '{'; }
 
-object_writer& object_writer::number(std::string_view key, std::uint64_t value) {
+object_writer& object_writer::number(const char* key, std::uint64_t value) {
     append_number(value, begin(key));
     return *this;
 }
 
-object_writer& object_writer::string(std::string_view key, std::string_view value) {
+object_writer& object_writer::string(const char* key, std::string_view value) {
     append_string(value, begin(key));
     return *this;
 }
 
-object_writer& object_writer::boolean(std::string_view key, bool value) { return raw(key, value ? "true" : "false"); }
+object_writer& object_writer::boolean(const char* key, bool value) { return raw(key, value ? "true" : "false"); }
 
-object_writer& object_writer::raw(std::string_view key, std::string_view json_text) {
+object_writer& object_writer::raw(const char* key, std::string_view json_text) {
     begin(key) += json_text;
     return *this;
 }
 
-std::string& object_writer::begin(std::string_view key) {
-    if (!first_) out_ += ',';
+std::string& object_writer::begin(const char* key) {
+    // The separator, the quoted key and the colon in one append, the key copied as it is measured.
+    char text[72];
+    std::size_t n = 0;
+    if (!first_) text[n++] = ',';
     first_ = false;
-    out_ += '"';
-    out_ += key;
-    return out_ += "\":";
+    text[n++] = '"';
+    while (*key != 0 && n < sizeof text - 2) text[n++] = *key++;
+    if (*key != 0) {
+        out_.append(text, n);  // a key longer than the buffer: the rest after it
+        out_ += key;
+        n = 0;
+    }
+    text[n++] = '"';
+    text[n++] = ':';
+    return out_.append(text, n);
 }
 
 void object_writer::close() { out_ += '}'; }
