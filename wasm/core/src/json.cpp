@@ -47,8 +47,11 @@ bool append_short_decimal(double value, std::string& out) {
         // page's first catch-up runs in, executes as written).
         if (std::fabs(product - scaled) > scale * spacing + product * 0x1p-52) continue;
         double found = -1.0;
-        for (const double m : {scaled - 1.0, scaled, scaled + 1.0}) {
-            if (m >= 0.0 && m / scale == magnitude) found = m;
+        for (const double m : {scaled, scaled - 1.0, scaled + 1.0}) {  // at most one reads back
+            if (m >= 0.0 && m / scale == magnitude) {
+                found = m;
+                break;
+            }
         }
         if (found < 0.0) continue;
         const auto digits = static_cast<std::uint64_t>(found);
@@ -58,9 +61,10 @@ bool append_short_decimal(double value, std::string& out) {
         char* first = text + 24;
         char* last = std::to_chars(first, text + sizeof text, digits).ptr;
         while (last - first <= k) *--first = '0';
-        std::memmove(first - 1, first, static_cast<std::size_t>(last - k - first));
-        *(last - k - 1) = '.';
-        --first;
+        // The k fraction digits move one place right for the point (no call to memmove).
+        for (char* p = last; p != last - k; --p) *p = p[-1];
+        *(last - k) = '.';
+        ++last;
         if (value < 0) *--first = '-';
         out.append(first, static_cast<std::size_t>(last - first));
         return true;
