@@ -418,25 +418,34 @@ std::string& object_writer::begin(const char* key) {
 
 void object_writer::close() { out_ += '}'; }
 
-void append_string(std::string_view text, std::string& out) {
+namespace {
+
+/// `text` as a JSON string between `before` and `after` (each a character, or 0 for none): a map
+/// key goes with the separator or brace before it and the colon after it.
+void append_quoted(std::string_view text, std::string& out, char before, char after) {
     static constexpr char hex[] = "0123456789abcdef";
     // Keys and short values that need no escape go with their quotes in one append, copied while
     // they are checked: three calls into libc++ per string were most of a payload's rendering in
     // V8's baseline tier, which a page's first catch-up runs in.
-    if (text.size() <= 62) {
+    if (text.size() <= 60) {
         char quoted[64];
+        std::size_t at = 0;
+        if (before != 0) quoted[at++] = before;
+        quoted[at++] = '"';
         std::size_t n = 0;
         for (; n < text.size(); ++n) {
             const auto u = static_cast<unsigned char>(text[n]);
             if (u < 0x20 || u >= 0x80 || u == '"' || u == '\\') break;
-            quoted[n + 1] = text[n];
+            quoted[at++] = text[n];
         }
         if (n == text.size()) {
-            quoted[0] = quoted[n + 1] = '"';
-            out.append(quoted, n + 2);
+            quoted[at++] = '"';
+            if (after != 0) quoted[at++] = after;
+            out.append(quoted, at);
             return;
         }
     }
+    if (before != 0) out += before;
     out += '"';
     std::size_t i = 0;
     while (i < text.size()) {
@@ -471,7 +480,12 @@ void append_string(std::string_view text, std::string& out) {
         ++i;
     }
     out += '"';
+    if (after != 0) out += after;
 }
+
+} // namespace
+
+void append_string(std::string_view text, std::string& out) { append_quoted(text, out, 0, 0); }
 
 namespace {
 
@@ -513,17 +527,15 @@ void render(msgpack_reader& in, std::string& out, int depth) {
     }
     case msgpack_kind::map: {
         const std::uint32_t count = in.map_header();
-        out += '{';
+        if (count == 0) out += '{';
         for (std::uint32_t i = 0; i < count; ++i) {
-            if (i) out += ',';
             if (in.peek() == msgpack_kind::str) {
-                append_string(in.string(), out);
+                append_quoted(in.string(), out, i ? ',' : '{', ':');
             } else {
                 std::string text;
                 render(in, text, depth + 1);
-                append_string(text, out);
+                append_quoted(text, out, i ? ',' : '{', ':');
             }
-            out += ':';
             render(in, out, depth + 1);
         }
         out += '}';
