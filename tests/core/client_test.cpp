@@ -139,34 +139,50 @@ TEST(client_core, events_carry_their_serials_implied_from_the_first_and_their_ti
 }
 
 TEST(client_core, events_name_their_producer_through_a_table_that_stays_correct_with_many_writers) {
-    client_core c(config());
-    follow_live(c);
-    // Three writers interleaved, then 100 distinct ones (past the table's searched part).
-    proto::event_batch batch{"chat-1", {}};
+    // Three writers interleaved, then 100 distinct ones (past the table's searched part), then an
+    // id seen before with another agent, empty ids with empty and other agents, and repeats.
     const auto writer = [](std::uint64_t serial) -> std::pair<std::string, std::string> {
         if (serial <= 6) return {"p-" + std::to_string(serial % 3), "agent-" + std::to_string(serial % 3)};
-        return {"w-" + std::to_string(serial), serial % 2 ? "" : "agent-w"};
+        if (serial <= 106) return {"w-" + std::to_string(serial), serial % 2 ? "" : "agent-w"};
+        static const std::pair<std::string, std::string> tail[] = {
+            {"p-1", "agent-other"}, {"", ""}, {"", "z"}, {"p-1", "agent-1"}, {"", ""}, {"p-1", "agent-other"}};
+        return tail[(serial - 107) % 6];
     };
-    for (std::uint64_t serial = 1; serial <= 106; ++serial) {
+    constexpr std::uint64_t count = 112;
+    proto::event_batch batch{"chat-1", {}};
+    for (std::uint64_t serial = 1; serial <= count; ++serial) {
         auto [producer, agent] = writer(serial);
         batch.events.push_back(proto::event{serial, 5, producer, "note", "", agent, proto::raw_value{json::to_msgpack("1").value()}});
     }
-    c.on_frame(proto::encode(batch));
-    const auto updates = boost::json::parse(c.take_updates_json()).as_object();
-    const auto& entry = updates.at("sessions").as_array().at(0).as_object();
-    EXPECT_EQ(entry.at("producers").as_array().at(1), (boost::json::array{"p-2", "agent-2"})) << "first seen, first listed";
-    const auto events = holdfast::testing::session_events(updates, "chat-1", c.event_columns());
-    ASSERT_EQ(events.size(), 106u);
-    for (std::uint64_t serial = 1; serial <= 106; ++serial) {
-        const auto& e = events[serial - 1].as_object();
-        const auto [producer, agent] = writer(serial);
-        EXPECT_EQ(e.at("serial").to_number<std::uint64_t>(), serial);
-        EXPECT_EQ(e.at("producerId").as_string(), producer);
-        EXPECT_EQ(e.at("agent").as_string(), agent);
-        EXPECT_EQ(e.at("payload").to_number<int>(), 1);
+    // The packed form names each producer from the frame's table, so its events share views:
+    // the core finds their producer by those views, and must list the same table either way.
+    std::string texts[2];
+    std::string columns[2];
+    for (int packed = 0; packed < 2; ++packed) {
+        client_core c(config());
+        follow_live(c);
+        c.on_frame(packed ? proto::encode_packed(batch) : proto::encode(batch));
+        texts[packed] = c.take_updates_json();
+        columns[packed] = std::string(c.event_columns());
+        const auto updates = boost::json::parse(texts[packed]).as_object();
+        const auto& entry = updates.at("sessions").as_array().at(0).as_object();
+        EXPECT_EQ(entry.at("producers").as_array().at(1), (boost::json::array{"p-2", "agent-2"})) << "first seen, first listed";
+        const auto events = holdfast::testing::session_events(updates, "chat-1", c.event_columns());
+        ASSERT_EQ(events.size(), count);
+        for (std::uint64_t serial = 1; serial <= count; ++serial) {
+            const auto& e = events[serial - 1].as_object();
+            const auto [producer, agent] = writer(serial);
+            EXPECT_EQ(e.at("serial").to_number<std::uint64_t>(), serial);
+            EXPECT_EQ(e.at("producerId").as_string(), producer) << serial << (packed ? " packed" : " plain");
+            EXPECT_EQ(e.at("agent").as_string(), agent) << serial << (packed ? " packed" : " plain");
+            EXPECT_EQ(e.at("payload").to_number<int>(), 1);
+        }
+        // The three interleaved writers share three entries, and the tail adds three (the id
+        // with another agent, and the empty id with each agent): repeats are looked up.
+        EXPECT_EQ(entry.at("producers").as_array().size(), 106u);
     }
-    // The three interleaved writers share three entries: repeats are looked up, not re-listed.
-    EXPECT_EQ(entry.at("producers").as_array().size(), 103u);
+    EXPECT_EQ(texts[1], texts[0]);
+    EXPECT_EQ(columns[1], columns[0]);
 }
 
 TEST(client_core, events_name_their_kind_and_message_through_a_string_table_that_stays_correct_with_many_messages) {

@@ -84,7 +84,9 @@ TEST(json, msgpack_that_is_not_one_bounded_value_is_refused_without_reading_past
 TEST(json, rendering_keeps_strings_numbers_keys_and_nesting_exact) {
     // Strings of many lengths as values and keys, deep brackets closing together, every kind of
     // number, escapes and non-ASCII text, and keys that are not strings.
-    for (const std::size_t n : {0u, 1u, 61u, 62u, 63u, 64u, 65u, 200u}) {
+    // 59 and 60: a short string fills the one-append buffer exactly, as a key with its brace or
+    // comma and its colon; 61 on: the general path.
+    for (const std::size_t n : {0u, 1u, 59u, 60u, 61u, 62u, 63u, 64u, 65u, 200u}) {
         const std::string text(n, 'x');
         const std::string doc = R"({"k":[")" + text + R"(",{")" + text + R"(":")" + text + R"("}],")" + text + R"(":1})";
         EXPECT_EQ(round_trip(doc), doc) << n;
@@ -96,6 +98,19 @@ TEST(json, rendering_keeps_strings_numbers_keys_and_nesting_exact) {
     EXPECT_EQ(round_trip(R"({"\u00e9t\u00e9":"a\"b","tab\t":["\\"]})"), "{\"\xC3\xA9t\xC3\xA9\":\"a\\\"b\",\"tab\\t\":[\"\\\\\"]}");
     // A key that is not a string is written as the JSON text of its value, quoted.
     EXPECT_EQ(json::from_msgpack(std::string("\x82\x92\x01\xa1\x61\x02\xc3\xa1\x62", 9)).value(), R"({"[1,\"a\"]":2,"true":"b"})");
+}
+
+TEST(json, object_keys_of_every_length_are_written_whole) {
+    // A key goes with its comma, quotes and colon in one append when it fits a 72-byte buffer.
+    for (const std::size_t n : {0u, 1u, 67u, 68u, 69u, 70u, 71u, 72u, 73u, 200u}) {
+        const std::string key(n, 'k');
+        std::string first;
+        json::object_writer(first).number(key.c_str(), 2).close();
+        EXPECT_EQ(first, "{\"" + key + "\":2}") << n;
+        std::string later;
+        json::object_writer(later).number("a", 1).string(key.c_str(), "v").close();
+        EXPECT_EQ(later, "{\"a\":1,\"" + key + "\":\"v\"}") << n;
+    }
 }
 
 TEST(json, empty_msgpack_means_null) {
@@ -194,6 +209,11 @@ TEST(json, floats_render_as_the_shortest_text_that_reads_back_exactly_as_js_writ
         // (msgpack-c packs a whole double that fits 64 bits as an integer: printed as one.)
         if (d != std::trunc(d)) ASSERT_EQ(text, js_number_reference(d)) << "for " << js_number_reference(d);
     }
+    // Zero-padded fractions near the fixed notation's lower end (1e-6), and one digit after the point.
+    EXPECT_EQ(render_double(0.05), "0.05");
+    EXPECT_EQ(render_double(0.000001), "0.000001");
+    EXPECT_EQ(render_double(0.0000015), "0.0000015");
+    EXPECT_EQ(render_double(5.5), "5.5");
     EXPECT_EQ(render_double(1700000000123.0), "1700000000123");
     EXPECT_EQ(render_double(12345.678), "12345.678");
     EXPECT_EQ(render_double(-0.5), "-0.5");

@@ -246,6 +246,18 @@ TEST(packed_events, malformed_ones_are_refused_with_the_field_named) {
                       &detail),
               errc::missing_field);
     EXPECT_EQ(detail, "producers.agent");
+    // Faults are reported as the keys are met. After the serial and the producers (the encoder's
+    // order) the rows are read where they stand, so a bad row is named before a session missing
+    // or wrong further on; rows that come first wait for the table, and the missing session is
+    // found before them.
+    EXPECT_EQ(refusal(packed_frame(serial_entry(), producers_entry(), events_entry(0, 1)), &detail), errc::malformed_frame);
+    EXPECT_EQ(detail, "events.producer");
+    EXPECT_EQ(refusal(packed_frame(serial_entry(), producers_entry(), events_entry(0, 1), entry("session", [](auto& p) { p.pack(7); })),
+                      &detail),
+              errc::malformed_frame);
+    EXPECT_EQ(detail, "events.producer");
+    EXPECT_EQ(refusal(packed_frame(events_entry(0, 1), serial_entry(), producers_entry()), &detail), errc::missing_field);
+    EXPECT_EQ(detail, "session");
 }
 
 TEST(packed_events, a_producer_named_by_many_events_cannot_blow_up_the_decoded_size) {
