@@ -370,56 +370,6 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
     return length;
 }
 
-} // namespace
-
-result<std::string> to_msgpack(std::string_view json_text, const parse_limits& limits) {
-    if (json_text.size() > limits.max_bytes) {
-        return make_error(errc::limit_exceeded, "payload of " + std::to_string(json_text.size()) + " bytes exceeds " + std::to_string(limits.max_bytes));
-    }
-    return parser(json_text, limits).run();
-}
-
-object_writer::object_writer(std::string& out) : out_(out) { out_ += '{'; }
-
-object_writer& object_writer::number(const char* key, std::uint64_t value) {
-    append_number(value, begin(key));
-    return *this;
-}
-
-object_writer& object_writer::string(const char* key, std::string_view value) {
-    append_string(value, begin(key));
-    return *this;
-}
-
-object_writer& object_writer::boolean(const char* key, bool value) { return raw(key, value ? "true" : "false"); }
-
-object_writer& object_writer::raw(const char* key, std::string_view json_text) {
-    begin(key) += json_text;
-    return *this;
-}
-
-std::string& object_writer::begin(const char* key) {
-    // The separator, the quoted key and the colon in one append, the key copied as it is measured.
-    char text[72];
-    std::size_t n = 0;
-    if (!first_) text[n++] = ',';
-    first_ = false;
-    text[n++] = '"';
-    while (*key != 0 && n < sizeof text - 2) text[n++] = *key++;
-    if (*key != 0) {
-        out_.append(text, n);  // a key longer than the buffer: the rest after it
-        out_ += key;
-        n = 0;
-    }
-    text[n++] = '"';
-    text[n++] = ':';
-    return out_.append(text, n);
-}
-
-void object_writer::close() { out_ += '}'; }
-
-namespace {
-
 /// `text` as a JSON string between `before` and `after` (each a character, or 0 for none): a map
 /// key goes with the separator or brace before it and the colon after it.
 void append_quoted(std::string_view text, std::string& out, char before, char after) {
@@ -484,6 +434,42 @@ void append_quoted(std::string_view text, std::string& out, char before, char af
 }
 
 } // namespace
+
+result<std::string> to_msgpack(std::string_view json_text, const parse_limits& limits) {
+    if (json_text.size() > limits.max_bytes) {
+        return make_error(errc::limit_exceeded, "payload of " + std::to_string(json_text.size()) + " bytes exceeds " + std::to_string(limits.max_bytes));
+    }
+    return parser(json_text, limits).run();
+}
+
+object_writer::object_writer(std::string& out) : out_(out) { out_ += '{'; }
+
+object_writer& object_writer::number(const char* key, std::uint64_t value) {
+    append_number(value, begin(key));
+    return *this;
+}
+
+object_writer& object_writer::string(const char* key, std::string_view value) {
+    append_string(value, begin(key));
+    return *this;
+}
+
+object_writer& object_writer::boolean(const char* key, bool value) { return raw(key, value ? "true" : "false"); }
+
+object_writer& object_writer::raw(const char* key, std::string_view json_text) {
+    begin(key) += json_text;
+    return *this;
+}
+
+std::string& object_writer::begin(const char* key) {
+    // The separator, the quoted key and the colon in one append.
+    append_quoted(key, out_, first_ ? 0 : ',', ':');
+    first_ = false;
+    return out_;
+}
+
+void object_writer::close() { out_ += '}'; }
+
 
 void append_string(std::string_view text, std::string& out) { append_quoted(text, out, 0, 0); }
 

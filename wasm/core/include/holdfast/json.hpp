@@ -40,10 +40,11 @@ inline void append_number(std::uint64_t value, std::string& out) {
 }
 
 /// Writes one JSON object field by field, so every hand-built object (events, messages, update
-/// batches) escapes and separates the same way. Keys are trusted literals, short and needing no
-/// escape, passed as C strings: a string_view made from a literal at each call costs a call to
-/// its constructor and to strlen in the size-optimized browser build (nine of each for every live
-/// event's update), and is passed through memory; begin() copies the key as it measures it.
+/// batches) escapes and separates the same way. Keys are literals, passed as C strings: a
+/// string_view made from a literal at each call costs a call to its constructor and to strlen in
+/// the size-optimized browser build at every call site (nine for every live event's update), and
+/// is passed through memory; begin() measures the key once and writes it as any string is written,
+/// with its separator and colon in the same append.
 class object_writer {
 public:
     explicit object_writer(std::string& out);
