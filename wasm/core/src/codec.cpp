@@ -18,6 +18,11 @@ using detail::field_error;
 using detail::msgpack_kind;
 using detail::msgpack_reader;
 
+// Keys as constants, measured at compile time: a string_view made from a literal where it is
+// compared is a call to its constructor and to strlen in the size-optimized browser build.
+constexpr std::string_view type_key = "type", session_key = "session", serial_key = "serial",
+                           producers_key = "producers", events_key = "events";
+
 std::optional<error> detail::check_message(std::string_view bytes, const decode_limits& limits) {
     if (bytes.size() > limits.max_frame_bytes) {
         return make_error(errc::frame_too_large, std::to_string(bytes.size()) + " bytes exceeds " +
@@ -33,7 +38,7 @@ namespace {
 /// The frame's "type": the first key as our encoder writes it, else found by skipping the others.
 std::string_view frame_type_of(msgpack_reader in) {
     if (in.peek() != msgpack_kind::map) throw field_error{errc::malformed_frame, "a frame must be a map"};
-    if (!in.seek_key(std::string_view("type", 4))) throw field_error{errc::missing_field, "type"};
+    if (!in.seek_key(type_key)) throw field_error{errc::missing_field, "type"};
     if (in.peek() != msgpack_kind::str) throw field_error{errc::wrong_type, "type"};
     return in.string();
 }
@@ -127,14 +132,14 @@ event_batch_view read_packed_in_place(msgpack_reader& in, const decode_limits& l
     for (std::uint32_t e = 0; e < entries; ++e) {
         std::string_view key;
         if (!in.string_key(key)) continue;
-        if (holdfast::detail::same_text(key, std::string_view("session", 7)) && !has_session) {
+        if (holdfast::detail::same_text(key, session_key) && !has_session) {
             batch.session = named("session", [&] { return in.string(); });
             has_session = true;
-        } else if (holdfast::detail::same_text(key, std::string_view("serial", 6)) && !first_serial) {
+        } else if (holdfast::detail::same_text(key, serial_key) && !first_serial) {
             std::uint64_t serial = 0;
             detail::read_field(in, serial, "serial");
             first_serial = serial;
-        } else if (holdfast::detail::same_text(key, std::string_view("producers", 9)) && !has_producers) {
+        } else if (holdfast::detail::same_text(key, producers_key) && !has_producers) {
             const std::uint32_t count = named("producers", [&] { return in.array_header(); });
             producers.resize(count);
             for (std::size_t p = 0; p < count; ++p) {
@@ -147,7 +152,7 @@ event_batch_view read_packed_in_place(msgpack_reader& in, const decode_limits& l
                 for (std::uint32_t extra = 2; extra < items; ++extra) in.skip();
             }
             has_producers = true;
-        } else if (holdfast::detail::same_text(key, std::string_view("events", 6)) && !events_at) {
+        } else if (holdfast::detail::same_text(key, events_key) && !events_at) {
             events_at = in.offset();
             if (has_producers && first_serial) {
                 // Our encoder's order (serial and producers first): the events are read where
