@@ -7,15 +7,10 @@
 //                                                    catch-up runs almost wholly (issue 10, C)
 //   node bench/peers/cold-replay.mjs                  with tier-up, as Node runs it
 // Env: REPS (15), HOLDFAST_SDK_DIR (another SDK build, e.g. an older commit's to alternate with).
-import fs from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-
 import { encode } from '../../tests/wasm/msgpack.mjs';
+import { attachedCore, loadCoreModule, sdkDir } from './core-probe.mjs';
 
-const sdkDir = path.resolve(process.env.HOLDFAST_SDK_DIR || new URL('../../build/sdk', import.meta.url).pathname);
-const { loadCore } = await import(pathToFileURL(path.join(sdkDir, 'loadCore.js')).href);
-const module = await loadCore({ wasmBinary: fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm')) });
+const module = await loadCoreModule();
 const session = 'pipe-1795490674505-abcdef';
 const producer = '220deb40-aa99-46de-99dd-0d6aab68a959';
 // A packed frame of n events from serial `from`: a ts step every seventh event, one producer.
@@ -31,15 +26,7 @@ const frames = [packedFrame(1, 7900), packedFrame(7901, 2100)];
 const reps = Math.max(3, Number(process.env.REPS || 15));
 const spent = { socketFrame: [], takeUpdates: [], parse: [] };
 for (let r = 0; r < reps; r++) {
-  const core = new module.Core({ clientId: 'bench', token: '', agent: '', seed: 1, producerEpoch: 1, storageRoot: '', now: Date.now() });
-  core.openSession(session);
-  core.renderEvents(session, true);
-  core.lockAcquired(Date.now());
-  core.takeDirectives();
-  core.socketOpen();
-  core.takeSocketFrames();
-  core.socketFrame(encode({ type: 'welcome', connection_id: '1', version: 1, limits: { max_frame_bytes: 1 << 20, max_batch_events: 8192 } }));
-  core.socketFrame(encode({ type: 'attached', session, epoch: 123456789, head_serial: 10000 }));
+  const core = attachedCore(module, session, { headSerial: 10000, maxBatchEvents: 8192 });
   core.takeUpdates();
   let frame = 0, take = 0, parse = 0, events = 0;
   for (const bytes of frames) {

@@ -6,25 +6,12 @@
 //   node bench/peers/live-event.mjs [events=200000]     (HOLDFAST_SDK_DIR picks another SDK build;
 //   node --liftoff-only ... times V8's baseline tier, which a freshly loaded page runs; PACKED=1
 //   encodes the frames in their packed form, as the relay sends them to the SDK)
-import fs from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-
 import { encode } from '../../tests/wasm/msgpack.mjs';
+import { attachedCore, loadCoreModule } from './core-probe.mjs';
 
-const sdkDir = path.resolve(process.env.HOLDFAST_SDK_DIR || new URL('../../build/sdk', import.meta.url).pathname);
-const { loadCore } = await import(pathToFileURL(path.join(sdkDir, 'loadCore.js')).href);
-const module = await loadCore({ wasmBinary: fs.readFileSync(path.join(sdkDir, 'holdfast_core.wasm')) });
-const core = new module.Core({ clientId: 'bench', token: '', agent: '', seed: 1, producerEpoch: 1, storageRoot: '', now: Date.now() });
+const module = await loadCoreModule();
 const session = 'pipe-1795490674505-abcdef';
-core.openSession(session);
-core.renderEvents(session, true);  // the adapter listens to 'event'
-core.lockAcquired(Date.now());     // the leader: it owns the link
-core.takeDirectives();
-core.socketOpen();
-core.takeSocketFrames();
-core.socketFrame(encode({ type: 'welcome', connection_id: '1', version: 1, limits: { max_frame_bytes: 1 << 20, max_batch_events: 2048 } }));
-core.socketFrame(encode({ type: 'attached', session, epoch: 123456789, head_serial: 0 }));
+const core = attachedCore(module, session);
 if (!core.takeUpdates().includes('"live"')) throw new Error('the session did not go live');
 
 const count = Number(process.argv[2] ?? 200000);
