@@ -162,6 +162,7 @@ void relay_core::shed_slow_consumers() {
 
 void relay_core::close_connection(connection_id id, connection_state& conn, close_directive how,
                                   std::shared_ptr<const std::string> last_frame) {
+    send_held();
     for (const std::string& session : conn.sessions) sessions_.detach(id, session);
     conn.sessions.clear();
     conn.replaying.clear();
@@ -206,6 +207,10 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
     // acks leave (outputs are only taken after this returns).
     const bool group = config_.group_commit && decoded->size() > 1;
     if (group) store_.begin_group();
+    // A bundle's fan-out and acks are held and sent together (send_held); anything else a frame
+    // sends goes after what is held, so every connection still sees outputs in input order.
+    hold_acks_ = decoded->size() > 1;
+    sessions_.hold_fan_out(hold_acks_);
     for (auto& frame : decoded.value()) {
         auto current = connections_.find(connection);
         if (current == connections_.end() || current->second.closing) break;
@@ -213,8 +218,12 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
             reject(connection, frame.err().code, frame.err().detail);
             continue;
         }
+        if (!std::holds_alternative<proto::publish>(frame.value())) send_held();
         handle(connection, current->second, std::move(frame).value());
     }
+    send_held();
+    hold_acks_ = false;
+    sessions_.hold_fan_out(false);
     if (group) {
         if (auto committed = store_.end_group(); !committed) {
             // The store refused the group after the relay counted its events appended (heads,
@@ -250,7 +259,7 @@ void relay_core::handle(connection_id id, connection_state& conn, proto::frame&&
                                    f.producer_epoch, std::move(f.kind), std::move(f.msg_id), conn.agent,
                                    std::move(f.payload)};
                 if (!permitted(id, conn, input.session, capability_for_kind(input.kind), &input)) return;
-                on_append(id, std::move(input));
+                on_append(id, conn, std::move(input));
             } else if constexpr (std::is_same_v<type, proto::control>) {
                 if (f.action.empty()) {
                     return send_error(id, errc::missing_field, "action", std::move(f.session), f.producer_seq,
@@ -261,7 +270,7 @@ void relay_core::handle(connection_id id, connection_state& conn, proto::frame&&
                                    f.producer_epoch, "control." + f.action, std::move(f.target), conn.agent,
                                    std::move(f.payload)};
                 if (!permitted(id, conn, input.session, capability_for_kind(input.kind), &input)) return;
-                on_append(id, std::move(input));
+                on_append(id, conn, std::move(input));
             } else if constexpr (std::is_same_v<type, proto::ping>) {
                 out_.send(id, proto::pong{f.nonce});
             } else {
@@ -304,6 +313,7 @@ void relay_core::on_hello(connection_id id, connection_state& conn, const proto:
     conn.agent = f.agent;
     if (f.bundles.value_or(false)) out_.enable_bundles(id);
     conn.packed = f.packed.value_or(false);
+    conn.ack_ranges = f.ack_ranges.value_or(false);
     leases_.hold(f.client_id, id);  // a reconnecting agent keeps its producer's open messages
     out_.send(id, welcome_for(id));
 }
@@ -345,7 +355,7 @@ void relay_core::on_detach(connection_id id, connection_state& conn, const proto
     if (conn.agent_sessions.erase(f.session) > 0) sessions_.agent_left(id, f.session, conn.agent, true);
 }
 
-void relay_core::on_append(connection_id id, append_input&& input) {
+void relay_core::on_append(connection_id id, const connection_state& conn, append_input&& input) {
     if (auto invalid = validate(input)) {
         return send_error(id, invalid->code, std::move(invalid->detail), input.session, input.producer_seq,
                           input.producer_id);
@@ -356,8 +366,26 @@ void relay_core::on_append(connection_id id, append_input&& input) {
         return send_error(id, reply.err().code, reply.err().detail, input.session, input.producer_seq,
                           input.producer_id);
     }
-    out_.send(id, proto::ack{std::move(input.session), std::move(input.producer_id), input.producer_seq,
-                             reply->serial});
+    proto::ack ack{std::move(input.session), std::move(input.producer_id), input.producer_seq, reply->serial};
+    if (!hold_acks_) return out_.send(id, ack);
+    // Within a bundle, acks go after the fan-out they answer (send_held); a client that reads
+    // ranges gets one per run of consecutive sequences and serials.
+    if (conn.ack_ranges && !held_acks_.empty() && held_acks_.back().first == id) {
+        proto::ack& run = held_acks_.back().second;
+        const std::uint64_t next = run.count.value_or(1);
+        if (run.session == ack.session && run.producer_id == ack.producer_id && run.producer_seq + next == ack.producer_seq &&
+            run.serial + next == ack.serial) {
+            run.count = next + 1;
+            return;
+        }
+    }
+    held_acks_.emplace_back(id, std::move(ack));
+}
+
+void relay_core::send_held() {
+    sessions_.send_held_fan_out();
+    for (const auto& [to, ack] : held_acks_) out_.send(to, ack);
+    held_acks_.clear();
 }
 
 std::optional<error> relay_core::validate(const append_input& input) {
@@ -515,6 +543,7 @@ void relay_core::reject(connection_id id, errc code, std::string message) {
 
 void relay_core::send_error(connection_id id, errc code, std::string message, std::optional<std::string> session,
                             std::optional<std::uint64_t> producer_seq, std::optional<std::string> producer_id) {
+    send_held();  // after the outputs of the frames before it
     if (producer_id && producer_id->empty()) producer_id.reset();
     out_.send(id, proto::error_frame{static_cast<std::uint32_t>(code), std::move(message), std::move(session),
                                      producer_seq, std::move(producer_id)});

@@ -186,7 +186,37 @@ void session_table::count_appended(const append_input& input, std::uint64_t seri
     else if (outcome == "rejected") ++metrics_.controls_rejected_total;
 }
 
+void session_table::hold_fan_out(bool on) {
+    if (!on) send_held_fan_out();
+    holding_ = on;
+}
+
+void session_table::send_held_fan_out() {
+    if (held_.empty()) return;
+    held_bytes_ = 0;
+    auto events = std::exchange(held_, {});
+    // Subscribers are read now: nothing that changes them (attach, detach, a replay step) runs
+    // while fan-out is held.
+    if (auto it = live_.find(held_session_); it != live_.end()) send_to_live(held_session_, it->second, std::move(events));
+}
+
 void session_table::fan_out(const std::string& session, const session_state& state, std::vector<proto::event> events) {
+    if (state.subscribers.empty()) return;
+    if (!holding_) return send_to_live(session, state, std::move(events));
+    std::size_t bytes = 0;
+    for (const proto::event& e : events) bytes += encoded_size_bound(e);
+    // The same bounds as a replay batch: clients decode with max_frame_bytes.
+    if (!held_.empty() && (held_session_ != session || held_.size() + events.size() > config_.max_batch_events ||
+                           64 + session.size() + held_bytes_ + bytes > config_.max_frame_bytes)) {
+        send_held_fan_out();
+    }
+    if (held_.empty()) held_session_ = session;
+    held_bytes_ += bytes;
+    for (proto::event& e : events) held_.push_back(std::move(e));
+}
+
+void session_table::send_to_live(const std::string& session, const session_state& state,
+                                 std::vector<proto::event> events) {
     // Encoded once per form, for the first live subscriber that takes it; replaying ones reach
     // these through their cursor.
     const proto::event_batch batch{session, std::move(events)};

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -50,6 +51,7 @@ TEST(client_core, connect_sends_hello_then_attach_then_pending_publishes) {
     ASSERT_EQ(frames.size(), 3u);
     EXPECT_EQ(std::get<proto::hello>(frames[0]).client_id, "client-a");
     EXPECT_EQ(std::get<proto::hello>(frames[0]).packed, true) << "the client reads packed events frames";
+    EXPECT_EQ(std::get<proto::hello>(frames[0]).ack_ranges, true) << "and acks of several publishes";
     EXPECT_EQ(std::get<proto::attach>(frames[1]).session, "chat-1");
     const auto& pub = std::get<proto::publish>(frames[2]);
     EXPECT_EQ(pub.producer_id, "client-a");
@@ -562,6 +564,38 @@ TEST(client_core, acks_settle_by_producer_session_and_sequence_only) {
                                  R"(,"serial":6}])";
     EXPECT_NE(updates.find(expected), std::string::npos) << updates;
     EXPECT_EQ(c.pending_publishes(), 0u);
+}
+
+TEST(client_core, an_ack_range_settles_each_publish_it_covers_with_its_own_serial) {
+    client_core c(config());
+    c.on_transport_open();
+    std::vector<std::uint64_t> requests;
+    for (int i = 0; i < 5; ++i) requests.push_back(c.publish("chat-a", "k", "", std::to_string(i)).value());
+    const auto other = c.publish("chat-b", "k", "", "9").value();
+    // seqs 1-5 in chat-a; an older range (seqs 1-2, answered before) is walked for nothing.
+    proto::ack first{"chat-a", "client-a", 1, 20};
+    first.count = 2;
+    c.on_frame(proto::encode(first));
+    c.on_frame(proto::encode(first));  // a duplicate answer settles nothing more
+    // The rest in one range that also covers sequences never sent (a range longer than ours).
+    proto::ack rest{"chat-a", "client-a", 3, 22};
+    rest.count = std::numeric_limits<std::uint64_t>::max();
+    c.on_frame(proto::encode(rest));
+    EXPECT_EQ(c.pending_publishes(), 1u) << "chat-b's publish is another stream";
+    const std::string updates = c.take_updates_json();
+    std::string expected = R"("acks":[)";
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        expected += (i ? "," : "") + std::string(R"({"request":)") + std::to_string(requests[i]) + R"(,"serial":)" +
+                    std::to_string(20 + i) + "}";
+    }
+    EXPECT_NE(updates.find(expected + "]"), std::string::npos) << updates;
+    // Another producer's range (a tab sharing the link) settles nothing of ours.
+    proto::ack theirs{"chat-b", "other-tab", 1, 30};
+    theirs.count = 10;
+    c.on_frame(proto::encode(theirs));
+    EXPECT_EQ(c.pending_publishes(), 1u);
+    c.on_frame(proto::encode(proto::ack{"chat-b", "client-a", 1, 31}));
+    EXPECT_NE(c.take_updates_json().find(R"({"request":)" + std::to_string(other) + R"(,"serial":31})"), std::string::npos);
 }
 
 TEST(client_core, events_are_rendered_only_while_the_host_wants_them) {

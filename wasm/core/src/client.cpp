@@ -198,8 +198,12 @@ std::optional<std::uint64_t> client_core::settle(std::string_view producer_id, s
     if (!stream) return std::nullopt;  // another producer's (a tab sharing the connection)
     auto it = request_by_seq_.find(sequence_key{*stream, producer_seq});
     if (it == request_by_seq_.end()) return std::nullopt;  // a duplicate answer to a resent publish
+    return take_request(it);
+}
+
+std::uint64_t client_core::take_request(std::map<sequence_key, std::uint64_t>::iterator& it) {
     const std::uint64_t request = it->second;
-    request_by_seq_.erase(it);
+    it = request_by_seq_.erase(it);
     outbox_.erase(request);
     producer_dirty_ = true;
     return request;
@@ -231,7 +235,7 @@ void client_core::on_transport_open() {
     retry_pending_ = false;
     rx_since_tick_ = true;  // the handshake itself is traffic: the idle clock starts now
     ping_sent_ms_.reset();
-    send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true, true}));
+    send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true, true, true}));
     for (auto& [id, entry] : sessions_) send(proto::encode(entry->log.make_attach()));
     for (const auto& [request, pending] : outbox_) send(pending.frame);
     resend_at_ms_ = 0;  // just resent
@@ -239,7 +243,7 @@ void client_core::on_transport_open() {
 
 void client_core::set_token(std::string token) {
     config_.token = std::move(token);
-    if (connected_) send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true, true}));
+    if (connected_) send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true, true, true}));
 }
 
 std::optional<std::uint64_t> client_core::token_refresh_delay_ms(std::uint64_t now_ms) const {
@@ -423,17 +427,27 @@ void client_core::on_event_batch(std::string_view session_id, std::vector<proto:
 
 void client_core::on_ack(const proto::ack& f) {
     // Acks of other producers (tabs sharing this connection) find no request here.
-    auto request = settle(f.producer_id, f.session, f.producer_seq);
-    if (!request) return;
-    acks_out_.emplace_back(*request, f.serial);
-    if (control_requests_.erase(*request) == 0) return;
+    const auto stream = find_stream(f.producer_id, f.session);
+    if (!stream) return;
+    // A range (count) is walked over what this client still waits for: its length costs nothing.
+    const std::uint64_t count = f.count.value_or(1);
+    for (auto it = request_by_seq_.lower_bound(sequence_key{*stream, f.producer_seq});
+         it != request_by_seq_.end() && it->first.first == *stream && it->first.second - f.producer_seq < count;) {
+        const std::uint64_t serial = f.serial + (it->first.second - f.producer_seq);
+        on_acked(f.session, take_request(it), serial);
+    }
+}
+
+void client_core::on_acked(std::string_view session_id, std::uint64_t request, std::uint64_t serial) {
+    acks_out_.emplace_back(request, serial);
+    if (control_requests_.erase(request) == 0) return;
     // The outcome may be known already: it overtook the ack, or (a control resent after a
     // reload, acked with its first serial) it was stored with the history before the reload.
-    const followed* entry = find(f.session);
-    if (const control_result* known = entry ? entry->conv.outcome_of(f.serial) : nullptr) {
-        controls_out_.push_back({*request, *known});
+    const followed* entry = find(session_id);
+    if (const control_result* known = entry ? entry->conv.outcome_of(serial) : nullptr) {
+        controls_out_.push_back({request, *known});
     } else {
-        control_by_serial_[control_key{f.session, f.serial}] = *request;
+        control_by_serial_[control_key{std::string(session_id), serial}] = request;
     }
 }
 

@@ -111,6 +111,7 @@ private:
         bool closing = false;              // a close directive is out: ignore its frames
         std::string agent;                 // stamped on this connection's appends; non-empty: an agent
         bool packed = false;               // its hello asked for packed events frames
+        bool ack_ranges = false;           // its hello reads an ack's count
         std::set<std::string> agent_sessions;  // attached as an agent (kept through close_connection)
         std::set<std::string> sessions;    // attached
         std::deque<std::string> replaying;  // attached sessions not yet live, in release order
@@ -126,7 +127,10 @@ private:
     void on_hello(connection_id id, connection_state& conn, const proto::hello& f);
     void on_attach(connection_id id, connection_state& conn, const proto::attach& f);
     void on_detach(connection_id id, connection_state& conn, const proto::detach& f);
-    void on_append(connection_id id, append_input&& input);
+    void on_append(connection_id id, const connection_state& conn, append_input&& input);
+    /// Sends what a bundle's publishes held back: their fan-out, then their acks (one ack per run
+    /// of consecutive producer_seq and serials, to a connection that reads ranges).
+    void send_held();
     /// Charges one frame of `bytes` to the connection's budgets; false when it was closed for
     /// flooding past rate_debt_seconds.
     bool meter(connection_id id, connection_state& conn, std::size_t bytes, std::size_t frames);
@@ -168,6 +172,9 @@ private:
     clock_ms clock_;
     outbox out_;
     session_table sessions_;
+    /// Within a bundle: acks not yet sent, runs merged (count) for connections that read ranges.
+    bool hold_acks_ = false;
+    std::vector<std::pair<connection_id, proto::ack>> held_acks_;
     lease_table leases_;
     std::map<connection_id, connection_state> connections_;
 };

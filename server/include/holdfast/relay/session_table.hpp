@@ -87,6 +87,14 @@ public:
     /// The session's control state (for tests and diagnostics); null when not loaded.
     const session_controls* controls(const std::string& session) const;
 
+    /// While holding, fan-out is gathered instead of sent: consecutive events of one session
+    /// become one frame (up to max_batch_events and about max_frame_bytes), so a bundle of
+    /// publishes reaches each subscriber as one events frame rather than one frame per event.
+    /// The relay core holds during a bundle and sends what is held before any other output.
+    void hold_fan_out(bool on);
+    /// Sends the gathered fan-out now (holding goes on, if it was on).
+    void send_held_fan_out();
+
     /// Events after `after_serial`, at most `limit`; an unknown session reads as epoch 0, empty.
     result<read_reply> read(const std::string& session, std::uint64_t after_serial, std::size_t limit);
 
@@ -133,8 +141,10 @@ private:
     /// Metrics for a refused append and for an appended event, whichever path appended it.
     void count_refusal(errc code);
     void count_appended(const append_input& input, std::uint64_t serial);
-    /// Sends `events` (consecutive, of one session) to its live subscribers as one shared frame.
+    /// Sends `events` (consecutive, of one session) to its live subscribers as one shared frame,
+    /// or gathers them while holding.
     void fan_out(const std::string& session, const session_state& state, std::vector<proto::event> events);
+    void send_to_live(const std::string& session, const session_state& state, std::vector<proto::event> events);
     void live_added(const std::string& session);
     void live_removed(const std::string& session);
     /// Appends an event of the relay's own (producer "relay", no sequence).
@@ -153,6 +163,10 @@ private:
     std::unordered_map<std::string, session_state> live_;  // sessions with subscribers
     std::unordered_map<std::string, session_controls> controls_;  // kept while not idle (or live)
     std::vector<rebuilt_owner> rebuilt_;
+    bool holding_ = false;
+    std::string held_session_;
+    std::vector<proto::event> held_;  // consecutive events of held_session_, not yet sent
+    std::size_t held_bytes_ = 0;
     std::function<void(const std::string&, bool)> live_listener_;
 };
 

@@ -244,6 +244,9 @@ private:
     void on_attached(const proto::attached& f);
     void on_event_batch(std::string_view session_id, std::vector<proto::event_view>&& events);
     void on_ack(const proto::ack& f);
+    void on_acked(std::string_view session_id, std::uint64_t request, std::uint64_t serial);
+    /// Forgets the request at `it` (answered) and moves `it` past it; returns the request.
+    std::uint64_t take_request(std::map<sequence_key, std::uint64_t>::iterator& it);
     void on_error(const proto::error_frame& f);
     void report(error err);
     /// Whether an error answering a pending publish (producer, session, seq) leaves it in the outbox.

@@ -35,9 +35,11 @@ struct hello {
     std::optional<bool> bundles;
     /// The client reads events frames in their packed form (codec.hpp, encode_packed).
     std::optional<bool> packed;
+    /// The client reads an ack's `count`: one ack may answer a run of publishes.
+    std::optional<bool> ack_ranges;
     friend bool operator==(const hello&, const hello&) = default;
 };
-BOOST_DESCRIBE_STRUCT(hello, (), (version, token, client_id, agent, bundles, packed))
+BOOST_DESCRIBE_STRUCT(hello, (), (version, token, client_id, agent, bundles, packed, ack_ranges))
 
 /// Follow a session: the relay replays every event with serial > from_serial, then goes live.
 /// epoch is the incarnation the client holds (0: none); a different one makes the client reset.
@@ -181,9 +183,12 @@ struct ack {
     std::string producer_id;
     std::uint64_t producer_seq = 0;
     std::uint64_t serial = 0;
+    /// Acks `count` publishes: producer_seq + i got serial + i (absent: 1). Only to a client whose
+    /// hello had ack_ranges.
+    std::optional<std::uint64_t> count;
     friend bool operator==(const ack&, const ack&) = default;
 };
-BOOST_DESCRIBE_STRUCT(ack, (), (session, producer_id, producer_seq, serial))
+BOOST_DESCRIBE_STRUCT(ack, (), (session, producer_id, producer_seq, serial, count))
 
 /// A typed failure. session/producer_id/producer_seq are set when the error answers a publish or
 /// control, so exactly that request is rejected — also when the relay's answers reach several
