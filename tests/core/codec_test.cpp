@@ -46,6 +46,34 @@ TEST(codec, encoded_frames_match_the_golden_fixtures) {
     });
 }
 
+TEST(codec, a_write_encoded_from_views_is_byte_for_byte_the_publish_or_control_frame) {
+    const auto check = [](const proto::publish& p) {
+        const proto::control c{p.session, p.producer_id, p.producer_seq, p.kind, p.msg_id, p.payload, p.producer_epoch};
+        const auto view = [&](bool control) {
+            return proto::write_view{control, p.session, p.producer_id, p.producer_seq, p.kind, p.msg_id,
+                                     p.payload.bytes, p.producer_epoch};
+        };
+        EXPECT_EQ(proto::encode_write(view(false)), proto::encode(p)) << p.kind.size() << " " << p.producer_seq;
+        EXPECT_EQ(proto::encode_write(view(true)), proto::encode(c)) << p.kind.size() << " " << p.producer_seq;
+        auto back = proto::decode(proto::encode_write(view(false)));
+        ASSERT_TRUE(back);
+        EXPECT_EQ(std::get<proto::publish>(back.value()), p);
+    };
+    check(test::sample<proto::publish>());
+    proto::publish p = test::sample<proto::publish>();
+    p.payload.bytes.clear();  // nil
+    check(p);
+    // Every msgpack length form of its strings (fixstr, str8, str16, str32) and integer widths.
+    for (std::size_t length : {0u, 31u, 32u, 255u, 256u, 65535u, 65536u}) {
+        for (std::uint64_t number : {std::uint64_t{0}, std::uint64_t{127}, std::uint64_t{128}, std::uint64_t{65536},
+                                     std::uint64_t{1} << 40, (std::uint64_t{1} << 63) - 1}) {
+            proto::publish q{std::string(length, 's'), std::string(length / 2, 'p'), number, std::string(length, 'k'),
+                             std::string(length, 'm'), test::payload("[1,\"" + std::string(length, 'x') + "\"]"), number};
+            check(q);
+        }
+    }
+}
+
 TEST(codec, frame_starts_with_its_type_key) {
     const std::string bytes = proto::encode(test::sample<proto::attach>());
     // fixmap(4), then fixstr "type", then fixstr "attach"

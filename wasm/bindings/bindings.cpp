@@ -258,23 +258,14 @@ EMSCRIPTEN_KEEPALIVE void hf_render_events(core_binding* c, std::uint32_t id_len
 EMSCRIPTEN_KEEPALIVE void hf_clear_session(core_binding* c, std::uint32_t id_len) {
     quietly([&] { c->core().clear_session(arguments_reader(scratch.data()).next(id_len)); });
 }
-/// Returns the request id, or -1 (see hf_error_code).
-EMSCRIPTEN_KEEPALIVE double hf_publish(core_binding* c, std::uint32_t session_len, std::uint32_t kind_len,
-                                       std::uint32_t msg_id_len, std::uint32_t payload_len) {
+/// A publish (control 0) or a control (1). Returns the request id, or -1 (see hf_error_code).
+EMSCRIPTEN_KEEPALIVE double hf_write(core_binding* c, int control, std::uint32_t session_len, std::uint32_t verb_len,
+                                     std::uint32_t target_len, std::uint32_t payload_len) {
     return guarded([&] {
         arguments_reader in(scratch.data());
-        const std::string_view session = in.next_view(session_len), kind = in.next_view(kind_len);
-        const std::string_view msg_id = in.next_view(msg_id_len), payload = in.next_view(payload_len);
-        return request_or_fail(c->core().publish(session, kind, msg_id, payload));
-    });
-}
-EMSCRIPTEN_KEEPALIVE double hf_control(core_binding* c, std::uint32_t session_len, std::uint32_t action_len,
-                                       std::uint32_t target_len, std::uint32_t payload_len) {
-    return guarded([&] {
-        arguments_reader in(scratch.data());
-        const std::string_view session = in.next_view(session_len), action = in.next_view(action_len);
+        const std::string_view session = in.next_view(session_len), verb = in.next_view(verb_len);
         const std::string_view target = in.next_view(target_len), payload = in.next_view(payload_len);
-        return request_or_fail(c->core().control(session, action, target, payload));
+        return request_or_fail(c->core().write(control != 0, session, verb, target, payload));
     });
 }
 /// One JSON batch of everything that changed since the last call, or "".

@@ -53,6 +53,12 @@ function hfWriteString(value, at) {
   return hfEncoder.encodeInto(value, HEAPU8.subarray(at, at + n * 3)).written;
 }
 
+/** A publish (control 0) or a control (1): the request id, or a failure. */
+function hfWrite(core, control, session, verb, target, payloadJson) {
+  var l = hfPut([session, verb, target, payloadJson]);
+  return hfRequest(Module['_hf_write'](hfAt(core), control, l[0], l[1], l[2], l[3]));
+}
+
 /** Writes the arguments into the scratch buffer in order; returns their byte lengths. */
 function hfPut(values) {
   var capacity = 0;
@@ -154,14 +160,8 @@ class Core {
   clearSession(id) { var l = hfPut([id]); Module['_hf_clear_session'](hfAt(this), l[0]); }
   /** Whether takeUpdates() lists the session's events (on after openSession; see client.hpp). */
   renderEvents(id, on) { var l = hfPut([id]); Module['_hf_render_events'](hfAt(this), l[0], on ? 1 : 0); }
-  publish(session, kind, msgId, payloadJson) {
-    var l = hfPut([session, kind, msgId, payloadJson]);
-    return hfRequest(Module['_hf_publish'](hfAt(this), l[0], l[1], l[2], l[3]));
-  }
-  control(session, action, target, payloadJson) {
-    var l = hfPut([session, action, target, payloadJson]);
-    return hfRequest(Module['_hf_control'](hfAt(this), l[0], l[1], l[2], l[3]));
-  }
+  publish(session, kind, msgId, payloadJson) { return hfWrite(this, 0, session, kind, msgId, payloadJson); }
+  control(session, action, target, payloadJson) { return hfWrite(this, 1, session, action, target, payloadJson); }
   takeUpdates() { return hfText(Module['_hf_take_updates'](hfAt(this))); }
   /**
    * The numbers of the last takeUpdates()'s events, four per event [ts, kind, msgId, producer]

@@ -209,25 +209,14 @@ std::uint64_t client_core::take_request(std::map<sequence_key, std::uint64_t>::i
     return request;
 }
 
-result<std::uint64_t> client_core::publish(std::string_view session_id, std::string_view kind,
-                                           std::string_view msg_id, std::string_view payload_json) {
-    auto payload = validate_write(session_id, "kind", kind, payload_json);
+result<std::uint64_t> client_core::write(bool control, std::string_view session_id, std::string_view verb,
+                                         std::string_view target, std::string_view payload_json) {
+    auto payload = validate_write(session_id, control ? "action" : "kind", verb, payload_json);
     if (!payload) return payload.err();
     const std::uint64_t seq = next_producer_seq(session_id);
-    proto::publish frame{std::string(session_id), config_.client_id, seq, std::string(kind), std::string(msg_id),
-                         proto::raw_value{std::move(payload).value()}, config_.producer_epoch};
-    return enqueue(session_id, seq, proto::encode(frame));
-}
-
-result<std::uint64_t> client_core::control(std::string_view session_id, std::string_view action,
-                                           std::string_view target, std::string_view payload_json) {
-    auto payload = validate_write(session_id, "action", action, payload_json);
-    if (!payload) return payload.err();
-    const std::uint64_t seq = next_producer_seq(session_id);
-    control_requests_.insert(next_request_);  // enqueue hands out this id
-    proto::control frame{std::string(session_id), config_.client_id, seq, std::string(action), std::string(target),
-                         proto::raw_value{std::move(payload).value()}, config_.producer_epoch};
-    return enqueue(session_id, seq, proto::encode(frame));
+    if (control) control_requests_.insert(next_request_);  // enqueue hands out this id
+    return enqueue(session_id, seq,
+                   proto::encode_write({control, session_id, config_.client_id, seq, verb, target, *payload, config_.producer_epoch}));
 }
 
 void client_core::on_transport_open() {

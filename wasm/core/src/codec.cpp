@@ -359,6 +359,33 @@ std::string encode_packed(const event_batch& batch) {
     return out;
 }
 
+std::string encode_write(const write_view& f) {
+    std::string out;
+    out.reserve(112 + f.session.size() + f.producer_id.size() + f.verb.size() + f.target.size() + f.payload.size());
+    detail::string_writer writer{out};
+    msgpack::packer<detail::string_writer> packer(writer);
+    const auto text = [&](std::string_view value) { detail::pack_text(packer, value); };
+    // Keys as their msgpack bytes (fixstr header + name); the two frames differ in three.
+    constexpr std::string_view publish_head = "\x88\xa4" "type" "\xa7" "publish" "\xa7" "session";
+    constexpr std::string_view control_head = "\x88\xa4" "type" "\xa7" "control" "\xa7" "session";
+    out.append(f.control ? control_head : publish_head);
+    text(f.session);
+    out.append("\xab" "producer_id");
+    text(f.producer_id);
+    out.append("\xac" "producer_seq");
+    packer.pack_uint64(f.producer_seq);
+    out.append(f.control ? std::string_view("\xa6" "action") : std::string_view("\xa4" "kind"));
+    text(f.verb);
+    out.append(f.control ? std::string_view("\xa6" "target") : std::string_view("\xa6" "msg_id"));
+    text(f.target);
+    out.append("\xa7" "payload");
+    if (f.payload.empty()) packer.pack_nil();
+    else out.append(f.payload);
+    out.append("\xae" "producer_epoch");
+    packer.pack_uint64(f.producer_epoch);
+    return out;
+}
+
 std::string encode(const frame& f) {
     return std::visit([](const auto& alternative) { return encode(alternative); }, f);
 }

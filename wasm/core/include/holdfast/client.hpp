@@ -121,9 +121,17 @@ public:
     /// its ack or rejection will carry in the updates (call order; producer sequences are per
     /// session and internal).
     result<std::uint64_t> publish(std::string_view session_id, std::string_view kind,
-                                  std::string_view msg_id, std::string_view payload_json);
+                                  std::string_view msg_id, std::string_view payload_json) {
+        return write(false, session_id, kind, msg_id, payload_json);
+    }
     result<std::uint64_t> control(std::string_view session_id, std::string_view action,
-                                  std::string_view target, std::string_view payload_json);
+                                  std::string_view target, std::string_view payload_json) {
+        return write(true, session_id, action, target, payload_json);
+    }
+    /// A publish (kind, msg_id) or, with `control`, a control (action, target): one path, as the
+    /// two differ only in three key names and in a control's outcome being reported.
+    result<std::uint64_t> write(bool control, std::string_view session_id, std::string_view verb,
+                                std::string_view target, std::string_view payload_json);
 
     // ---- transport ----------------------------------------------------------------------------
     void on_transport_open();

@@ -66,6 +66,20 @@ void append_bundle_header(std::size_t count, std::string& out);
 std::string encode_packed(const event_batch& batch);
 inline constexpr std::string_view packed_frame_type = "packed";
 
+/// A publish or a control as views: what a client writes per event, with no copy of its strings
+/// into a frame struct first.
+struct write_view {
+    bool control = false;
+    std::string_view session, producer_id;
+    std::uint64_t producer_seq = 0;
+    std::string_view verb, target;  // kind and msg_id, or action and target
+    std::string_view payload;       // msgpack; empty: nil
+    std::uint64_t producer_epoch = 0;
+};
+/// The same bytes as encode(publish{...}) or encode(control{...}), written in one pass with the
+/// constant keys copied whole: a client's publish is one of these per event (scenario B).
+std::string encode_write(const write_view& f);
+
 /// Name of the frame's type ("attach", "events", ...), for logs and metrics.
 std::string_view type_name(const frame& f) noexcept;
 
