@@ -156,12 +156,6 @@ void client_core::render_events(std::string_view session_id, bool on) {
     if (!on) entry->events_out.clear();  // no one is left to hear the ones not taken yet
 }
 
-std::uint64_t client_core::next_producer_seq(std::string_view session_id) {
-    auto it = last_seq_by_session_.find(session_id);
-    if (it == last_seq_by_session_.end()) it = last_seq_by_session_.emplace(std::string(session_id), 0).first;
-    return ++it->second;
-}
-
 std::uint32_t client_core::intern_stream(std::string_view producer_id, std::string_view session_id) {
     auto producer = stream_ids_.find(producer_id);
     if (producer == stream_ids_.end()) producer = stream_ids_.try_emplace(std::string(producer_id)).first;
@@ -182,10 +176,9 @@ std::optional<std::uint32_t> client_core::find_stream(std::string_view producer_
     return it->second;
 }
 
-std::uint64_t client_core::enqueue(std::string_view session_id, std::uint64_t producer_seq, std::string frame) {
+std::uint64_t client_core::enqueue(std::uint32_t stream, std::uint64_t producer_seq, std::string frame) {
     if (connected_) send(frame);
     const std::uint64_t request = next_request_++;
-    const std::uint32_t stream = intern_stream(config_.client_id, session_id);
     request_by_seq_.emplace(sequence_key{stream, producer_seq}, request);
     outbox_.emplace(request, pending_publish{stream, producer_seq, std::move(frame)});
     producer_dirty_ = true;
@@ -213,9 +206,16 @@ result<std::uint64_t> client_core::write(bool control, std::string_view session_
                                          std::string_view target, std::string_view payload_json) {
     auto payload = validate_write(session_id, control ? "action" : "kind", verb, payload_json);
     if (!payload) return payload.err();
-    const std::uint64_t seq = next_producer_seq(session_id);
+    if (!written_seq_ || written_session_ != session_id) {
+        // A stream of writes goes to one session: its sequence counter (never erased, so the
+        // pointer holds) and stream number are found once per run, not per write.
+        written_seq_ = &last_seq_by_session_.try_emplace(std::string(session_id), 0).first->second;
+        written_stream_ = intern_stream(config_.client_id, session_id);
+        written_session_ = session_id;
+    }
+    const std::uint64_t seq = ++*written_seq_;
     if (control) control_requests_.insert(next_request_);  // enqueue hands out this id
-    return enqueue(session_id, seq,
+    return enqueue(written_stream_, seq,
                    proto::encode_write({control, session_id, config_.client_id, seq, verb, target, *payload, config_.producer_epoch}));
 }
 

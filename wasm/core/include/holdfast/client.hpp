@@ -260,8 +260,7 @@ private:
     /// Whether an error answering a pending publish (producer, session, seq) leaves it in the outbox.
     bool keep_for_resend(errc code, std::string_view producer_id, std::string_view session_id,
                          std::uint64_t producer_seq) const;
-    std::uint64_t next_producer_seq(std::string_view session_id);
-    std::uint64_t enqueue(std::string_view session_id, std::uint64_t producer_seq, std::string frame);
+    std::uint64_t enqueue(std::uint32_t stream, std::uint64_t producer_seq, std::string frame);
     /// The stream number of (producer, session), made on first use (own and adopted producers).
     std::uint32_t intern_stream(std::string_view producer_id, std::string_view session_id);
     /// The stream number, or nullopt when this client never published on it (another tab's).
@@ -287,6 +286,9 @@ private:
     /// The outbox or the sequences changed since the producer was last written (take_updates_json).
     bool producer_dirty_ = false;
     std::map<std::string, std::uint64_t, std::less<>> last_seq_by_session_;
+    std::string written_session_;          // the last write's session, and its entries below
+    std::uint64_t* written_seq_ = nullptr;  // in last_seq_by_session_
+    std::uint32_t written_stream_ = 0;
 
     // heartbeat: only times seen at ticks are compared (see heartbeat_config)
     std::uint64_t last_rx_ms_ = 0;
