@@ -1,7 +1,7 @@
 // core_api.js: the JS face of bindings.cpp's C ABI, linked into holdfast_core.js with --post-js so
 // the module presents the interface the SDK and tests use (formerly made by embind): the class
-// `Core` and errorCodes(), protocolVersion(), liveCores(), and in the testing build reencodeFrame()
-// and describeFrame().
+// `Core` and errorCodes(), protocolVersion(), liveCores(); the testing build adds
+// core_api_testing.js.
 // Layer: bindings. It only moves bytes: string and byte arguments are written back to back into
 // the core's scratch buffer (hf_scratch) and passed as lengths; results are read from the output
 // buffer (hf_out) and copied out before the next call (a heap view would be detached by the next
@@ -55,8 +55,14 @@ function hfWriteString(value, at) {
 
 /** A publish (control 0) or a control (1): the request id, or a failure. */
 function hfWrite(core, control, session, verb, target, payloadJson) {
-  var l = hfPut([session, verb, target, payloadJson]);
-  return hfRequest(Module['_hf_write'](hfAt(core), control, l[0], l[1], l[2], l[3]));
+  // The four are strings (the SDK makes them so): written without hfPut's two arrays, one write
+  // per event in a token stream.
+  var at = hfScratch(3 * (session.length + verb.length + target.length + payloadJson.length));
+  var a = hfWriteString(session, at);
+  var b = hfWriteString(verb, at + a);
+  var c = hfWriteString(target, at + a + b);
+  var d = hfWriteString(payloadJson, at + a + b + c);
+  return hfRequest(Module['_hf_write'](hfAt(core), control, a, b, c, d));
 }
 
 /** Writes the arguments into the scratch buffer in order; returns their byte lengths. */
@@ -87,11 +93,6 @@ function hfPut(values) {
 function hfText(length) {
   var at = Module['_hf_out']();
   return length > 0 ? hfDecoder.decode(HEAPU8.subarray(at, at + length)) : '';
-}
-
-function hfByteCopy(length) {
-  var at = Module['_hf_out']();
-  return HEAPU8.slice(at, at + length);
 }
 
 /** The frames of the output buffer (each behind a 4-byte little-endian length), each copied. */
@@ -219,16 +220,5 @@ Module['errorCodes'] = function () {
   return codes;
 };
 Module['protocolVersion'] = function () { return Module['_hf_protocol_version'](); };
-// The codec's test helpers exist only in the testing build (holdfast_core_testing).
-if (Module['_hf_describe_frame']) {
-  /** Test helper: {bytes} re-encoded after decoding, or {code, name, message}. */
-  Module['reencodeFrame'] = function (bytes) {
-    var l = hfPut([bytes]);
-    var n = Module['_hf_reencode_frame'](l[0]);
-    return n < 0 ? hfFailure() : { bytes: hfByteCopy(n) };
-  };
-  /** Test helper: a debug rendering of a frame, or "error <name>: <detail>". */
-  Module['describeFrame'] = function (bytes) { var l = hfPut([bytes]); return hfText(Module['_hf_describe_frame'](l[0])); };
-}
 /** Cores created and not yet deleted (the Node tests check that clients free theirs). */
 Module['liveCores'] = function () { return Module['_hf_live_cores'](); };
