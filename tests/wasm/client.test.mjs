@@ -279,6 +279,25 @@ describe('Holdfast against a fake relay', () => {
     assert.throws(() => hf.session('x'), { name: 'closed' });
   });
 
+  test('one ranged ack settles each publish it covers with its own serial, in call order', async () => {
+    const { relay, hf } = await setup();
+    relay.holdAcks = true;
+    const s = hf.session(uniqueSession());
+    const published = [];
+    for (let i = 0; i < 5; i++) published.push(s.publish('token', { i }));
+    await until(() => relay.logs.get(s.id)?.length === 5, 'the publishes reached the relay');
+    const hello = relay.received.find(({ frame }) => frame.type === 'hello');
+    assert.equal(hello.frame.ack_ranges, true, 'the client asks for ranged acks');
+    // 1 and 2 alone, then 3-5 in one range; a range past what was sent settles nothing more.
+    hello.socket.deliver({ type: 'ack', session: s.id, producer_id: hf.clientId, producer_seq: 1, serial: 40, count: 2 });
+    hello.socket.deliver({ type: 'ack', session: s.id, producer_id: hf.clientId, producer_seq: 3, serial: 42, count: 100 });
+    const serials = [];
+    published.forEach((p, i) => p.then((serial) => { serials[i] = serial; }));
+    await until(() => serials.filter((x) => x !== undefined).length === 5, 'every publish settled');
+    assert.deepEqual(serials, [40, 41, 42, 43, 44]);
+    hf.close();
+  });
+
   test('two clients on one session see the same messages', async () => {
     const relay = new FakeRelay(rawModule);
     const { hf: a } = await setup({ relay });
