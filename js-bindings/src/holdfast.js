@@ -357,6 +357,8 @@ export class Holdfast extends Emitter {
     } catch (error) {
       return Promise.reject(HoldfastError.named(this.#codes, 'invalid_payload', String(error)));
     }
+    // A function or a symbol has no JSON text (stringify gives undefined): refused like the rest.
+    if (json === undefined) return Promise.reject(HoldfastError.named(this.#codes, 'invalid_payload', `a ${typeof payload} is not JSON`));
     const outcome = this.#core[method](sessionId, String(a), String(b), json);
     if (outcome.code !== undefined) return Promise.reject(HoldfastError.from(outcome));
     const promise = new Promise((resolve, reject) => this.#pending.set(outcome.request, { resolve, reject }));

@@ -112,6 +112,10 @@ void relay_core::on_sent(connection_id connection, std::uint64_t bytes) {
 }
 
 void relay_core::pump_replay(connection_id id, connection_state& conn) {
+    // A replay step may make a subscriber live: what is held (e.g. the agent.attached its attach
+    // just appended, or what a shared store's catch-up fanned out) goes first, to the subscribers
+    // live before it, as it would have unheld; the replay then reads it once.
+    send_held();
     const std::uint64_t written = out_.written_bytes(id);
     while (!conn.replay_batch_ends.empty() && conn.replay_batch_ends.front() <= written) {
         conn.replay_batch_ends.pop_front();

@@ -195,8 +195,8 @@ void session_table::send_held_fan_out() {
     if (held_.empty()) return;
     held_bytes_ = 0;
     auto events = std::exchange(held_, {});
-    // Subscribers are read now: nothing that changes them (attach, detach, a replay step) runs
-    // while fan-out is held.
+    // Subscribers are read now: the relay core sends what is held before anything that changes
+    // them (an attach's replay step, a detach) or sends them other output.
     if (auto it = live_.find(held_session_); it != live_.end()) send_to_live(held_session_, it->second, std::move(events));
 }
 

@@ -3,10 +3,14 @@
 // (redis).
 #include "redis_fixture.hpp"
 
+#include "holdfast/codec.hpp"
 #include "holdfast/relay/redis_store.hpp"
+#include "holdfast/relay/relay_core.hpp"
 
 #include <gtest/gtest.h>
+#include <map>
 #include <unistd.h>
+#include <vector>
 
 namespace holdfast::redis_tests {
 namespace {
@@ -174,6 +178,48 @@ TEST_F(redis_store_test, presence_keys_lapse_unless_renewed) {
     EXPECT_EQ(now.value(), (std::vector<bool>{true, true, false}));
     ::usleep(400'000);
     EXPECT_EQ(store_->present({"p1"}).value(), (std::vector<bool>{false}));
+}
+
+// Another node appended to a followed session and this node has not heard of it yet. A connection
+// attaches that session inside a bundle: the attach catches the session up (a fan-out, held while
+// the bundle runs), the attacher's replay reads the same events and makes it live; the held
+// fan-out must then reach only the subscribers that were live before, not the attacher again.
+TEST_F(redis_store_test, an_attach_inside_a_bundle_gets_what_it_caught_up_once) {
+    relay::relay_config config;
+    std::uint64_t now = 1'700'000'000'000;
+    relay::relay_core core(*store_, config, [&] { return ++now; });
+    auto address = relay::parse_redis_url(redis_->url());
+    auto other = redis_store::open(address.value(), [] { return std::uint64_t{4242}; });
+    ASSERT_TRUE(other);
+
+    core.on_open(2);
+    core.on_frame(2, proto::encode(proto::hello{proto::protocol_version, "", "b", ""}));
+    core.on_frame(2, proto::encode(proto::attach{"s", 0, 0}));  // live on "s", which it creates
+    (void)core.take_outputs();
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+        stored_event e = event("w", 1, seq);
+        e.event.payload.bytes = "\xc0";  // nil: a valid payload
+        ASSERT_TRUE(other.value()->append_assigning("s", e));
+    }
+
+    core.on_open(1);
+    auto message = proto::bundle_frames({proto::encode(proto::hello{proto::protocol_version, "", "a", ""}),
+                                         proto::encode(proto::attach{"s", 0, 0})});
+    ASSERT_EQ(message.size(), 1u);
+    core.on_frame(1, message[0]);
+    std::map<relay::connection_id, std::vector<std::uint64_t>> serials;
+    for (const auto& out : core.take_outputs()) {
+        if (!out.frame) continue;
+        auto decoded = proto::decode_message(*out.frame);
+        ASSERT_TRUE(decoded);
+        for (auto& f : decoded.value()) {
+            if (const auto* batch = f ? std::get_if<proto::event_batch>(&f.value()) : nullptr) {
+                for (const auto& e : batch->events) serials[out.connection].push_back(e.serial);
+            }
+        }
+    }
+    EXPECT_EQ(serials[1], (std::vector<std::uint64_t>{1, 2, 3})) << "each serial once";
+    EXPECT_EQ(serials[2], (std::vector<std::uint64_t>{1, 2, 3}));
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 #include "holdfast/relay/sqlite_store.hpp"
 
 #include <filesystem>
+#include <numeric>
 #include <unistd.h>
 
 namespace holdfast::relay::testing {
@@ -231,9 +232,29 @@ TEST_F(bundle_test, a_bundles_held_fan_out_is_cut_at_the_batch_limit) {
     // The same events reach a client that attaches later, through the replay.
     connect_with_bundles(2, true);
     auto replay = send(2, proto::attach{"s", 0, 0});
-    std::size_t replayed = 0;
-    for (const auto& batch : replay.of_type<proto::event_batch>(2)) replayed += batch.events.size();
-    EXPECT_GT(replayed, 0u);
+    std::vector<std::uint64_t> expected(10);
+    std::iota(expected.begin(), expected.end(), 1);
+    EXPECT_EQ(serials_of(replay, 2), expected);
+}
+
+TEST_F(bundle_test, an_agent_attaching_inside_a_bundle_gets_each_serial_once) {
+    // The SDK sends a turn's frames as one bundle: a new agent's hello and attach come together,
+    // and the attach appends agent.attached while fan-out is held. The attacher's replay reads it;
+    // the held fan-out must not reach the attacher again once the replay made it live.
+    connect(2);
+    send(2, proto::attach{"s", 0, 0});
+    publish(2, "s", "ui", 1);
+    (void)core_.take_outputs();
+    core_.on_open(1);
+    proto::hello h;
+    h.agent = "bot";
+    h.bundles = true;
+    auto message = proto::bundle_frames({proto::encode(h), proto::encode(proto::attach{"s", 0, 0})});
+    ASSERT_EQ(message.size(), 1u);
+    core_.on_frame(1, message[0]);
+    auto out = decode_outputs(core_.take_outputs());
+    EXPECT_EQ(serials_of(out, 1), (std::vector<std::uint64_t>{1, 2})) << "each serial once, in order";
+    EXPECT_EQ(serials_of(out, 2), (std::vector<std::uint64_t>{2})) << "the live subscriber hears agent.attached";
 }
 
 TEST_F(bundle_test, a_retried_run_is_acked_with_the_serials_first_assigned) {

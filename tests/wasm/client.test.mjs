@@ -263,6 +263,9 @@ describe('Holdfast against a fake relay', () => {
       return true;
     });
     await assert.rejects(hf.session('$sessions').publish('status', {}), { name: 'forbidden' });
+    // No JSON text at all (a function, a symbol): refused as a promise, never thrown.
+    await assert.rejects(s.publish('status', () => 1), { name: 'invalid_payload' });
+    await assert.rejects(s.publish('status', Symbol('x')), { name: 'invalid_payload' });
     assert.throws(() => hf.session('bad id with spaces'), { name: 'invalid_session_id' });
     hf.close();
   });
