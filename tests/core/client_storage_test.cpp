@@ -97,6 +97,38 @@ TEST_F(storage_fixture, an_unacknowledged_publish_survives_a_reload_and_is_resen
     EXPECT_EQ(third.pending_publishes(), 0u) << "acknowledged publishes are gone from storage";
 }
 
+TEST_F(storage_fixture, a_stored_publish_that_is_unreadable_or_disagrees_with_its_record_is_dropped_and_told) {
+    {
+        client_core c(config("tab-1"));
+        ASSERT_TRUE(c.publish("chat", "user.prompt", "p-1", R"({"text":"kept"})"));
+        (void)c.take_updates_json();
+    }
+    auto stored = proto::decode_struct<stored_producer>(files.read("/holdfast/producer").value()).value();
+    ASSERT_EQ(stored.pending.size(), 1u);
+    const stored_publish good = stored.pending[0];
+    stored_publish garbage = good;
+    garbage.frame.bytes = std::string("\x81\xa4" "type" "\x05", 7);  // {"type": 5}: no frame
+    stored_publish other_session = good;
+    other_session.session = "elsewhere";  // the frame says "chat"
+    stored_publish other_seq = good;
+    other_seq.producer_seq = 9;  // the frame says 1
+    stored_publish not_a_write = good;
+    not_a_write.frame.bytes = proto::encode(proto::ping{4});
+    stored.pending = {garbage, other_session, good, other_seq, not_a_write};
+    ASSERT_TRUE(files.write("/holdfast/producer", proto::encode_struct(stored)));
+
+    client_core reloaded(config("tab-2"));
+    EXPECT_EQ(reloaded.pending_publishes(), 1u) << "only the one that agrees with its record is adopted";
+    const std::string updates = reloaded.take_updates_json();
+    std::size_t told = 0;
+    for (std::size_t at = 0; (at = updates.find("stored unacknowledged publish is unreadable", at)) != std::string::npos; ++at) ++told;
+    EXPECT_EQ(told, 4u) << updates;
+    reloaded.on_transport_open();
+    const auto frames = reloaded.take_frames();
+    ASSERT_EQ(frames.size(), 2u);
+    EXPECT_EQ(frames[1], good.frame.bytes);
+}
+
 TEST_F(storage_fixture, the_outbox_is_written_once_per_drain_not_once_per_publish) {
     // An agent pipelining publishes must not re-encode its whole outbox per publish (quadratic):
     // the producer is written when the host takes the updates, which is also the only moment it

@@ -566,6 +566,20 @@ TEST(client_core, acks_settle_by_producer_session_and_sequence_only) {
     EXPECT_EQ(c.pending_publishes(), 0u);
 }
 
+TEST(client_core, a_frame_only_clients_send_is_a_protocol_violation_when_the_relay_sends_it) {
+    client_core c(config());
+    follow_live(c);
+    c.on_frame(proto::encode(proto::publish{"chat-1", "x", 1, "k", "", proto::raw_value{}}));
+    c.on_frame(proto::encode(proto::hello{}));
+    c.on_frame(std::string("\x81\xa4" "type" "\xa5" "bogus", 12));  // {"type":"bogus"}
+    c.on_frame(proto::encode(proto::ack{"chat-1", "client-a", 1, 3}));  // still read after them
+    const std::string updates = c.take_updates_json();
+    EXPECT_NE(updates.find(R"("name":"protocol_violation","message":"unexpected frame from relay: publish")"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("name":"protocol_violation","message":"unexpected frame from relay: hello")"), std::string::npos) << updates;
+    EXPECT_NE(updates.find(R"("name":"unknown_frame_type","message":"bogus")"), std::string::npos) << updates;
+    EXPECT_EQ(c.find_session("chat-1")->state(), session_state::live) << "the link and the session stay";
+}
+
 TEST(client_core, an_ack_range_settles_each_publish_it_covers_with_its_own_serial) {
     client_core c(config());
     c.on_transport_open();

@@ -12,6 +12,18 @@ std::string producer_path(const history_store& store) { return store.root() + "/
 
 } // namespace
 
+namespace {
+
+/// What adopting a stored publish or control reads of its frame (the rest travels unread).
+struct stored_write_identity {
+    std::string session;
+    std::string producer_id;
+    std::uint64_t producer_seq = 0;
+};
+BOOST_DESCRIBE_STRUCT(stored_write_identity, (), (session, producer_id, producer_seq))
+
+} // namespace
+
 void client_core::load_producer() {
     auto content = config_.storage->fs().read(producer_path(*config_.storage));
     if (!content) return;  // first run: nothing stored
@@ -28,16 +40,17 @@ void client_core::load_producer() {
     // publishes from it would reuse sequences the relay already acknowledged: it would answer
     // them as duplicates with another publish's serial, and they would never be appended.
     for (auto& pending : stored->pending) {
-        auto frame = proto::decode(pending.frame.bytes);
-        const auto* publish = frame ? std::get_if<proto::publish>(&frame.value()) : nullptr;
-        const auto* control = frame ? std::get_if<proto::control>(&frame.value()) : nullptr;
-        if (!publish && !control) {
+        // Read as far as adopting needs: its type, and the identity it must agree with its record on.
+        auto type = proto::frame_type(pending.frame.bytes);
+        auto identity = proto::decode_struct<stored_write_identity>(pending.frame.bytes);
+        const bool control = type && type.value() == proto::control::frame_type;
+        if (!identity || !(control || (type && type.value() == proto::publish::frame_type)) ||
+            identity->session != pending.session || identity->producer_seq != pending.producer_seq) {
             report(make_error(errc::store_failure, "a stored unacknowledged publish is unreadable: dropped"));
             continue;
         }
         const std::uint64_t request = next_request_++;
-        const std::string& producer = publish ? publish->producer_id : control->producer_id;
-        const std::uint32_t stream = intern_stream(producer, pending.session);
+        const std::uint32_t stream = intern_stream(identity->producer_id, pending.session);
         request_by_seq_.emplace(sequence_key{stream, pending.producer_seq}, request);
         // Its outcome is reported too, found in the stored conversation if it came before the reload.
         if (control) control_requests_.insert(request);

@@ -250,12 +250,43 @@ result<std::vector<result<frame>>> decode_message(std::string_view bytes, const 
     return read_message<frame>(bytes, limits, [&limits](msgpack_reader& in) { return read_frame(in, frame_type_of(in), limits); });
 }
 
-result<std::vector<result<received_frame>>> decode_message_in_place(std::string_view bytes, const decode_limits& limits) {
-    return read_message<received_frame>(bytes, limits, [&limits](msgpack_reader& in) -> received_frame {
-        const std::string_view name = frame_type_of(in);
-        if (name == packed_frame_type) return read_packed_in_place(in, limits);
-        return read_frame(in, name, limits);
+namespace {
+
+/// read_frame for a client: only the frames a relay sends are read (the client's build then holds
+/// no reader for the others: 2 kB of its code).
+received_frame read_relay_frame(msgpack_reader& in, std::string_view name, const decode_limits& limits) {
+    using namespace boost::mp11;
+    if (name == packed_frame_type) return read_packed_in_place(in, limits);
+    std::optional<frame> decoded;
+    mp_for_each<mp_transform<mp_identity, mp_list<welcome, attached, event_batch, ack, error_frame, pong>>>([&](auto id) {
+        using alternative = typename decltype(id)::type;
+        if (decoded || alternative::frame_type != name) return;
+        alternative value{};
+        detail::read_struct(in, value);
+        decoded.emplace(std::move(value));
     });
+    if (decoded) return std::move(*decoded);
+    bool client_frame = false;
+    mp_for_each<mp_transform<mp_identity, mp_list<hello, attach, detach, publish, control, ping>>>(
+        [&](auto id) { client_frame = client_frame || decltype(id)::type::frame_type == name; });
+    if (client_frame) throw field_error{errc::protocol_violation, "unexpected frame from relay: " + std::string(name)};
+    throw field_error{errc::unknown_frame_type, std::string(name)};
+}
+
+} // namespace
+
+result<std::vector<result<received_frame>>> decode_message_in_place(std::string_view bytes, const decode_limits& limits) {
+    return read_message<received_frame>(bytes, limits,
+                                        [&limits](msgpack_reader& in) { return read_relay_frame(in, frame_type_of(in), limits); });
+}
+
+result<std::string_view> frame_type(std::string_view bytes, const decode_limits& limits) {
+    if (auto failure = detail::check_message(bytes, limits)) return std::move(*failure);
+    try {
+        return frame_type_of(msgpack_reader(bytes));
+    } catch (const field_error& e) {
+        return make_error(e.code, e.field);
+    }
 }
 
 void append_bundle_header(std::size_t count, std::string& out) {

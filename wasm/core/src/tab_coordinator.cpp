@@ -172,32 +172,33 @@ void tab_coordinator::follow(const tab_message& m, std::uint64_t now_ms) {
 
 void tab_coordinator::handle_up(const tab_message& m) {
     const std::string_view bytes(m.frame.data(), m.frame.size());
-    auto decoded = proto::decode(bytes);
-    if (!decoded) return;
+    // Routed by type; only ping and attach are read (the core ships no reader for the others).
+    auto type = proto::frame_type(bytes);
+    if (!type) return;
     const bool socket_open = socket_ == socket_state::open;
-    std::visit(
-        [&](const auto& f) {
-            using T = std::decay_t<decltype(f)>;
-            if constexpr (std::is_same_v<T, proto::ping>) {
-                post("to", m.from, proto::encode(proto::pong{f.nonce}));  // answers for the leader's liveness
-            } else if constexpr (std::is_same_v<T, proto::attach>) {
-                const session* s = core_.find_session(f.session);
-                const bool level = s && s->state() == session_state::live && s->epoch() != 0 &&
-                                   f.epoch == s->epoch() && f.from_serial >= s->last_serial();
-                if (level) {
-                    // Already as far as we are: nothing to replay, the live stream follows.
-                    post("to", m.from, proto::encode(proto::attached{f.session, s->epoch(), s->last_serial()}));
-                } else if (socket_open) {
-                    socket_out_.emplace_back(bytes);  // a re-attach on the shared connection
-                }
-            } else if constexpr (std::is_same_v<T, proto::publish> || std::is_same_v<T, proto::control>) {
-                // Unchanged: the follower's producer identity makes acks and dedup its own.
-                if (socket_open) socket_out_.emplace_back(bytes);
-            }
-            // hello and detach stay with the leader: the shared connection is already greeted, and
-            // another tab may still follow the session.
-        },
-        decoded.value());
+    if (type.value() == proto::ping::frame_type) {
+        if (auto ping = proto::decode_struct<proto::ping>(bytes)) {
+            post("to", m.from, proto::encode(proto::pong{ping->nonce}));  // answers for the leader's liveness
+        }
+    } else if (type.value() == proto::attach::frame_type) {
+        auto attach = proto::decode_struct<proto::attach>(bytes);
+        if (!attach) return;
+        const proto::attach& f = attach.value();
+        const session* s = core_.find_session(f.session);
+        const bool level = s && s->state() == session_state::live && s->epoch() != 0 && f.epoch == s->epoch() &&
+                           f.from_serial >= s->last_serial();
+        if (level) {
+            // Already as far as we are: nothing to replay, the live stream follows.
+            post("to", m.from, proto::encode(proto::attached{f.session, s->epoch(), s->last_serial()}));
+        } else if (socket_open) {
+            socket_out_.emplace_back(bytes);  // a re-attach on the shared connection
+        }
+    } else if (type.value() == proto::publish::frame_type || type.value() == proto::control::frame_type) {
+        // Unchanged (the relay checks it): the follower's producer identity makes acks and dedup its own.
+        if (socket_open) socket_out_.emplace_back(bytes);
+    }
+    // hello and detach stay with the leader: the shared connection is already greeted, and
+    // another tab may still follow the session.
 }
 
 void tab_coordinator::on_tick(std::uint64_t now_ms) {

@@ -43,8 +43,14 @@ struct event_batch_view {
 using received_frame = std::variant<frame, event_batch_view>;
 /// decode_message for a client: a packed events frame comes as views into `bytes` (valid while
 /// they are), with no copy of its strings per event; every other frame as decode_message gives
-/// it. The same checks and errors as decode_message.
+/// it. The same checks and errors as decode_message, except that a frame only a client sends
+/// (hello, attach, publish, …) is `protocol_violation` unread: the client ships no reader for them.
 result<std::vector<result<received_frame>>> decode_message_in_place(std::string_view bytes, const decode_limits& limits = {});
+
+/// The "type" of one frame occupying all of `bytes` (checked as decode checks a message), as a
+/// view into `bytes`: for code that routes frames by type and reads few of them (a leading tab
+/// forwarding its followers' frames reads only attach and ping, with decode_struct).
+result<std::string_view> frame_type(std::string_view bytes, const decode_limits& limits = {});
 
 /// Groups encoded frames into messages: runs of up to max_frames frames and max_bytes bytes
 /// become one bundle; a run of one, or a frame larger than max_bytes, travels as it is.
