@@ -11,8 +11,11 @@ EM_JS(int, hf_js_format_double, (double value, char* out, int capacity), {
     return stringToUTF8(String(value), out, capacity);
 });
 
+// The literal is ASCII (the JSON parser checked it): its bytes are its characters. UTF8ToString
+// would hand anything over 16 bytes (most 17-digit doubles with their point) to a TextDecoder.
 EM_JS(double, hf_js_parse_double, (const char* literal, int length), {
-    return Number(UTF8ToString(literal, length));
+    for (var text = ''; length--;) text += String.fromCharCode(HEAPU8[literal++]);
+    return Number(text);
 });
 
 namespace holdfast::json::detail {
