@@ -507,7 +507,10 @@ export class Holdfast extends Emitter {
     }
     if (updates.persist) this.#storage?.markDirty();
     if (updates.evicted?.length) this.emit('evicted', { sessions: updates.evicted });
-    for (const { request, serial } of updates.acks ?? []) this.#settle(request)?.resolve(serial);
+    // An ack with a count stands for a run: requests and serials go up together.
+    for (const { request, serial, count = 1 } of updates.acks ?? []) {
+      for (let i = 0; i < count; i++) this.#settle(request + i)?.resolve(serial + i);
+    }
     for (const report of updates.rejects ?? []) this.#settle(report.request)?.reject(HoldfastError.from(report));
     for (const report of updates.errors ?? []) {
       if (report.code === this.#codes.token_expired) this.#renewToken();

@@ -94,7 +94,10 @@ result<update_batch> parse_update_batch(std::string_view text, std::string_view 
         }
         for (const json::value& item : entries(root, "acks")) {
             const json::object& a = item.as_object();
-            batch.acks.push_back(ack_update{to_u64(a.at("request")), to_u64(a.at("serial"))});
+            // A run (count): consecutive requests settled with consecutive serials.
+            const std::uint64_t request = to_u64(a.at("request")), serial = to_u64(a.at("serial"));
+            const std::uint64_t count = a.contains("count") ? to_u64(a.at("count")) : 1;
+            for (std::uint64_t i = 0; i < count; ++i) batch.acks.push_back(ack_update{request + i, serial + i});
         }
         for (const json::value& item : entries(root, "rejects")) {
             const json::object& r = item.as_object();

@@ -105,9 +105,7 @@ void world::check_updates(const std::string& who, const std::string& producer,
                                            " but the app was given up to " + std::to_string(last)};
         }
     }
-    for (const auto& value : holdfast::testing::entries(updates, "acks")) {
-        const auto request = value.at("request").to_number<std::uint64_t>();
-        const auto serial = value.at("serial").to_number<std::uint64_t>();
+    for (const auto& [request, serial] : holdfast::testing::acks(updates)) {
         auto it = requests.find(request);
         if (it == requests.end()) {
             throw violation{"exactly-once", who + ": ack of request " + std::to_string(request) + " it never made"};

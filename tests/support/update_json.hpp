@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace holdfast::testing {
@@ -29,6 +30,24 @@ inline const boost::json::array& entries(const boost::json::object& o, std::stri
 inline bool flag(const boost::json::object& o, std::string_view key) {
     const auto* value = o.if_contains(key);
     return value && value->as_bool();
+}
+
+/// The acks as (request, serial), each run expanded: an ack with a count stands for that many
+/// consecutive requests settled with consecutive serials (as Holdfast.js reads them).
+inline std::vector<std::pair<std::uint64_t, std::uint64_t>> acks(const boost::json::object& updates) {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+    for (const auto& value : entries(updates, "acks")) {
+        const auto& ack = value.as_object();
+        const auto request = ack.at("request").to_number<std::uint64_t>();
+        const auto serial = ack.at("serial").to_number<std::uint64_t>();
+        const auto count = ack.contains("count") ? ack.at("count").to_number<std::uint64_t>() : 1;
+        for (std::uint64_t i = 0; i < count; ++i) out.emplace_back(request + i, serial + i);
+    }
+    return out;
+}
+inline std::vector<std::pair<std::uint64_t, std::uint64_t>> acks(std::string_view updates_json) {
+    return updates_json.empty() ? std::vector<std::pair<std::uint64_t, std::uint64_t>>{}
+                                : acks(boost::json::parse(updates_json).as_object());
 }
 
 /// A message update applied to the text held for it, as Session.js does: "text" replaces it,

@@ -208,7 +208,7 @@ private:
                 holdfast::testing::apply_text(message, t.texts[ids.at(index)]);
             }
         }
-        for (const auto& a : holdfast::testing::entries(u, "acks")) t.acks[a.at("request").to_number<std::uint64_t>()] = a.at("serial").to_number<std::uint64_t>();
+        for (const auto& [request, serial] : holdfast::testing::acks(u)) t.acks[request] = serial;
         for (const auto& r : holdfast::testing::entries(u, "rejects")) t.rejects[r.at("request").to_number<std::uint64_t>()] = r.at("name").as_string().c_str();
         // The host's retry timer fires at once here: time is the test's to move.
         if (u.contains("retry") || u.contains("connectNow")) t.coord.on_reconnect_due();

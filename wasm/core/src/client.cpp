@@ -428,7 +428,12 @@ void client_core::on_ack(const proto::ack& f) {
 }
 
 void client_core::on_acked(std::string_view session_id, std::uint64_t request, std::uint64_t serial) {
-    acks_out_.emplace_back(request, serial);
+    if (!acks_out_.empty() && acks_out_.back().request + acks_out_.back().count == request &&
+        acks_out_.back().serial + acks_out_.back().count == serial) {
+        ++acks_out_.back().count;
+    } else {
+        acks_out_.push_back({request, serial, 1});
+    }
     if (control_requests_.erase(request) == 0) return;
     // The outcome may be known already: it overtook the ack, or (a control resent after a
     // reload, acked with its first serial) it was stored with the history before the reload.
@@ -742,8 +747,11 @@ std::string client_core::take_updates_json() {
         entry->reported_serial = entry->log.last_serial();
     }
     if (any_session) out += ']';
-    append_list(batch, "acks", acks_out_, [](const auto& ack, std::string& json_out) {
-        json::object_writer(json_out).number("request", ack.first).number("serial", ack.second).close();
+    append_list(batch, "acks", acks_out_, [](const ack_run& ack, std::string& json_out) {
+        json::object_writer item(json_out);
+        item.number("request", ack.request).number("serial", ack.serial);
+        if (ack.count > 1) item.number("count", ack.count);  // requests and serials run on together
+        item.close();
     });
     append_list(batch, "rejects", rejects_out_, [](const reject& r, std::string& json_out) {
         json::object_writer item(json_out);

@@ -173,7 +173,8 @@ public:
     /// (the host, or the tab coordinator for the frames of every tab it carries).
     std::vector<std::string> bundle_for_relay(std::vector<std::string> frames) const;
     /// JSON: {"sessions":[{id,state,lastSerial,epoch,reset,continuityLost,events:[...],
-    ///        producers:[...],messages:[...]}], "acks":[{request,serial}],
+    ///        producers:[...],messages:[...]}], "acks":[{request,serial,count?}] (count: a run,
+    ///        request + i settled with serial + i),
     ///        "rejects":[{request,code,name,message}], "errors":[{code,name,message}],
     ///        "retry":{attempt,delayMs}, "closeLink":true, "connectNow":true, "persist":true,
     ///        "evicted":[ids], "controls":[{request,outcome,reason}]}; "" when nothing changed.
@@ -299,7 +300,12 @@ private:
     std::vector<std::string> frames_out_;
     std::size_t bundle_frames_max_ = 0;  // from the relay's welcome: 0 = send frames one by one
     std::size_t bundle_bytes_max_ = 256u << 10;
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> acks_out_;  // request, serial
+    /// Acks to report: runs of consecutive requests with consecutive serials (a bundle's), one
+    /// entry each, so JS parses one object per run rather than per publish.
+    struct ack_run {
+        std::uint64_t request, serial, count;
+    };
+    std::vector<ack_run> acks_out_;
     std::vector<reject> rejects_out_;
     // Controls resolve twice: the ack gives the control's serial in its session, then the
     // relay's control.outcome event naming that serial, in that session, gives the result. An
