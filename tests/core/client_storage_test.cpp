@@ -130,6 +130,50 @@ TEST_F(storage_fixture, a_stored_publish_that_is_unreadable_or_disagrees_with_it
     EXPECT_EQ(frames[1], good.frame.bytes);
 }
 
+/// A stored publish whose identity is intact but whose body is damaged (its "kind" lost).
+struct identity_only_publish {
+    std::string type = "publish";
+    std::string session;
+    std::string producer_id;
+    std::uint64_t producer_seq = 0;
+};
+BOOST_DESCRIBE_STRUCT(identity_only_publish, (), (type, session, producer_id, producer_seq))
+
+TEST_F(storage_fixture, a_stored_publish_the_relay_cannot_read_is_dropped_not_adopted_forever) {
+    {
+        client_core c(config("tab-1"));
+        ASSERT_TRUE(c.publish("chat", "user.prompt", "p-1", R"({"text":"one"})"));
+        ASSERT_TRUE(c.publish("chat", "user.prompt", "p-2", R"({"text":"two"})"));
+        (void)c.take_updates_json();
+    }
+    auto stored = proto::decode_struct<stored_producer>(files.read("/holdfast/producer").value()).value();
+    ASSERT_EQ(stored.pending.size(), 2u);
+    // The first one's identity agrees with its record, but it is no publish the relay can read:
+    // its decode fails (missing kind), and the relay's error names no session, so it never settles.
+    stored.pending[0].frame.bytes = proto::encode_struct(identity_only_publish{"publish", "chat", "tab-1", 1});
+    ASSERT_FALSE(proto::decode(stored.pending[0].frame.bytes)) << "the relay's decoder refuses it";
+    ASSERT_TRUE(files.write("/holdfast/producer", proto::encode_struct(stored)));
+
+    client_core reloaded(config("tab-2"));
+    EXPECT_EQ(reloaded.pending_publishes(), 1u) << "a stored publish the relay cannot read is dropped and told";
+    EXPECT_NE(reloaded.take_updates_json().find("stored unacknowledged publish is unreadable"), std::string::npos);
+
+    // What the relay answers: the unreadable frame gets an error naming no session; the good one,
+    // sequence 2 of a producer it never saw sequence 1 of, a sequence_gap. Adopted, the unreadable
+    // one holds the good one in a resend loop: it is kept "behind an earlier waiting publish".
+    reloaded.on_tick(1000);
+    reloaded.on_transport_open();
+    (void)reloaded.take_frames();
+    reloaded.on_frame(proto::encode(proto::error_frame{static_cast<std::uint32_t>(errc::missing_field), "kind",
+                                                       std::nullopt, std::nullopt, std::nullopt}));
+    reloaded.on_frame(proto::encode(proto::error_frame{static_cast<std::uint32_t>(errc::sequence_gap), "expected 1",
+                                                       std::string("chat"), 2u, std::string("tab-1")}));
+    const std::string updates = reloaded.take_updates_json();
+    EXPECT_NE(updates.find(R"("rejects":[{"request")"), std::string::npos) << "the gap is the app's to hear: " << updates;
+    reloaded.on_tick(2000);
+    EXPECT_TRUE(reloaded.take_frames().empty()) << "nothing is resent in a loop";
+}
+
 TEST_F(storage_fixture, the_outbox_is_written_once_per_drain_not_once_per_publish) {
     // An agent pipelining publishes must not re-encode its whole outbox per publish (quadratic):
     // the producer is written when the host takes the updates, which is also the only moment it

@@ -14,13 +14,17 @@ std::string producer_path(const history_store& store) { return store.root() + "/
 
 namespace {
 
-/// What adopting a stored publish or control reads of its frame (the rest travels unread).
-struct stored_write_identity {
+/// A stored publish or control as the relay reads it: every field either of them requires (the
+/// verb and its target are a publish's kind and msg_id, a control's action and target).
+struct stored_write {
     std::string session;
     std::string producer_id;
     std::uint64_t producer_seq = 0;
+    std::uint64_t producer_epoch = 0;
+    proto::raw_value payload;
+    std::optional<std::string> kind, msg_id, action, target;
 };
-BOOST_DESCRIBE_STRUCT(stored_write_identity, (), (session, producer_id, producer_seq))
+BOOST_DESCRIBE_STRUCT(stored_write, (), (session, producer_id, producer_seq, producer_epoch, payload, kind, msg_id, action, target))
 
 } // namespace
 
@@ -40,17 +44,22 @@ void client_core::load_producer() {
     // publishes from it would reuse sequences the relay already acknowledged: it would answer
     // them as duplicates with another publish's serial, and they would never be appended.
     for (auto& pending : stored->pending) {
-        // Read as far as adopting needs: its type, and the identity it must agree with its record on.
+        // Read whole, as the relay will: a damaged one adopted would never be answered for its
+        // producer (the relay's error for a frame it cannot read names none) and would hold every
+        // later publish of that producer in the resend loop behind it. It must also agree with its
+        // record.
         auto type = proto::frame_type(pending.frame.bytes);
-        auto identity = proto::decode_struct<stored_write_identity>(pending.frame.bytes);
+        auto stored_frame = proto::decode_struct<stored_write>(pending.frame.bytes);
         const bool control = type && type.value() == proto::control::frame_type;
-        if (!identity || !(control || (type && type.value() == proto::publish::frame_type)) ||
-            identity->session != pending.session || identity->producer_seq != pending.producer_seq) {
+        const bool publish = type && type.value() == proto::publish::frame_type;
+        if (!stored_frame || stored_frame->session != pending.session || stored_frame->producer_seq != pending.producer_seq ||
+            !(publish ? stored_frame->kind && stored_frame->msg_id : control && stored_frame->action && stored_frame->target)) {
             report(make_error(errc::store_failure, "a stored unacknowledged publish is unreadable: dropped"));
             continue;
         }
+        const std::string& producer = stored_frame->producer_id;
         const std::uint64_t request = next_request_++;
-        const std::uint32_t stream = intern_stream(identity->producer_id, pending.session);
+        const std::uint32_t stream = intern_stream(producer, pending.session);
         request_by_seq_.emplace(sequence_key{stream, pending.producer_seq}, request);
         // Its outcome is reported too, found in the stored conversation if it came before the reload.
         if (control) control_requests_.insert(request);
