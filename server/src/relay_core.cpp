@@ -213,8 +213,7 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
     if (group) store_.begin_group();
     // A bundle's fan-out and acks are held and sent together (send_held); anything else a frame
     // sends goes after what is held, so every connection still sees outputs in input order.
-    hold_acks_ = decoded->size() > 1;
-    sessions_.hold_fan_out(hold_acks_);
+    sessions_.hold_fan_out(decoded->size() > 1);
     for (auto& frame : decoded.value()) {
         auto current = connections_.find(connection);
         if (current == connections_.end() || current->second.closing) break;
@@ -226,7 +225,6 @@ void relay_core::on_frame(connection_id connection, std::string_view bytes) {
         handle(connection, current->second, std::move(frame).value());
     }
     send_held();
-    hold_acks_ = false;
     sessions_.hold_fan_out(false);
     if (group) {
         if (auto committed = store_.end_group(); !committed) {
@@ -371,7 +369,7 @@ void relay_core::on_append(connection_id id, const connection_state& conn, appen
                           input.producer_id);
     }
     proto::ack ack{std::move(input.session), std::move(input.producer_id), input.producer_seq, reply->serial};
-    if (!hold_acks_) return out_.send(id, ack);
+    if (!sessions_.holding_fan_out()) return out_.send(id, ack);
     // Within a bundle, acks go after the fan-out they answer (send_held); a client that reads
     // ranges gets one per run of consecutive sequences and serials.
     if (conn.ack_ranges && !held_acks_.empty() && held_acks_.back().first == id) {

@@ -219,12 +219,17 @@ result<std::uint64_t> client_core::write(bool control, std::string_view session_
                    proto::encode_write({control, session_id, config_.client_id, seq, verb, target, *payload, config_.producer_epoch}));
 }
 
+std::string client_core::encoded_hello() const {
+    // What this client reads: bundles, packed events frames and ranged acks.
+    return proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true, true, true});
+}
+
 void client_core::on_transport_open() {
     connected_ = true;
     retry_pending_ = false;
     rx_since_tick_ = true;  // the handshake itself is traffic: the idle clock starts now
     ping_sent_ms_.reset();
-    send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true, true, true}));
+    send(encoded_hello());
     for (auto& [id, entry] : sessions_) send(proto::encode(entry->log.make_attach()));
     for (const auto& [request, pending] : outbox_) send(pending.frame);
     resend_at_ms_ = 0;  // just resent
@@ -232,7 +237,7 @@ void client_core::on_transport_open() {
 
 void client_core::set_token(std::string token) {
     config_.token = std::move(token);
-    if (connected_) send(proto::encode(proto::hello{proto::protocol_version, config_.token, config_.client_id, config_.agent, true, true, true}));
+    if (connected_) send(encoded_hello());
 }
 
 std::optional<std::uint64_t> client_core::token_refresh_delay_ms(std::uint64_t now_ms) const {

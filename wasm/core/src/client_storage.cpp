@@ -10,10 +10,6 @@ namespace {
 
 std::string producer_path(const history_store& store) { return store.root() + "/producer"; }
 
-} // namespace
-
-namespace {
-
 /// A stored publish or control as the relay reads it: every field either of them requires (the
 /// verb and its target are a publish's kind and msg_id, a control's action and target).
 struct stored_write {

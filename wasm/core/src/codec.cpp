@@ -188,17 +188,25 @@ event_batch read_packed(msgpack_reader& in, const decode_limits& limits) {
     return batch;
 }
 
-/// One frame (a map) at the cursor, read into the alternative its "type" (`name`) names.
-frame read_frame(msgpack_reader& in, std::string_view name, const decode_limits& limits) {
-    if (name == packed_frame_type) return read_packed(in, limits);
+/// The frame at the cursor read into whichever of `Alternatives` its "type" (`name`) names;
+/// nothing when none does. Only the listed frame types get a reader in the build.
+template <class... Alternatives>
+std::optional<frame> read_one_of(boost::mp11::mp_list<Alternatives...>, msgpack_reader& in, std::string_view name) {
     std::optional<frame> decoded;
-    boost::mp11::mp_for_each<boost::mp11::mp_iota_c<std::variant_size_v<frame>>>([&](auto index) {
-        using alternative = std::variant_alternative_t<decltype(index)::value, frame>;
+    boost::mp11::mp_for_each<boost::mp11::mp_list<boost::mp11::mp_identity<Alternatives>...>>([&](auto id) {
+        using alternative = typename decltype(id)::type;
         if (decoded || alternative::frame_type != name) return;
         alternative value{};
         detail::read_struct(in, value);
         decoded.emplace(std::move(value));
     });
+    return decoded;
+}
+
+/// One frame (a map) at the cursor, read into the alternative its "type" (`name`) names.
+frame read_frame(msgpack_reader& in, std::string_view name, const decode_limits& limits) {
+    if (name == packed_frame_type) return read_packed(in, limits);
+    auto decoded = read_one_of(boost::mp11::mp_rename<frame, boost::mp11::mp_list>{}, in, name);
     if (!decoded) throw field_error{errc::unknown_frame_type, std::string(name)};
     return std::move(*decoded);
 }
@@ -257,15 +265,9 @@ namespace {
 received_frame read_relay_frame(msgpack_reader& in, std::string_view name, const decode_limits& limits) {
     using namespace boost::mp11;
     if (name == packed_frame_type) return read_packed_in_place(in, limits);
-    std::optional<frame> decoded;
-    mp_for_each<mp_transform<mp_identity, mp_list<welcome, attached, event_batch, ack, error_frame, pong>>>([&](auto id) {
-        using alternative = typename decltype(id)::type;
-        if (decoded || alternative::frame_type != name) return;
-        alternative value{};
-        detail::read_struct(in, value);
-        decoded.emplace(std::move(value));
-    });
-    if (decoded) return std::move(*decoded);
+    if (auto decoded = read_one_of(mp_list<welcome, attached, event_batch, ack, error_frame, pong>{}, in, name)) {
+        return std::move(*decoded);
+    }
     bool client_frame = false;
     mp_for_each<mp_transform<mp_identity, mp_list<hello, attach, detach, publish, control, ping>>>(
         [&](auto id) { client_frame = client_frame || decltype(id)::type::frame_type == name; });

@@ -172,8 +172,8 @@ private:
     clock_ms clock_;
     outbox out_;
     session_table sessions_;
-    /// Within a bundle: acks not yet sent, runs merged (count) for connections that read ranges.
-    bool hold_acks_ = false;
+    /// Within a bundle (while sessions_ holds fan-out): acks not yet sent, runs merged (count) for
+    /// connections that read ranges.
     std::vector<std::pair<connection_id, proto::ack>> held_acks_;
     lease_table leases_;
     std::map<connection_id, connection_state> connections_;

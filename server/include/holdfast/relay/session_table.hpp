@@ -92,6 +92,7 @@ public:
     /// publishes reaches each subscriber as one events frame rather than one frame per event.
     /// The relay core holds during a bundle and sends what is held before any other output.
     void hold_fan_out(bool on);
+    bool holding_fan_out() const noexcept { return holding_; }
     /// Sends the gathered fan-out now (holding goes on, if it was on).
     void send_held_fan_out();
 

@@ -252,6 +252,8 @@ private:
     void handle(proto::frame&& f);
     void on_attached(const proto::attached& f);
     void on_event_batch(std::string_view session_id, std::vector<proto::event_view>&& events);
+    /// The hello this client sends on a new link and to renew its token.
+    std::string encoded_hello() const;
     void on_ack(const proto::ack& f);
     void on_acked(std::string_view session_id, std::uint64_t request, std::uint64_t serial);
     /// Forgets the request at `it` (answered) and moves `it` past it; returns the request.
