@@ -13,9 +13,10 @@ import adapter from './holdfast.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const mono = () => Number(process.hrtime.bigint()) / 1e6;
+// [utime, stime] in seconds (clock ticks of 10 ms)
 const cpuOf = (pid) => {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;  // utime + stime, clock ticks of 10 ms
+  return [Number(f[11]) / 100, Number(f[12]) / 100];
 };
 
 if (process.argv[2] === '--publisher') {
@@ -71,11 +72,12 @@ if (process.argv[2] === '--publisher') {
   const pubDone = new Promise((r) => child.on('message', (m) => { if (m.done) r(m); }));
   const [pub] = await Promise.all([pubDone, finished]);
   const my = process.cpuUsage(myCpu0);
+  const relayCpu = cpuOf(server.pid).map((v, i) => v - relayCpu0[i]);
   const seconds = (tLast - t0) / 1000;
   console.log(JSON.stringify({
     events: count, subscribers, rate: rate || 'max', seconds: +seconds.toFixed(3),
     deliveredPerS: Math.round((count * subscribers) / seconds),
-    cpuS: { publisher: +pub.cpuS.toFixed(2), relay: +(cpuOf(server.pid) - relayCpu0).toFixed(2),
+    cpuS: { publisher: +pub.cpuS.toFixed(2), relay: +(relayCpu[0] + relayCpu[1]).toFixed(2), relayKernel: +relayCpu[1].toFixed(2),
       subscribers: +((my.user + my.system) / 1e6).toFixed(2), subscribersKernel: +(my.system / 1e6).toFixed(2) },
   }));
   await exited;

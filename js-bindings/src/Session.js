@@ -220,17 +220,16 @@ export class Session extends Emitter {
   /**
    * @internal The event objects of one session entry of a core update batch: its payloads, and
    * their numbers in columns, four per event [ts, kind, msgId, producer] from `at`, kind and msgId
-   * indexing the entry's strings and producer its [producerId, agent] table (client.hpp): a stream
-   * repeats those, so they are parsed once. Serials run on from serialFrom.
-   * @param {{serialFrom: number, events: unknown[], strings: string[], producers: [string, string][]}} update
+   * indexing the session's strings and producer its [producerId, agent] pairs (client.hpp): a
+   * stream repeats those, so they are parsed once. Serials run on from serialFrom.
+   * @param {{serialFrom: number, events: unknown[]}} update
    * @param {ArrayLike<number>} columns the batch's event numbers
    * @param {number} at where this entry's events start in columns
+   * @param {{strings: string[], producers: [string, string][]}} tables the session's, this entry applied
    * @returns {HoldfastEvent[]}
    */
-  static _eventsOf(update, columns, at) {
+  static _eventsOf(update, columns, at, { strings, producers }) {
     const payloads = update.events;
-    const strings = update.strings;
-    const producers = update.producers;
     const events = new Array(payloads.length);
     for (let i = 0, c = at, serial = update.serialFrom; i < payloads.length; i++, c += 4, serial++) {
       const producer = producers[columns[c + 3]];

@@ -68,6 +68,12 @@ export class Holdfast extends Emitter {
   #pending = new Map();
   /** Controls waiting for the relay's outcome, by request id. */
   #outcomes = new Map();
+  /**
+   * Each session's strings (kinds, message ids) and [producerId, agent] pairs, which the events'
+   * numbers index; kept from take to take, an update bringing only what was added.
+   * @type {Map<string, {strings: string[], producers: [string, string][]}>}
+   */
+  #tables = new Map();
   /** @type {import('./WebSocketTransport.js').Transport | null} */
   #transport = null;
   #transportOpen = false;
@@ -382,6 +388,7 @@ export class Holdfast extends Emitter {
 
   #closeSession(id) {
     if (this.#closed || !this.#sessions.delete(id)) return;
+    this.#tables.delete(id);
     this.#core.closeSession(id);
     this.#scheduleDrain();
   }
@@ -389,6 +396,7 @@ export class Holdfast extends Emitter {
   async #clearSession(id) {
     if (this.#closed) return;
     this.#sessions.delete(id);
+    this.#tables.delete(id);
     this.#core.clearSession(id);
     this.#drain();
     await this.#storage?.flush();
@@ -495,8 +503,8 @@ export class Holdfast extends Emitter {
     const columns = sessions.some((update) => update.events) ? this.#core.eventColumns() : null;
     let at = 0;
     const events = sessions.map((update) => {
-      if (!update.events) return [];
-      const made = Session._eventsOf(update, columns, at);
+      if (!update.events) return [];  // the core sends tables with events only
+      const made = Session._eventsOf(update, columns, at, this.#tablesOf(update));
       at += 4 * update.events.length;
       return made;
     });
@@ -537,6 +545,15 @@ export class Holdfast extends Emitter {
         this.#drain();
       }, delayMs);
     }
+  }
+
+  /** A session's tables, updated by its entry: what it added replaces them from its base (0 when left out). */
+  #tablesOf(update) {
+    let tables = this.#tables.get(update.id);
+    if (!tables) this.#tables.set(update.id, (tables = { strings: [], producers: [] }));
+    if (update.strings) tables.strings = tables.strings.slice(0, update.stringBase ?? 0).concat(update.strings);
+    if (update.producers) tables.producers = tables.producers.slice(0, update.producerBase ?? 0).concat(update.producers);
+    return tables;
   }
 
   #settle(request) {

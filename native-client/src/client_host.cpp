@@ -184,7 +184,7 @@ void client_host::pump() {
         }
         // Taken first: the columns are those of this take (arguments have no order).
         const std::string updates = core_.take_updates_json();
-        auto parsed = parse_update_batch(updates, core_.event_columns());
+        auto parsed = parse_update_batch(updates, core_.event_columns(), event_tables_);
         if (!parsed) {
             if (handlers_.on_error) handlers_.on_error(parsed.err());
             continue;

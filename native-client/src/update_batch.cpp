@@ -37,9 +37,22 @@ error parse_error_fields(const json::object& o) {
     return error{static_cast<errc>(to_u64(o.at("code"))), to_string(o.at("message"))};
 }
 
+// Cuts a table at the entry's base ("stringBase"/"producerBase", 0 when left out) and appends
+// what the entry added (client.hpp, take_updates_json).
+template <class Table, class Read>
+void absorb(const json::object& s, std::string_view key, std::string_view base_key, Table& table, const Read& read) {
+    const json::value* added = s.if_contains(key);
+    if (!added) return;
+    const json::value* base_value = s.if_contains(base_key);
+    const std::uint64_t base = base_value ? to_u64(*base_value) : 0;
+    if (base > table.size()) throw std::invalid_argument(std::string(base_key) + " past the table held");
+    table.resize(base);
+    for (const json::value& item : added->as_array()) table.push_back(read(item));
+}
+
 } // namespace
 
-result<update_batch> parse_update_batch(std::string_view text, std::string_view event_columns) {
+result<update_batch> parse_update_batch(std::string_view text, std::string_view event_columns, event_tables& tables) {
     update_batch batch;
     if (text.empty()) return batch;
     // at()/as_*() throw on a missing member or a wrong type: that is the core breaking its own
@@ -58,27 +71,30 @@ result<update_batch> parse_update_batch(std::string_view text, std::string_view 
             status.continuity_lost = flag(s, "continuityLost");
             // Compact events (client.hpp): their payloads, consecutive from serialFrom, and
             // beside the JSON four doubles each [ts, kind, msgId, producer], kind and msgId
-            // indexing the entry's strings, producer its [[producerId, agent], ...].
+            // indexing the session's string table, producer its [producerId, agent] table.
             const json::array& events = entries(s, "events");
             if (event_columns.size() - columns_at < events.size() * client::event_numbers_bytes) {
                 throw std::invalid_argument("events: fewer columns than events");
             }
-            const json::array* producers = events.empty() ? nullptr : &s.at("producers").as_array();
-            const json::array* strings = events.empty() ? nullptr : &s.at("strings").as_array();
-            const auto string_at = [&](std::size_t index) { return to_string(strings->at(index)); };
+            event_tables::of_session& table = tables.sessions[status.id];
+            absorb(s, "strings", "stringBase", table.strings, to_string);
+            absorb(s, "producers", "producerBase", table.producers, [](const json::value& item) {
+                const json::array& pair = item.as_array();
+                return std::pair(to_string(pair.at(0)), to_string(pair.at(1)));
+            });
             std::uint64_t serial = events.empty() ? 0 : to_u64(s.at("serialFrom"));
             for (const json::value& payload : events) {
                 const client::event_numbers numbers = client::event_numbers_at(event_columns, columns_at);
                 columns_at += client::event_numbers_bytes;
-                const json::array& producer = producers->at(numbers.producer).as_array();
+                const auto& producer = table.producers.at(numbers.producer);
                 delivered_event out;
                 out.session = status.id;
                 out.serial = serial++;
                 out.ts = numbers.ts;
-                out.kind = string_at(numbers.kind);
-                out.msg_id = string_at(numbers.msg_id);
-                out.agent = to_string(producer.at(1));
-                out.producer_id = to_string(producer.at(0));
+                out.kind = table.strings.at(numbers.kind);
+                out.msg_id = table.strings.at(numbers.msg_id);
+                out.agent = producer.second;
+                out.producer_id = producer.first;
                 out.payload_json = json::serialize(payload);
                 batch.events.push_back(std::move(out));
             }

@@ -123,15 +123,19 @@ TEST(client_core, events_carry_their_serials_implied_from_the_first_and_their_ti
     batch.events.pop_back();
     proto::event_batch earlier{"chat-1", {}};
     for (std::uint64_t serial = 1; serial <= 40; ++serial) earlier.events.push_back(ev(serial, "note", "", "0"));
+    holdfast::testing::event_reader reader;
     c.on_frame(proto::encode(earlier));
-    (void)c.take_updates_json();
+    const std::string first = c.take_updates_json();
+    EXPECT_NE(first.find(R"("strings":["note",""],"producers":[["agent-p","demo-agent"]])"), std::string::npos) << first;
+    (void)reader.session_events(boost::json::parse(first).as_object(), "chat-1", c.event_columns());
     c.on_frame(proto::encode(batch));
     c.on_frame(proto::encode(tail));
     const std::string text = c.take_updates_json();
-    EXPECT_NE(text.find(R"("serialFrom":41,"events":[0,1,2,3,4],"strings":["note",""])"), std::string::npos) << text;
+    EXPECT_NE(text.find(R"("serialFrom":41,"events":[0,1,2,3,4]})"), std::string::npos)
+        << "the kind, message id and producer went with the first take, not again: " << text;
     EXPECT_EQ(c.event_columns().size(), times.size() * sizeof(double[4])) << "four numbers per event beside the JSON";
     const auto updates = boost::json::parse(text).as_object();
-    const auto events = holdfast::testing::session_events(updates, "chat-1", c.event_columns());
+    const auto events = reader.session_events(updates, "chat-1", c.event_columns());
     ASSERT_EQ(events.size(), times.size());
     for (std::size_t i = 0; i < times.size(); ++i) {
         EXPECT_EQ(events[i].at("serial").to_number<std::uint64_t>(), 41 + i);
@@ -169,7 +173,7 @@ TEST(client_core, events_name_their_producer_through_a_table_that_stays_correct_
         const auto updates = boost::json::parse(texts[packed]).as_object();
         const auto& entry = updates.at("sessions").as_array().at(0).as_object();
         EXPECT_EQ(entry.at("producers").as_array().at(1), (boost::json::array{"p-2", "agent-2"})) << "first seen, first listed";
-        const auto events = holdfast::testing::session_events(updates, "chat-1", c.event_columns());
+        const auto events = holdfast::testing::event_reader{}.session_events(updates, "chat-1", c.event_columns());
         ASSERT_EQ(events.size(), count);
         for (std::uint64_t serial = 1; serial <= count; ++serial) {
             const auto& e = events[serial - 1].as_object();
@@ -209,7 +213,7 @@ TEST(client_core, events_name_their_kind_and_message_through_a_string_table_that
     c.on_frame(proto::encode(later));
     const auto updates = boost::json::parse(c.take_updates_json()).as_object();
     const auto& entry = updates.at("sessions").as_array().at(0).as_object();
-    const auto events = holdfast::testing::session_events(updates, "chat-1", c.event_columns());
+    const auto events = holdfast::testing::event_reader{}.session_events(updates, "chat-1", c.event_columns());
     ASSERT_EQ(events.size(), 127u);
     for (std::uint64_t serial = 1; serial <= 127; ++serial) {
         const auto& e = events[serial - 1].as_object();
@@ -244,7 +248,7 @@ TEST(client_core, events_of_several_frames_and_a_bundle_between_two_takes_run_on
     bundle += packed_frame(7, 9);
     c.on_frame(bundle);
     const auto updates = boost::json::parse(c.take_updates_json()).as_object();
-    const auto events = holdfast::testing::session_events(updates, "chat-1", c.event_columns());
+    const auto events = holdfast::testing::event_reader{}.session_events(updates, "chat-1", c.event_columns());
     ASSERT_EQ(events.size(), 9u);
     for (std::uint64_t serial = 1; serial <= 9; ++serial) {
         const auto& e = events[serial - 1].as_object();
@@ -291,13 +295,14 @@ TEST(client_core, the_columns_of_several_sessions_follow_their_entries_take_afte
     c.on_frame(proto::encode(proto::attached{"chat-1", 11, 0}));
     c.on_frame(proto::encode(proto::attached{"chat-2", 11, 0}));
     (void)c.take_updates_json();
+    holdfast::testing::event_reader reader;
     const auto take = [&](std::size_t sessions_with_events) {
         const auto updates = boost::json::parse(c.take_updates_json()).as_object();
         std::size_t at = 0;
         std::map<std::string, boost::json::array> by_session;
         for (const auto& entry : holdfast::testing::entries(updates, "sessions")) {
             const auto& object = entry.as_object();
-            auto events = holdfast::testing::event_objects(object, c.event_columns(), at);
+            auto events = reader.event_objects(object, c.event_columns(), at);
             if (!events.empty()) by_session[std::string(object.at("id").as_string())] = std::move(events);
         }
         EXPECT_EQ(at, c.event_columns().size()) << "every column read, none left over";
@@ -321,6 +326,55 @@ TEST(client_core, the_columns_of_several_sessions_follow_their_entries_take_afte
     EXPECT_TRUE(c.event_columns().empty()) << "the next take, with no events, has no columns";
 }
 
+TEST(client_core, a_take_carries_only_the_table_entries_added_since_the_last_one) {
+    client_core c(config());
+    follow_live(c);
+    holdfast::testing::event_reader reader;
+    const auto take = [&] {
+        const std::string text = c.take_updates_json();
+        const auto updates = boost::json::parse(text).as_object();
+        return std::pair(text, reader.session_events(updates, "chat-1", c.event_columns()));
+    };
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(1, "message.start", "r-1", "{}")}}));
+    auto [first, first_events] = take();
+    EXPECT_NE(first.find(R"("strings":["message.start","r-1"],"producers":[["agent-p","demo-agent"]])"), std::string::npos) << first;
+    // A live stream: each event alone in its take, its kind, id and producer already held.
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(2, "message.delta", "r-1", "1")}}));
+    auto [second, second_events] = take();
+    EXPECT_NE(second.find(R"("events":[1],"stringBase":2,"strings":["message.delta"])"), std::string::npos) << second;
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(3, "message.delta", "r-1", "2")}}));
+    auto [third, third_events] = take();
+    EXPECT_EQ(third.find("strings"), std::string::npos) << "nothing new to name: " << third;
+    EXPECT_EQ(third.find("producers"), std::string::npos) << third;
+    ASSERT_EQ(third_events.size(), 1u);
+    EXPECT_EQ(third_events[0].at("kind").as_string(), "message.delta");
+    EXPECT_EQ(third_events[0].at("msgId").as_string(), "r-1");
+    EXPECT_EQ(third_events[0].at("producerId").as_string(), "agent-p");
+    // A second writer joins: only it is listed, after the first.
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {proto::event{4, 5, "agent-q", "message.delta", "r-1", "other-agent",
+                                                                        proto::raw_value{json::to_msgpack("3").value()}}}}));
+    auto [fourth, fourth_events] = take();
+    EXPECT_NE(fourth.find(R"("producerBase":1,"producers":[["agent-q","other-agent"]])"), std::string::npos) << fourth;
+    ASSERT_EQ(fourth_events.size(), 1u);
+    EXPECT_EQ(fourth_events[0].at("agent").as_string(), "other-agent");
+    // Every message brings a new id: past the tables' size they start again from 0, sent whole.
+    std::uint64_t serial = 5;
+    std::string text;
+    boost::json::array events;
+    int message = 0;
+    for (; message < 300; ++message) {
+        c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(serial++, "message.start", "m-" + std::to_string(message), "{}")}}));
+        std::tie(text, events) = take();
+        ASSERT_EQ(events.size(), 1u);
+        EXPECT_EQ(events[0].at("msgId").as_string(), "m-" + std::to_string(message));
+        if (text.find("stringBase") == std::string::npos) break;
+    }
+    EXPECT_GT(message, 200) << "the tables started again early";
+    EXPECT_LT(message, 300) << "the tables never started again";
+    EXPECT_NE(text.find(R"("strings":["message.start","m-)"), std::string::npos) << "a fresh table, base 0 left out: " << text;
+    EXPECT_NE(text.find(R"("producers":[["agent-p","demo-agent"]])"), std::string::npos) << text;
+}
+
 TEST(client_core, a_reset_between_two_takes_drops_the_events_rendered_before_it) {
     client_core c(config());
     follow_live(c);  // epoch 11
@@ -331,7 +385,7 @@ TEST(client_core, a_reset_between_two_takes_drops_the_events_rendered_before_it)
     const auto updates = boost::json::parse(c.take_updates_json()).as_object();
     const auto& entry = updates.at("sessions").as_array().at(0).as_object();
     EXPECT_TRUE(holdfast::testing::flag(entry, "reset"));
-    const auto events = holdfast::testing::session_events(updates, "chat-1", c.event_columns());
+    const auto events = holdfast::testing::event_reader{}.session_events(updates, "chat-1", c.event_columns());
     ASSERT_EQ(events.size(), 1u) << "only what came after the reset";
     EXPECT_EQ(events[0].at("serial").to_number<std::uint64_t>(), 1u);
     EXPECT_EQ(events[0].at("kind").as_string(), "other");

@@ -62,6 +62,7 @@ struct app_view {
     int resets = 0;
     std::string text;
     std::string state;
+    holdfast::testing::event_reader reader;
 
     void take(client_core& core) {
         const std::string updates = core.take_updates_json();
@@ -76,7 +77,7 @@ struct app_view {
                 text.clear();
             }
             state = s.at("state").as_string().c_str();
-            for (const auto& ev : holdfast::testing::event_objects(s, core.event_columns(), at)) serials.push_back(ev.at("serial").to_number<std::uint64_t>());
+            for (const auto& ev : reader.event_objects(s, core.event_columns(), at)) serials.push_back(ev.at("serial").to_number<std::uint64_t>());
             for (const auto& m : holdfast::testing::entries(s, "messages")) holdfast::testing::apply_text(m.as_object(), text);
         }
     }

@@ -78,7 +78,7 @@ void world::pump(agent& a) {
         if (const std::string text = a.core->take_updates_json(); !text.empty()) {
             moved = true;
             const auto updates = boost::json::parse(text).as_object();
-            check_updates(a.name, a.core->client_id(), a.cursor, a.requests, nullptr, nullptr, updates, a.core->event_columns(),
+            check_updates(a.name, a.core->client_id(), a.cursor, a.requests, nullptr, a.reader, nullptr, updates, a.core->event_columns(),
                           [this, &a](const std::string& session, const boost::json::object& e) { agent_saw(a, session, e); });
             if (updates.contains("closeLink") && a.link) {
                 close_from_client(a.link);

@@ -92,6 +92,7 @@ tab& world::tab_open(device& d) {
     t.store = std::make_unique<client::history_store>(t.fs, storage_root);
     // holdfast.js: lock.tryAcquire(); a tab that leads from the start adopts the stored outbox.
     const bool lead = !d.lock_holder.has_value();
+    t.reader = {};
     t.core = std::make_unique<client::client_core>(tab_client_config(t.id, now_, net_.next(), t.store.get(), lead));
     t.coord = std::make_unique<client::tab_coordinator>(*t.core, client::tab_config{t.id, 500, 1'500, true}, now_);
     const std::uint64_t uid = t.uid;
@@ -257,7 +258,7 @@ void world::pump(tab& t) {
         if (const std::string text = t.core->take_updates_json(); !text.empty()) {
             moved = true;
             const auto updates = boost::json::parse(text).as_object();
-            check_updates(t.id, t.core->client_id(), t.cursor, t.requests, &t.awaiting_outcome, &t.control_serial, updates, t.core->event_columns(),
+            check_updates(t.id, t.core->client_id(), t.cursor, t.requests, &t.awaiting_outcome, t.reader, &t.control_serial, updates, t.core->event_columns(),
                           nullptr);
             if (updates.contains("persist") && t.writer && !t.flush_armed) {
                 t.flush_armed = true;

@@ -62,7 +62,7 @@ std::string compare(const std::vector<client::message>& got, const std::vector<c
 
 void world::check_updates(const std::string& who, const std::string& producer,
                           std::map<std::string, std::uint64_t>& cursor, std::map<std::uint64_t, std::string>& requests,
-                          std::set<std::uint64_t>* awaiting_outcome,
+                          std::set<std::uint64_t>* awaiting_outcome, testing::event_reader& reader,
                           std::map<std::uint64_t, std::pair<std::string, std::uint64_t>>* control_serial,
                           const boost::json::object& updates, std::string_view event_columns,
                           const std::function<void(const std::string&, const boost::json::object&)>& on_event) {
@@ -78,7 +78,7 @@ void world::check_updates(const std::string& who, const std::string& producer,
         std::uint64_t& last = cursor[session];
         if (holdfast::testing::flag(s, "reset")) last = 0;
         const auto& log = log_[session];
-        for (const auto& value : holdfast::testing::event_objects(s, event_columns, columns_at)) {
+        for (const auto& value : reader.event_objects(s, event_columns, columns_at)) {
             const auto& e = value.as_object();
             const auto serial = e.at("serial").to_number<std::uint64_t>();
             if (serial != last + 1) {

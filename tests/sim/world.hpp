@@ -14,6 +14,7 @@
 #include "holdfast/relay/memory_store.hpp"
 #include "holdfast/relay/relay_core.hpp"
 #include "holdfast/tab_coordinator.hpp"
+#include "../support/update_json.hpp"
 
 #include <boost/json/object.hpp>
 
@@ -99,6 +100,7 @@ struct tab {
     memory_file_system fs;  // this tab's in-memory FS (Emscripten's MEMFS under the IDBFS mount)
     std::unique_ptr<client::history_store> store;
     std::unique_ptr<client::client_core> core;
+    testing::event_reader reader;  // its core's event tables, take to take (a new core, a new reader)
     std::unique_ptr<client::tab_coordinator> coord;
     bool frozen = false;
     bool lost_pending = false;  // the lock was taken from it and it has not been told yet
@@ -122,6 +124,7 @@ struct agent {
     std::uint64_t index = 0;
     std::string name;
     std::unique_ptr<client::client_core> core;
+    testing::event_reader reader;  // its core's event tables, take to take
     bool offline = false;
     std::uint64_t link = 0;
     std::uint64_t retry_token = 0;
@@ -221,7 +224,7 @@ public:
     // ---- invariants (checks.cpp) ----
     void check_updates(const std::string& who, const std::string& producer,
                        std::map<std::string, std::uint64_t>& cursor, std::map<std::uint64_t, std::string>& requests,
-                       std::set<std::uint64_t>* awaiting_outcome,
+                       std::set<std::uint64_t>* awaiting_outcome, testing::event_reader& reader,
                        std::map<std::uint64_t, std::pair<std::string, std::uint64_t>>* control_serial,
                        const boost::json::object& updates, std::string_view event_columns,
                        const std::function<void(const std::string&, const boost::json::object&)>& on_event);

@@ -33,6 +33,7 @@ struct tab {
     std::map<std::string, std::string> texts;                      // message id -> text
     std::map<std::string, std::map<std::size_t, std::string>> message_ids;  // session -> message index -> id
     std::vector<std::string> states;                               // session states as reported, in order
+    holdfast::testing::event_reader reader;                        // the core's event tables, take to take
 
     tab(std::string tab_id, std::uint64_t now)
         : id(tab_id), core(client::client_config{tab_id, "", "", 1, now, {}, {200, 200}, nullptr, {}}),
@@ -198,7 +199,7 @@ private:
             const std::string state = s.at("state").as_string().c_str();
             if (t.states.empty() || t.states.back() != state) t.states.push_back(state);
             if (holdfast::testing::flag(s, "reset")) serials.clear();
-            for (const auto& e : holdfast::testing::event_objects(s, columns, at)) serials.push_back(e.at("serial").to_number<std::uint64_t>());
+            for (const auto& e : t.reader.event_objects(s, columns, at)) serials.push_back(e.at("serial").to_number<std::uint64_t>());
             // A message already sent comes by its index only (as Session.js holds it): the id is the first entry's.
             auto& ids = t.message_ids[s.at("id").as_string().c_str()];
             for (const auto& m : holdfast::testing::entries(s, "messages")) {

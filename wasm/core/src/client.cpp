@@ -17,18 +17,22 @@ namespace holdfast::client {
 
 /// A session's events rendered for JS as they are delivered, written out by take_updates_json
 /// (client.hpp, "events"): they arrive as views into the relay's message, which do not outlive
-/// its handling, so nothing of them is kept but this text and its two tables.
+/// its handling, so nothing of them is kept but this text and its two tables. The tables outlive
+/// a take: JS keeps its copy, and a take sends only the entries added since the last one.
 class client_core::event_feed {
 public:
     bool empty() const noexcept { return count_ == 0; }
     /// About the bytes write() adds.
-    std::size_t size_hint() const noexcept { return empty() ? 0 : 64 + text_.size() + 32 * (strings_.size() + producers_.size()); }
+    std::size_t size_hint() const noexcept {
+        return empty() ? 0 : 64 + text_.size() + 32 * (strings_.size() - strings_sent_ + producers_.size() - producers_sent_);
+    }
     void append(std::span<const proto::event_view> events);
     /// The entry's keys.
     void write(json::object_writer& update) const;
     /// Moves the events' numbers to the end of `columns` and empties the feed: done once the
     /// whole entry is written, so a take that fails midway leaves text and numbers together.
     void take_into(std::string& columns);
+    /// Empties the feed and its tables: the next take's tables start again at 0.
     void clear();
 
 private:
@@ -39,6 +43,7 @@ private:
     std::string columns_;  // [ts, kind, msgId, producer] per event, as doubles
     std::vector<std::string> strings_;  // kinds and message ids
     std::vector<std::pair<std::string, std::string>> producers_;  // [producerId, agent]
+    std::size_t strings_sent_ = 0, producers_sent_ = 0;  // the entries JS holds already
     std::size_t last_kind_ = 0, last_msg_id_ = 0, last_producer_ = 0;
     std::uint64_t serial_from_ = 0;
     std::size_t count_ = 0;
@@ -526,11 +531,14 @@ void append_list(json::object_writer& object, const char* key, const Items& item
 } // namespace
 
 /// The events as their payloads in one array, their numbers beside it in event_columns(): four
-/// doubles per event [ts, kind, msgId, producer], kind and msgId indexing the entry's "strings"
-/// and producer its "producers": [[producerId, agent], ...]. A stream's events repeat their kind,
-/// message id and producer, so each is written once per take instead of once per event, and
+/// doubles per event [ts, kind, msgId, producer], kind and msgId indexing the session's string
+/// table and producer its producer table ([producerId, agent]). A stream's events repeat their
+/// kind, message id and producer, so each is written once instead of once per event, and
 /// JSON.parse makes no string, number or array per event for them: JS reads the numbers from a
-/// typed array (the core prints none) and builds the event objects (Session.js).
+/// typed array (the core prints none) and builds the event objects (Session.js). The tables last
+/// from take to take: an entry carries only what was added ("strings" from "stringBase",
+/// "producers" from "producerBase"; a base left out is 0, and JS cuts its table there), so a live
+/// event, alone in its take, carries neither table.
 /// Serials are implied: the events delivered since the last take are consecutive (a session
 /// delivers last + 1 only, and a reset empties the feed), so "serialFrom" (the first one's
 /// serial) stands for all of them.
@@ -606,24 +614,35 @@ void client_core::event_feed::write(json::object_writer& update) const {
     out += '[';
     out += text_;
     out += ']';
-    std::string& names = update.begin("strings");
-    names += '[';
-    for (std::size_t i = 0; i < strings_.size(); ++i) {
-        if (i) names += ',';
-        json::append_string(strings_[i], names);
+    if (strings_sent_ < strings_.size()) {
+        if (strings_sent_) update.number("stringBase", strings_sent_);
+        std::string& names = update.begin("strings");
+        names += '[';
+        for (std::size_t i = strings_sent_; i < strings_.size(); ++i) {
+            if (i > strings_sent_) names += ',';
+            json::append_string(strings_[i], names);
+        }
+        names += ']';
     }
-    names += ']';
-    std::string& table = update.begin("producers");
-    table += '[';
-    for (std::size_t i = 0; i < producers_.size(); ++i) {
-        table += i ? ",[" : "[";
-        json::append_string(producers_[i].first, table);
-        table += ',';
-        json::append_string(producers_[i].second, table);
+    if (producers_sent_ < producers_.size()) {
+        if (producers_sent_) update.number("producerBase", producers_sent_);
+        std::string& table = update.begin("producers");
+        table += '[';
+        for (std::size_t i = producers_sent_; i < producers_.size(); ++i) {
+            table += i > producers_sent_ ? ",[" : "[";
+            json::append_string(producers_[i].first, table);
+            table += ',';
+            json::append_string(producers_[i].second, table);
+            table += ']';
+        }
         table += ']';
     }
-    table += ']';
 }
+
+// Message ids make a new string per message: past these sizes the tables start again at 0 (the
+// next take sends them anew), so a long session does not hold every id it ever saw.
+constexpr std::size_t strings_kept = 256;
+constexpr std::size_t producers_kept = 64;
 
 void client_core::event_feed::take_into(std::string& columns) {
     // One session's events (the usual case) hand their buffer over instead of copying it.
@@ -632,20 +651,23 @@ void client_core::event_feed::take_into(std::string& columns) {
     } else {
         columns += columns_;
     }
-    clear();
-}
-
-void client_core::event_feed::clear() {
+    if (strings_.size() > strings_kept || producers_.size() > producers_kept) {
+        clear();
+        return;
+    }
+    strings_sent_ = strings_.size();
+    producers_sent_ = producers_.size();
     // A catch-up's text is let go; a live stream's few bytes keep their buffer for the next take.
     if (text_.capacity() > (64u << 10)) std::string().swap(text_);
     text_.clear();
     if (columns_.capacity() > (64u << 10)) std::string().swap(columns_);
     columns_.clear();
-    strings_.clear();
-    producers_.clear();
-    last_kind_ = last_msg_id_ = last_producer_ = 0;
     serial_from_ = 0;
     count_ = 0;
+}
+
+void client_core::event_feed::clear() {
+    *this = event_feed();
 }
 
 bool client_core::has_updates() const { return any_session_updates() || batch_updates(); }

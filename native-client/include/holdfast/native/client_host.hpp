@@ -96,6 +96,7 @@ private:
 
     boost::asio::io_context& ioc_;
     client::client_core core_;
+    event_tables event_tables_;  // the core's event tables as of its last take
     std::string host_;
     std::uint16_t port_;
     link_options options_;

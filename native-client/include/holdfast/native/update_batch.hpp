@@ -5,9 +5,12 @@
 #include "holdfast/result.hpp"
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace holdfast::native {
@@ -76,9 +79,19 @@ struct update_batch {
     bool connect_now = false;  // skip the retry delay
 };
 
+/// Each session's string and producer tables, which last from take to take (client.hpp,
+/// take_updates_json): one per core, handed to the parse of each of its takes in order.
+struct event_tables {
+    struct of_session {
+        std::vector<std::string> strings;                            // kinds and message ids
+        std::vector<std::pair<std::string, std::string>> producers;  // [producerId, agent]
+    };
+    std::map<std::string, of_session, std::less<>> sessions;
+};
+
 /// Parses one take_updates_json() string ("" gives an empty batch) with the event_columns() of
-/// the same take. A malformed batch is a bug in the core: it comes back as
-/// errc::malformed_frame rather than an exception.
-result<update_batch> parse_update_batch(std::string_view json, std::string_view event_columns);
+/// the same take, updating `tables` from it. A malformed batch is a bug in the core: it comes
+/// back as errc::malformed_frame rather than an exception.
+result<update_batch> parse_update_batch(std::string_view json, std::string_view event_columns, event_tables& tables);
 
 } // namespace holdfast::native

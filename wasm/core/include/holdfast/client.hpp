@@ -187,9 +187,12 @@ public:
     ///        A session entry may carry "corrupt":[what its history open had to cut].
     ///        It has no "events" while render_events is off for it. "events" holds the events'
     ///        payloads: the events are consecutive from the entry's "serialFrom", and their
-    ///        numbers are in event_columns(), whose kind and msgId index the entry's
-    ///        "strings": [text, ...] and producer its "producers": [[producerId, agent], ...]
-    ///        (both present with events; either may repeat an entry).
+    ///        numbers are in event_columns(), whose kind and msgId index the session's string
+    ///        table and producer its producer table. Those tables last from take to take: an
+    ///        entry carries what was added to them, "strings": [text, ...] from index
+    ///        "stringBase" and "producers": [[producerId, agent], ...] from "producerBase" (a base
+    ///        left out is 0; the reader cuts its table at the base, then appends). Either key is
+    ///        left out when nothing was added; either table may repeat an entry.
     /// With storage, the persisted producer (see stored_producer) is rewritten here, at most once
     /// per call and only when publishes or acks changed it, before "persist" is reported: the host
     /// syncs storage only after that report, so writing once per drain loses nothing a write per
@@ -197,8 +200,8 @@ public:
     /// the whole outbox for each one.
     std::string take_updates_json();
     /// The numbers of the events of the last take_updates_json, four per event [ts, kind,
-    /// msgId, producer] (ts in ms, the others indexes into the entry's "strings" and
-    /// "producers"), the entries' events one after the other in the order of "sessions", as the
+    /// msgId, producer] (ts in ms, the others indexes into the session's string and producer
+    /// tables, see take_updates_json), the entries' events one after the other in the order of "sessions", as the
     /// bytes of doubles in the machine's order: the browser reads them as numbers from its heap, so
     /// neither the core nor JSON.parse handles a number per event. Valid until the next
     /// take_updates_json.
