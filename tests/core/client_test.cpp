@@ -373,6 +373,17 @@ TEST(client_core, a_take_carries_only_the_table_entries_added_since_the_last_one
     EXPECT_LT(message, 300) << "the tables never started again";
     EXPECT_NE(text.find(R"("strings":["message.start","m-)"), std::string::npos) << "a fresh table, base 0 left out: " << text;
     EXPECT_NE(text.find(R"("producers":[["agent-p","demo-agent"]])"), std::string::npos) << text;
+    // A reset (the relay's log recreated) starts them again too: the reader cuts its copy.
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(serial++, "message.delta", "m-0", "1")}}));
+    std::tie(text, events) = take();
+    EXPECT_NE(text.find("stringBase"), std::string::npos) << text;
+    c.on_frame(proto::encode(proto::attached{"chat-1", 12, 0}));
+    c.on_frame(proto::encode(proto::event_batch{"chat-1", {ev(1, "note", "x", "9")}}));
+    std::tie(text, events) = take();
+    EXPECT_NE(text.find(R"("strings":["note","x"],"producers":[["agent-p","demo-agent"]])"), std::string::npos) << text;
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].at("kind").as_string(), "note");
+    EXPECT_EQ(events[0].at("msgId").as_string(), "x");
 }
 
 TEST(client_core, a_reset_between_two_takes_drops_the_events_rendered_before_it) {

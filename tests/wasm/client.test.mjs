@@ -126,6 +126,28 @@ describe('Holdfast against a fake relay', () => {
     hf.close();
   });
 
+  test('events across hundreds of takes keep their kinds, message ids and writers (the tables go once, then start again)', async () => {
+    const { relay, hf } = await setup();
+    const s = hf.session(uniqueSession());
+    const events = [];
+    s.on('event', (event) => events.push(event));
+    await until(() => s.state === 'live', 'live');
+    // Each message a new id, two writers taking turns, each message its own takes: the core's
+    // string table passes its size and starts again from 0 on the way.
+    const want = [];
+    for (let m = 0; m < 300; m++) {
+      const writer = m % 2 ? { agent: 'bot-b', producerId: 'producer-b' } : { agent: 'bot-a', producerId: 'producer-a' };
+      for (const kind of ['message.start', 'message.delta', 'message.end']) {
+        relay.append(s.id, { kind, msgId: `m-${m}`, payload: kind === 'message.delta' ? { text: `${m}` } : {}, ...writer });
+        want.push({ kind, msgId: `m-${m}`, ...writer });
+      }
+      await until(() => events.length === want.length, `message ${m}`);
+    }
+    assert.deepEqual(events.map(({ kind, msgId, agent, producerId }) => ({ kind, msgId, agent, producerId })), want);
+    assert.deepEqual(events.map((event) => event.serial), want.map((_, i) => i + 1));
+    hf.close();
+  });
+
   test('a burst replayed on attach is one batch: each changed message is reported once', async () => {
     const { relay, hf } = await setup();
     const id = uniqueSession();

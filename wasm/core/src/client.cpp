@@ -32,6 +32,10 @@ public:
     /// Moves the events' numbers to the end of `columns` and empties the feed: done once the
     /// whole entry is written, so a take that fails midway leaves text and numbers together.
     void take_into(std::string& columns);
+    /// The take is out whole: JS holds the tables as they are now. Not done per entry, since a
+    /// take that fails after this entry reaches JS as nothing: the entries would then be counted
+    /// as held and never sent.
+    void tables_sent();
     /// Empties the feed and its tables: the next take's tables start again at 0.
     void clear();
 
@@ -651,12 +655,6 @@ void client_core::event_feed::take_into(std::string& columns) {
     } else {
         columns += columns_;
     }
-    if (strings_.size() > strings_kept || producers_.size() > producers_kept) {
-        clear();
-        return;
-    }
-    strings_sent_ = strings_.size();
-    producers_sent_ = producers_.size();
     // A catch-up's text is let go; a live stream's few bytes keep their buffer for the next take.
     if (text_.capacity() > (64u << 10)) std::string().swap(text_);
     text_.clear();
@@ -664,6 +662,15 @@ void client_core::event_feed::take_into(std::string& columns) {
     columns_.clear();
     serial_from_ = 0;
     count_ = 0;
+}
+
+void client_core::event_feed::tables_sent() {
+    if (strings_.size() > strings_kept || producers_.size() > producers_kept) {
+        clear();
+        return;
+    }
+    strings_sent_ = strings_.size();
+    producers_sent_ = producers_.size();
 }
 
 void client_core::event_feed::clear() {
@@ -813,6 +820,7 @@ std::string client_core::take_updates_json() {
     persist_out_ = false;
     evicted_out_.clear();
     controls_out_.clear();
+    for (auto& [id, entry] : sessions_) entry->events_out.tables_sent();
     return out;
 }
 

@@ -81,7 +81,7 @@ BOOST_DESCRIBE_STRUCT(stored_producer, (), (producer_id, producer_epoch, sequenc
 /// One event's numbers, as a native host reads them from client_core::event_columns().
 struct event_numbers {
     std::uint64_t ts = 0;
-    std::size_t kind = 0, msg_id = 0, producer = 0;  // indexes into the entry's tables
+    std::size_t kind = 0, msg_id = 0, producer = 0;  // indexes into the session's tables
 };
 /// The bytes of one event's numbers in event_columns().
 inline constexpr std::size_t event_numbers_bytes = 4 * sizeof(double);
