@@ -125,6 +125,10 @@ result<ok_t> client_host::open_session(std::string_view session_id) {
 
 void client_host::close_session(std::string_view session_id) {
     core_.close_session(session_id);
+    // Opened again, its tables start from 0 in the core: the copy held here is of no more use.
+    if (auto held = event_tables_.sessions.find(session_id); held != event_tables_.sessions.end()) {
+        event_tables_.sessions.erase(held);
+    }
     pump();
 }
 
