@@ -33,6 +33,7 @@ void world::agent_start(agent& a) {
     config.random_seed = net_.next() | 1;
     config.backoff = client::backoff_config{100, 3'000, 50};
     config.heartbeat = client::heartbeat_config{1'200, 800};
+    a.reader = {};
     a.core = std::make_unique<client::client_core>(config);
     for (const auto& s : sessions_) {
         (void)a.core->open_session(s);

@@ -124,7 +124,7 @@ struct agent {
     std::uint64_t index = 0;
     std::string name;
     std::unique_ptr<client::client_core> core;
-    testing::event_reader reader;  // its core's event tables, take to take
+    testing::event_reader reader;  // its core's event tables, take to take (a new core, a new reader)
     bool offline = false;
     std::uint64_t link = 0;
     std::uint64_t retry_token = 0;
