@@ -67,6 +67,23 @@ export class MessageWriter extends Emitter {
     return this.#publish('control.outcome', { control: control.serial, action: control.action, target: control.target, outcome }, this.#id);
   }
 
+  /**
+   * @internal The session saw this message end without this writer's end (the relay ended it with
+   * `agent_lost` while the agent was away, or another writer did): nothing more is written, `signal`
+   * aborts and 'end' fires with that end's status and reason.
+   * @param {{status: string, reason?: string, lastSerial: number}} message
+   */
+  _endedElsewhere(message) {
+    if (this.#endPromise) return;
+    this.#ended = true;
+    this.#endPromise = Promise.resolve(message.lastSerial);
+    const payload = { status: message.status };
+    if (message.reason) payload.reason = message.reason;
+    this.#controller.abort(message.reason ?? message.status);
+    this.emit('end', payload);
+    this.removeAllListeners();
+  }
+
   /** @internal A control aimed at this message, from the core's update. */
   _control(control) {
     const text = control.payload?.text;

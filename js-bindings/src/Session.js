@@ -271,6 +271,9 @@ export class Session extends Emitter {
     if (update.corrupt) this.emit('corrupt', { problems: update.corrupt });
     for (const event of events) this.emit('event', event);
     for (const message of changed) this.emit('message', message);
+    // A message of ours ended by someone else (the relay after the agent's lease ran out, another
+    // writer): its writer stops too, or the agent would go on streaming into an ended message.
+    for (const message of changed) if (message.status !== 'streaming') this.#writers.get(message.id)?._endedElsewhere(message);
     if (update.agents) this.emit('agents', this.agents());
     for (const control of update.incoming ?? []) {
       this.#writers.get(control.messageId)?._control(control);

@@ -62,6 +62,23 @@ describe('live control', () => {
     close();
   });
 
+  test("a message the relay ended (agent_lost) ends the agent's writer: signal, 'end', no more writes", async () => {
+    const { relay, us, as, close } = await pair();
+    const writer = as.startMessage({ msgId: 'lost-answer' });
+    await writer.write('partial ');
+    let ended = null;
+    writer.on('end', (event) => { ended = event; });
+    // What the relay writes when the agent's lease runs out while its link is down.
+    relay.append(as.id, { kind: 'message.end', msgId: 'lost-answer', payload: { status: 'error', reason: 'agent_lost' }, producerId: 'relay' });
+    await until(() => writer.ended, 'the writer learns its message ended');
+    assert.deepEqual(ended, { status: 'error', reason: 'agent_lost' });
+    assert.equal(writer.signal.aborted, true);
+    assert.equal(await writer.write('more'), null, 'nothing is written into the ended message');
+    await until(() => us.messages()[0]?.status === 'error', 'ended on the user side');
+    assert.equal(us.messages()[0].text, 'partial ');
+    close();
+  });
+
   test('a steer reaches the agent, which reports it applied', async () => {
     const { us, as, close } = await pair();
     const writer = as.startMessage({ msgId: 'steered' });
