@@ -1,5 +1,6 @@
 // holdfast-relay: command-line flags, store opening and the run loop around relay_server.
 // Layer: relay executable. See docs/operations.md for every flag.
+#include "holdfast/codec.hpp"
 #include "holdfast/relay/access_token.hpp"
 #include "holdfast/relay/relay_server.hpp"
 
@@ -28,7 +29,7 @@ constexpr const char* usage = R"(usage: holdfast-relay [options]
                            redis://HOST:PORT/DB[?retain_events=N] for several relay nodes
   --static-dir DIR         files served at / (default <repo>/demo/web)
   --sdk-dir DIR            files served at /sdk/ (default <repo>/build/sdk)
-  --max-frame-bytes N      largest WebSocket message and HTTP body (default 1048576)
+  --max-frame-bytes N      largest WebSocket message and HTTP body (default and most 1048576)
   --max-batch-events N     events per replay frame (default 2048)
   --max-queued-bytes N     send queue per WebSocket before it is closed as a slow consumer
                            (default 8388608)
@@ -136,6 +137,10 @@ int main(int argc, char** argv) {
         } else if (arg == "--max-frame-bytes" || arg == "--max-batch-events") {
             const auto n = parse_number(*v);
             if (!n || *n == 0 || *n > 0xFFFFFFFFu) return fail("bad " + std::string(arg) + " '" + std::string(*v) + "'");
+            // Clients decode messages of at most 1 MiB: a larger frame could never be read back.
+            if (arg == "--max-frame-bytes" && *n > holdfast::proto::decode_limits{}.max_frame_bytes) {
+                return fail("--max-frame-bytes " + std::string(*v) + " is over 1048576, the most a client reads in one message");
+            }
             (arg == "--max-frame-bytes" ? config.relay.max_frame_bytes : config.relay.max_batch_events) =
                 static_cast<std::uint32_t>(*n);
         } else if (arg == "--max-queued-bytes") {

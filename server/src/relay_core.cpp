@@ -3,6 +3,7 @@
 #include "holdfast/relay/relay_core.hpp"
 
 #include "holdfast/codec.hpp"
+#include "holdfast/detail/msgpack_prescan.hpp"
 #include "holdfast/event_json.hpp"
 
 #include <algorithm>
@@ -276,8 +277,11 @@ void relay_core::handle(connection_id id, connection_state& conn, proto::frame&&
             } else if constexpr (std::is_same_v<type, proto::ping>) {
                 out_.send(id, proto::pong{f.nonce});
             } else {
+                // A client's packed frame decodes as an events frame: name both forms.
                 reject(id, errc::protocol_violation,
-                       "'" + std::string(type::frame_type) + "' is a relay-to-client frame");
+                       std::is_same_v<type, proto::event_batch>
+                           ? std::string("'events' and 'packed' are relay-to-client frames")
+                           : "'" + std::string(type::frame_type) + "' is a relay-to-client frame");
             }
         },
         std::move(frame));
@@ -390,7 +394,7 @@ void relay_core::send_held() {
     held_acks_.clear();
 }
 
-std::optional<error> relay_core::validate(const append_input& input) {
+std::optional<error> relay_core::validate(const append_input& input) const {
     if (!is_valid_session_id(input.session)) return make_error(errc::invalid_session_id, "invalid session id");
     if (is_reserved_session_id(input.session)) {
         return make_error(errc::forbidden, "session '" + input.session + "' is reserved for the relay");
@@ -408,6 +412,26 @@ std::optional<error> relay_core::validate(const append_input& input) {
         constexpr std::uint64_t limit = std::uint64_t{1} << 63;
         if (input.producer_seq >= limit || input.producer_epoch >= limit) {
             return make_error(errc::limit_exceeded, "producer_epoch and producer_seq must be below 2^63");
+        }
+    }
+    // Accept only what every subscriber can read back: an event its decoder refuses would stop
+    // the session for all of them (its serial can never be delivered). The publish frame and the
+    // HTTP body were checked on their own; the events frame that carries the event is larger and
+    // deeper than either.
+    const std::size_t frame = events_frame_overhead(input.session.size()) +
+                              encoded_size_bound(input.producer_id.size(), input.kind.size(), input.msg_id.size(),
+                                                 input.agent.size(), input.payload.bytes.size());
+    if (frame > config_.max_frame_bytes) {
+        return make_error(errc::frame_too_large, "the event would make an events frame of up to " + std::to_string(frame) +
+                                                     " bytes, over the relay's max_frame_bytes " +
+                                                     std::to_string(config_.max_frame_bytes));
+    }
+    if (!input.payload.bytes.empty()) {
+        proto::decode_limits limits;
+        limits.max_depth -= payload_envelope_depth;
+        limits.max_frame_bytes = limits.max_string_bytes = config_.max_frame_bytes;
+        if (auto failure = proto::detail::prescan_msgpack(input.payload.bytes, limits)) {
+            return make_error(failure->code, "payload: " + failure->detail);
         }
     }
     return std::nullopt;

@@ -95,15 +95,14 @@ result<session_info> session_table::attach(connection_id connection, const std::
 
 namespace {
 
-/// An upper bound of one event's msgpack size: its strings and payload plus the keys, headers and
-/// integers around them (87 bytes at most).
 /// An events frame in the form its subscriber reads (hello.packed), ready to share.
 std::shared_ptr<const std::string> encode_events(const proto::event_batch& batch, bool packed) {
     return std::make_shared<const std::string>(packed ? proto::encode_packed(batch) : proto::encode(batch));
 }
 
 std::size_t encoded_size_bound(const proto::event& e) {
-    return 96 + e.producer_id.size() + e.kind.size() + e.msg_id.size() + e.agent.size() + e.payload.bytes.size();
+    return relay::encoded_size_bound(e.producer_id.size(), e.kind.size(), e.msg_id.size(), e.agent.size(),
+                                     e.payload.bytes.size());
 }
 
 } // namespace
@@ -129,7 +128,7 @@ result<replay_step_result> session_table::replay_step(connection_id connection, 
     // Keep a batch near max_frame_bytes (at least one event): clients decode with that limit, and
     // the replay window is counted in batches, so their size bounds the memory it holds.
     std::size_t keep = 0;
-    std::size_t bytes = 64 + session.size();
+    std::size_t bytes = events_frame_overhead(session.size());
     for (; keep < events->size(); ++keep) {
         const std::size_t size = encoded_size_bound((*events)[keep]);
         if (keep > 0 && bytes + size > config_.max_frame_bytes) break;
@@ -178,7 +177,7 @@ void session_table::count_refusal(errc code) {
 
 void session_table::count_appended(const append_input& input, std::uint64_t serial) {
     ++metrics_.events_appended_total;
-    if (serial == 1) ++metrics_.sessions_started_total;
+    if (serial == 1 && !is_reserved_session_id(input.session)) ++metrics_.sessions_started_total;
     if (input.kind != "control.outcome") return;
     const std::string outcome = payload_string(input.payload, "outcome");
     if (outcome == "applied") ++metrics_.controls_applied_total;
@@ -207,7 +206,7 @@ void session_table::fan_out(const std::string& session, const session_state& sta
     for (const proto::event& e : events) bytes += encoded_size_bound(e);
     // The same bounds as a replay batch: clients decode with max_frame_bytes.
     if (!held_.empty() && (held_session_ != session || held_.size() + events.size() > config_.max_batch_events ||
-                           64 + session.size() + held_bytes_ + bytes > config_.max_frame_bytes)) {
+                           events_frame_overhead(session.size()) + held_bytes_ + bytes > config_.max_frame_bytes)) {
         send_held_fan_out();
     }
     if (held_.empty()) held_session_ = session;

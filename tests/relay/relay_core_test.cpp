@@ -4,6 +4,7 @@
 #include "../support/packed.hpp"
 
 #include "holdfast/event_json.hpp"
+#include "holdfast/relay/http_api.hpp"
 
 namespace holdfast::relay::testing {
 namespace {
@@ -280,6 +281,8 @@ TEST_F(core_test, sessions_index_gets_session_created_once_per_new_session) {
     EXPECT_EQ(created[0].session, sessions_index);
     EXPECT_EQ(created[0].events.at(0).kind, "session.created");
 
+    EXPECT_EQ(core_.metrics().sessions_started_total, 2u) << "alpha and beta; the relay's own index is not one";
+
     auto index = core_.read_events(sessions_index, 0, 100);
     ASSERT_TRUE(index.has_value());
     ASSERT_EQ(index->events.size(), 2u);
@@ -324,6 +327,71 @@ TEST_F(core_test, http_append_fans_out_like_a_publish) {
     EXPECT_EQ(batches[0].events.at(0).agent, "cli");
     input.session = "$sessions";
     EXPECT_EQ(core_.append_http(input).err().code, errc::forbidden);
+}
+
+// An event no subscriber could decode would stop its session for every one of them (its serial
+// can never be delivered), so both ingress paths refuse it: a payload nesting deeper than the
+// clients' 32 levels allow once the events frame and a bundle are around it, a container over the
+// clients' item limits, an event whose events frame would pass max_frame_bytes.
+TEST_F(core_test, events_a_subscriber_could_not_read_back_are_refused_on_both_paths) {
+    const auto nested = [](std::size_t depth) { return std::string(depth, '[') + "1" + std::string(depth, ']'); };
+    connect(1);
+    // The deepest payload accepted (28 arrays) reaches a subscriber reading as the SDK does, in a
+    // bundle (the attach reply and the replay) of packed frames; decode_outputs reads every
+    // message with the clients' limits.
+    auto deepest = publish(1, "deep", "p", 1, "tool.result", nested(28));
+    EXPECT_EQ(deepest.of_type<proto::ack>(1).size(), 1u);
+    const std::uint64_t appended = core_.metrics().events_appended_total;  // with the index's session.created
+    core_.on_open(2);
+    proto::hello reader;
+    reader.bundles = true;
+    reader.packed = true;
+    send(2, reader);
+    core_.on_frame(2, proto::encode(proto::attach{"deep", 0, 0}));
+    auto replay = decode_outputs(core_.take_outputs());
+    EXPECT_EQ(replay.messages[2], 1u) << "one bundle: attached and the packed batch";
+    const auto serials_to_2 = [](drained& out) {
+        std::vector<std::uint64_t> serials;
+        for (const auto& batch : out.of_type<proto::event_batch>(2)) {
+            for (const auto& e : batch.events) serials.push_back(e.serial);
+        }
+        return serials;
+    };
+    EXPECT_EQ(serials_to_2(replay), std::vector<std::uint64_t>{1});
+
+    const auto refused = [&](drained out, errc code) {
+        auto errors = out.of_type<proto::error_frame>(1);
+        ASSERT_EQ(errors.size(), 1u);
+        EXPECT_EQ(errors[0].code, static_cast<std::uint32_t>(code)) << errors[0].message;
+        EXPECT_EQ(errors[0].producer_seq, std::optional<std::uint64_t>{2});
+        EXPECT_TRUE(out.to(2).empty()) << "nothing reached the subscriber";
+    };
+    refused(publish(1, "deep", "p", 2, "tool.result", nested(29)), errc::limit_exceeded);
+    // max_frame_bytes is 64 KiB here: a publish frame under it whose events frame would be over.
+    refused(publish(1, "deep", "p", 2, "tool.result", '"' + std::string(64 * 1024 - 120, 'x') + '"'),
+            errc::frame_too_large);
+
+    http_api api{core_};
+    const auto post = [&](const std::string& payload) {
+        auto reply = api.handle("POST", "/v1/sessions/deep/events", R"({"kind":"tool.result","payload":)" + payload + "}");
+        return reply ? *reply : http_reply{};
+    };
+    std::string wide_array = "[0", wide_map = "{\"k0\":0";
+    for (int i = 1; i <= 10'000; ++i) wide_array += ",0";
+    for (int i = 1; i <= 1'000; ++i) wide_map += ",\"k" + std::to_string(i) + "\":0";
+    for (const std::string& payload : {nested(29), wide_array + "]", wide_map + "}"}) {
+        const http_reply reply = post(payload);
+        EXPECT_EQ(reply.status, 400u) << reply.body.substr(0, 200);
+        EXPECT_NE(reply.body.find("limit_exceeded"), std::string::npos) << reply.body.substr(0, 200);
+    }
+    EXPECT_EQ(post('"' + std::string(64 * 1024 - 100, 'x') + '"').status, 413u);
+    EXPECT_TRUE(decode_outputs(core_.take_outputs()).to(2).empty());
+    EXPECT_EQ(core_.metrics().events_appended_total, appended) << "none of the refused ones";
+
+    // Just inside every limit, over HTTP too, and the subscriber reads it.
+    EXPECT_EQ(post(nested(28)).status, 200u);
+    auto live = decode_outputs(core_.take_outputs());
+    EXPECT_EQ(serials_to_2(live), std::vector<std::uint64_t>{2});
 }
 
 TEST_F(core_test, read_events_of_an_unknown_session_does_not_create_it) {

@@ -160,7 +160,7 @@ private:
     void send_error(connection_id id, errc code, std::string message, std::optional<std::string> session = {},
                     std::optional<std::uint64_t> producer_seq = {}, std::optional<std::string> producer_id = {});
     /// Checks shared by WebSocket and HTTP appends.
-    static std::optional<error> validate(const append_input& input);
+    std::optional<error> validate(const append_input& input) const;
 
     /// Presence keys outlive the lease by this much: renewals every 250 ms tick must not let
     /// a live node's keys lapse between two ticks.
