@@ -310,3 +310,66 @@ test('an IndexedDB that refuses to open leaves the page live on memory storage, 
   await expect.poll(() => warnings.some((w) => w.includes('local history unavailable') && w.includes('refused for the test'))).toBe(true);
   await context.close();
 });
+
+test("damage found while a history opens reaches the session's 'corrupt' listener, and the relay refills it", async ({}, testInfo) => {
+  // The damage is found inside hf.session(), before its caller could add a listener: the event
+  // used to fire there and then, heard by no one.
+  const session = uniqueSession('hist-corrupt', testInfo);
+  const context = await launch(path.join(fx.dataDir, 'profile-corrupt'));
+  const page = context.pages()[0] ?? await context.newPage();
+  await page.goto(`${site.url}/sdk/loadCore.js`);  // the origin only (a text document): no demo page
+  const relay = `ws://127.0.0.1:${port}/v1/ws`;
+  const written = await page.evaluate(async ({ relay, session }) => {
+    const { Holdfast } = await import('/sdk/holdfast.js');
+    const hf = await Holdfast.connect({ url: relay });
+    const s = hf.session(session);
+    for (let i = 0; i < 6; i++) await s.publish('note', { i, text: `note ${i} `.repeat(20) });
+    await hf.flush();
+    const last = s.lastSerial;
+    hf.close();
+    return last;
+  }, { relay, session });
+  // Flip bytes in the middle of a stored record of that session.
+  const damaged = await page.evaluate(async (session) => {
+    const db = await new Promise((resolve, reject) => {
+      const open = indexedDB.open('/holdfast');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const store = (mode) => db.transaction('FILE_DATA', mode).objectStore('FILE_DATA');
+    const done = (request) => new Promise((resolve, reject) => { request.onsuccess = () => resolve(request.result); request.onerror = () => reject(request.error); });
+    const keys = (await done(store('readonly').getAllKeys())).filter((key) => String(key).includes(`/s_${session}/r`));
+    if (keys.length === 0) return null;
+    const key = keys[Math.floor(keys.length / 2)];
+    const value = await done(store('readonly').get(key));
+    const bytes = new Uint8Array(value.contents);
+    for (let i = Math.floor(bytes.length / 2); i < bytes.length; i += 7) bytes[i] ^= 0x5a;
+    value.contents = bytes;
+    await done(store('readwrite').put(value, key));
+    db.close();
+    return String(key);
+  }, session);
+  expect(damaged, 'a stored record of the session').not.toBeNull();
+
+  await page.reload();
+  const seen = await page.evaluate(async ({ relay, session, written }) => {
+    const { Holdfast } = await import('/sdk/holdfast.js');
+    const hf = await Holdfast.connect({ url: relay });
+    const s = hf.session(session);
+    const corrupt = [];
+    s.on('corrupt', (event) => corrupt.push(event));  // after session() returned, as an app does
+    const heldAtOpen = s.lastSerial;
+    await new Promise((resolve) => {
+      const check = () => (s.state === 'live' && s.lastSerial >= written ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    const result = { corrupt, heldAtOpen, lastSerial: s.lastSerial };
+    hf.close();
+    return result;
+  }, { relay, session, written });
+  expect(seen.corrupt.length).toBe(1);
+  expect(seen.corrupt[0].problems.length).toBeGreaterThan(0);
+  expect(seen.heldAtOpen).toBeLessThan(written);  // the history was cut at the damage
+  expect(seen.lastSerial).toBeGreaterThanOrEqual(written);  // and the relay gave the rest back
+  await context.close();
+});

@@ -268,7 +268,9 @@ export class Session extends Emitter {
 
     // continuityLost: the relay's retention dropped events this copy lacked (never a silent gap).
     if (update.reset) this.emit('reset', { continuityLost: update.continuityLost === true });
-    if (update.corrupt) this.emit('corrupt', { problems: update.corrupt });
+    // The damage is found while hf.session() opens the history, before its caller could listen:
+    // told once the caller's turn is over (the cut history is already in messages()).
+    if (update.corrupt) queueMicrotask(() => this.emit('corrupt', { problems: update.corrupt }));
     for (const event of events) this.emit('event', event);
     for (const message of changed) this.emit('message', message);
     // A message of ours ended by someone else (the relay after the agent's lease ran out, another
@@ -282,9 +284,10 @@ export class Session extends Emitter {
     if (stateChanged) this.emit('state', this.#state);
   }
 
-  /** @internal The client closed: no more events. */
+  /** @internal The client closed: no more events, and no link ('offline'). */
   _detach() {
     this.#closed = true;
+    this.#state = 'offline';
     this.removeAllListeners();
   }
 }

@@ -36,10 +36,10 @@ export class WebSocketTransport {
       throw new TypeError('no WebSocket implementation: pass the `WebSocket` option (e.g. from the ws package)');
     }
     const socket = new WebSocketImpl(url);
-    // Node's `ws` hands over its own Buffer (a Uint8Array) as 'nodebuffer', where 'arraybuffer'
-    // costs it a copy per message; browsers ignore that value and keep 'arraybuffer'.
-    socket.binaryType = 'nodebuffer';
-    if (socket.binaryType !== 'nodebuffer') socket.binaryType = 'arraybuffer';
+    // Node's `ws` (an EventEmitter: it has `on`) hands over its own Buffer (a Uint8Array) as
+    // 'nodebuffer', where 'arraybuffer' costs it a copy per message; a browser's WebSocket knows
+    // only 'blob' and 'arraybuffer' (and warns in the console about any other value).
+    socket.binaryType = typeof socket.on === 'function' ? 'nodebuffer' : 'arraybuffer';
     socket.onopen = () => { if (!this.#closed) this.onOpen?.(); };
     socket.onmessage = (event) => {
       if (this.#closed) return;

@@ -274,6 +274,36 @@ describe('Holdfast against a fake relay', () => {
     hf.close();
   });
 
+  test('what the relay would refuse is refused before it is sent, and later publishes meet no gap', async () => {
+    // The relay refuses these after the publish took its producer sequence, and a refused sequence
+    // failed every later publish of the session (sequence_gap); one over the frame limit failed
+    // the link instead, resent on every reconnect.
+    const relay = new FakeRelay(rawModule);
+    relay.maxFrameBytes = 64 * 1024;
+    const { hf } = await setup({ relay });
+    const s = hf.session(uniqueSession());
+    assert.equal(await s.prompt('first'), 1);
+    const nested = (depth) => (depth === 0 ? 1 : [nested(depth - 1)]);
+    await assert.rejects(s.publish('agent.attached', { agent: 'me' }), { name: 'forbidden' });
+    await assert.rejects(s.publish('tool.result', nested(29)), { name: 'limit_exceeded' });
+    await assert.rejects(s.publish('tool.result', 'x'.repeat(64 * 1024)), { name: 'frame_too_large' });
+    assert.equal(await s.publish('tool.result', nested(28)), 2, 'the deepest payload subscribers read');
+    assert.equal(await s.prompt('after'), 3);
+    const sequences = relay.received.filter(({ frame }) => frame.type === 'publish' && frame.session === s.id).map(({ frame }) => frame.producer_seq);
+    assert.deepEqual(sequences, [1, 2, 3], 'the refused ones never left and used no sequence');
+    hf.close();
+  });
+
+  test('after close the client and its sessions say they are not connected', async () => {
+    const { hf } = await setup();
+    const s = hf.session(uniqueSession());
+    await until(() => s.state === 'live', 'live');
+    assert.equal(hf.connected, true);
+    hf.close();
+    assert.equal(hf.connected, false);
+    assert.equal(s.state, 'offline');
+  });
+
   test('a rejected publish rejects with a HoldfastError carrying the core\'s code', async () => {
     const { relay, hf } = await setup();
     relay.rejectKinds.add('tool.call');

@@ -15,6 +15,8 @@ export class FakeRelay {
   refuse = false;
   /** when true, publishes are not acknowledged (the test acks later or not at all) */
   holdAcks = false;
+  /** max_frame_bytes announced in welcome */
+  maxFrameBytes = 1 << 20;
   /** publishes of these kinds are answered with an error frame (code forbidden) */
   rejectKinds = new Set();
   epoch = 1;
@@ -112,7 +114,7 @@ export class FakeRelay {
     case 'hello':
       socket.agent = frame.agent;
       socket.deliver({ type: 'welcome', connection_id: `c${++this.#connections}`, version: 1,
-                       limits: { max_frame_bytes: 1 << 20, max_batch_events: 1000 } });
+                       limits: { max_frame_bytes: this.maxFrameBytes, max_batch_events: 1000 } });
       break;
     case 'attach': {
       const log = this.#log(frame.session);

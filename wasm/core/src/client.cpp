@@ -98,7 +98,9 @@ result<std::string> validate_write(std::string_view session_id, const char* verb
     if (is_reserved_session_id(session_id)) return make_error(errc::forbidden, "reserved session " + std::string(session_id));
     if (verb.empty()) return make_error(errc::missing_field, verb_field);
     if (payload_json.empty()) return std::string{};
-    return json::to_msgpack(payload_json);
+    // Subscribers read an event four containers deep: 28 levels are left for its payload (the
+    // relay refuses more, and a refused publish would leave a gap in this producer's sequence).
+    return json::to_msgpack(payload_json, {28});
 }
 
 } // namespace
@@ -215,6 +217,13 @@ result<std::uint64_t> client_core::write(bool control, std::string_view session_
                                          std::string_view target, std::string_view payload_json) {
     auto payload = validate_write(session_id, control ? "action" : "kind", verb, payload_json);
     if (!payload) return payload.err();
+    // The relay refuses an event whose events frame (its strings, the agent and ~160 bytes around
+    // them) passes its limit: refused here, before the sequence is used, since a refused sequence
+    // fails every later publish of the session (a gap) and a frame over the limit fails the link.
+    if (payload->size() + session_id.size() + verb.size() + target.size() + config_.client_id.size() +
+            config_.agent.size() + 256 > max_frame_bytes_) {
+        return make_error(errc::frame_too_large, {});
+    }
     if (!written_seq_ || written_session_ != session_id) {
         // A stream of writes goes to one session: its sequence counter (never erased, so the
         // pointer holds) and stream number are found once per run, not per write.
@@ -344,7 +353,8 @@ void client_core::handle(proto::frame&& f) {
             if constexpr (std::is_same_v<T, proto::welcome>) {
                 backoff_.reset();
                 bundle_frames_max_ = frame.limits.max_bundle_frames.value_or(0);
-                bundle_bytes_max_ = std::min<std::size_t>(256u << 10, frame.limits.max_frame_bytes);
+                max_frame_bytes_ = frame.limits.max_frame_bytes;
+                bundle_bytes_max_ = std::min<std::size_t>(256u << 10, max_frame_bytes_);
             } else if constexpr (std::is_same_v<T, proto::attached>) {
                 on_attached(frame);
             } else if constexpr (std::is_same_v<T, proto::event_batch>) {

@@ -305,6 +305,7 @@ private:
     std::vector<std::string> frames_out_;
     std::size_t bundle_frames_max_ = 0;  // from the relay's welcome: 0 = send frames one by one
     std::size_t bundle_bytes_max_ = 256u << 10;
+    std::size_t max_frame_bytes_ = 1u << 20;  // the relay's, from its welcome
     /// Acks to report: runs of consecutive requests with consecutive serials (a bundle's), one
     /// entry each, so JS parses one object per run rather than per publish.
     struct ack_run {
