@@ -1,5 +1,7 @@
 // JSON <-> msgpack payload bridge: round-trips, strictness, limits.
 #include "holdfast/json.hpp"
+#include "holdfast/detail/msgpack_prescan.hpp"
+#include "holdfast/codec.hpp"
 #include "holdfast/detail/codec_impl.hpp"
 
 #include <cmath>
@@ -62,6 +64,31 @@ TEST(json, depth_and_size_limits_are_enforced) {
     json::parse_limits small;
     small.max_bytes = 4;
     EXPECT_EQ(json::to_msgpack("\"hello\"", small).err().code, errc::limit_exceeded);
+}
+
+// A payload the decoders would refuse (decode_limits: 10,000 items, 1,000 entries per container)
+// is refused when it is made, so a client never spends a producer sequence on a publish the relay
+// refuses.
+TEST(json, containers_over_the_decoders_limits_are_refused) {
+    const auto array_of = [](std::size_t n) {
+        std::string text = "[0";
+        for (std::size_t i = 1; i < n; ++i) text += ",0";
+        return text + "]";
+    };
+    const auto map_of = [](std::size_t n) {
+        std::string text = "{";
+        for (std::size_t i = 0; i < n; ++i) text += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":0";
+        return text + "}";
+    };
+    EXPECT_TRUE(json::to_msgpack(array_of(10'000)));
+    EXPECT_TRUE(json::to_msgpack(map_of(1'000)));
+    for (const std::string& text : {array_of(10'001), map_of(1'001), "{\"deep\":" + array_of(10'001) + "}"}) {
+        auto packed = json::to_msgpack(text);
+        ASSERT_FALSE(packed);
+        EXPECT_EQ(packed.err().code, errc::limit_exceeded) << packed.err().detail;
+    }
+    // What passes decodes under the same limits.
+    EXPECT_FALSE(proto::detail::prescan_msgpack(json::to_msgpack(array_of(10'000)).value(), proto::decode_limits{}));
 }
 
 TEST(json, invalid_utf8_in_msgpack_strings_renders_as_replacement) {
@@ -173,7 +200,7 @@ TEST(json, strings_arrays_and_maps_get_msgpack_cs_header_at_every_size_boundary)
         }
         array += "]";
         object += "}";
-        const json::parse_limits big{32, 4u << 20};
+        const json::parse_limits big{32, 4u << 20, 1u << 20, 1u << 20};
         EXPECT_EQ(json::to_msgpack(array, big).value(),
                   holdfast::testing::packed([&](auto& p) { p.pack_array(static_cast<std::uint32_t>(n)); }) + expected_items) << n;
         EXPECT_EQ(json::to_msgpack(object, big).value(),

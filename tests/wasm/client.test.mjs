@@ -286,11 +286,14 @@ describe('Holdfast against a fake relay', () => {
     const nested = (depth) => (depth === 0 ? 1 : [nested(depth - 1)]);
     await assert.rejects(s.publish('agent.attached', { agent: 'me' }), { name: 'forbidden' });
     await assert.rejects(s.publish('tool.result', nested(29)), { name: 'limit_exceeded' });
+    await assert.rejects(s.publish('tool.result', new Array(10_001).fill(0)), { name: 'limit_exceeded' });
+    await assert.rejects(s.publish('tool.result', Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, 0]))), { name: 'limit_exceeded' });
     await assert.rejects(s.publish('tool.result', 'x'.repeat(64 * 1024)), { name: 'frame_too_large' });
     assert.equal(await s.publish('tool.result', nested(28)), 2, 'the deepest payload subscribers read');
-    assert.equal(await s.prompt('after'), 3);
-    const sequences = relay.received.filter(({ frame }) => frame.type === 'publish' && frame.session === s.id).map(({ frame }) => frame.producer_seq);
-    assert.deepEqual(sequences, [1, 2, 3], 'the refused ones never left and used no sequence');
+    assert.equal(await s.publish('tool.result', { items: new Array(10_000).fill(0) }), 3, 'the longest array');
+    assert.equal(await s.prompt('after'), 4);
+    const published = relay.received.filter(({ frame }) => frame.type === 'publish' && frame.session === s.id).map(({ frame }) => frame.producer_seq);
+    assert.deepEqual(published, [1, 2, 3, 4], 'the refused ones never left and used no sequence');
     hf.close();
   });
 

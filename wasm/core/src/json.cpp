@@ -135,6 +135,14 @@ private:
         out[at] = head.bytes[0];
         if (head.size > 1) out.insert(at + 1, head.bytes + 1, head.size - 1);
     }
+    /// A container's header, once it is known to be within the limits.
+    bool finish_container(std::string& out, std::size_t at, header_kind kind, std::uint32_t n) {
+        if (n > (kind == header_kind::map ? limits_.max_map_entries : limits_.max_array_items)) {
+            return fail(kind == header_kind::map ? "map of too many entries" : "array of too many items", errc::limit_exceeded);
+        }
+        finish_header(out, at, kind, n);
+        return true;
+    }
     /// A packer's stream for one header, on the stack.
     struct header_bytes {
         char bytes[5];
@@ -170,8 +178,7 @@ private:
                 return fail("expected ',' or ']'");
             }
         }
-        finish_header(out, header, header_kind::array, count);
-        return true;
+        return finish_container(out, header, header_kind::array, count);
     }
 
     bool object(std::string& out, std::size_t depth) {
@@ -197,8 +204,7 @@ private:
                 return fail("expected ',' or '}'");
             }
         }
-        finish_header(out, header, header_kind::map, count);
-        return true;
+        return finish_container(out, header, header_kind::map, count);
     }
 
     static void append_utf8(std::uint32_t cp, std::string& out) {

@@ -15,6 +15,10 @@ namespace holdfast::json {
 struct parse_limits {
     std::size_t max_depth = 32;
     std::size_t max_bytes = 1u << 20;
+    /// The decoders' limits per container (proto::decode_limits): what they would refuse is
+    /// refused here, before it is sent anywhere.
+    std::size_t max_array_items = 10'000;
+    std::size_t max_map_entries = 1'000;
 };
 
 /// Parses strict JSON (RFC 8259) into one msgpack value. Integers that fit stay integers;
