@@ -373,3 +373,29 @@ test("damage found while a history opens reaches the session's 'corrupt' listene
   expect(seen.lastSerial).toBeGreaterThanOrEqual(written);  // and the relay gave the rest back
   await context.close();
 });
+
+test('a prompt sent with the relay down and the page reloaded at once is resent after the reload, once', async ({}, testInfo) => {
+  // The outbox reaches IndexedDB in the copy made on pagehide; its transaction used to be
+  // committed only when the page's task ended, and a reload within the flush delay lost it.
+  const session = uniqueSession('hist-outbox', testInfo);
+  const pageUrl = `${site.url}/?session=${session}&relay=${encodeURIComponent(`ws://127.0.0.1:${port}/v1/ws`)}`;
+  const context = await launch(path.join(fx.dataDir, 'profile-outbox'));
+  const page = context.pages()[0] ?? await context.newPage();
+  await page.goto(pageUrl);
+  await expect(stateOf(page)).toHaveText('live');
+  await page.evaluate(() => window.holdfast.flush());  // the lead's first, whole copy is done
+  fx.agent.kill('SIGSTOP');  // only the prompt is written while the relay is back
+  await fx.stopRelay('SIGKILL');
+  await expect(stateOf(page)).not.toHaveText('live');
+  const prompt = `sent while the relay is down ${Date.now()}`;
+  await page.evaluate((text) => { window.session.prompt(text).catch(() => {}); }, prompt);
+  await page.reload();  // well within the 300 ms flush delay
+  await expect(stateOf(page)).not.toHaveText('live');
+  await fx.startRelay();
+  await expect(stateOf(page)).toHaveText('live');
+  await expect.poll(async () => (await relayLog(base, session)).events.filter((e) => e.payload?.text === prompt).length).toBe(1);
+  await page.waitForTimeout(500);  // a duplicate would have been appended by now
+  expect((await relayLog(base, session)).events.filter((e) => e.payload?.text === prompt).length).toBe(1);
+  fx.agent.kill('SIGCONT');
+  await context.close();
+});

@@ -176,6 +176,9 @@ function writeToIndexedDb(db, module, paths) {
           watch(store.put(entry, path));
         });
       }
+      // Every request is queued (loadLocalEntry calls back at once): committed now rather than
+      // when this task ends, so a copy made as the page goes is in before its connection closes.
+      transaction.commit?.();
     } catch (error) {
       failure ??= error;
       if (!transaction) return reject(error);
@@ -357,7 +360,16 @@ export class IdbStorage {
    */
   flushBeforeLeaving() {
     if (!this.#writer) return Promise.resolve();
-    if (!openDatabase || this.#whole || this.#inFlight?.whole) return this.flush();
+    if (!openDatabase) return this.flush();
+    if (this.#whole || this.#inFlight?.whole) {
+      // The outbox, at least, goes now: the core's producer file holds the publishes the relay has
+      // not acknowledged, which (unlike history) nothing can give back after a reload. One whole
+      // file in a transaction created before this returns; it cannot bring removed files back.
+      this.#collect();
+      const outbox = [...this.#changed].filter((path) => path.endsWith('/producer'));
+      const early = outbox.length ? writeToIndexedDb(openDatabase, this.#module, outbox) : Promise.resolve();
+      return Promise.all([early, this.flush()]).then(() => undefined);
+    }
     clearTimeout(this.#timer);
     this.#timer = null;
     this.#collect();
