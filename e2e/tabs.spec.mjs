@@ -122,3 +122,48 @@ test('another device sees the answer live with the same serials', async ({}, tes
   await deviceA.close();
   await deviceB.close();
 });
+
+test('clearAll in one tab deletes every history for good: the leading tab closes instead of writing them back', async ({}, testInfo) => {
+  // Sign-out in a follower tab: the leader holds every history in memory and used to copy it all
+  // back to IndexedDB on its next write, including sessions no tab followed any more.
+  const session = uniqueSession('tabs-clear', testInfo);
+  const context = await launch('profile-clear');
+  const leader = await openTab(context, session);
+  await ask(leader, 'private question');
+  await expect(answerOf(leader)).toHaveAttribute('data-status', 'complete', { timeout: 20_000 });
+  await leader.evaluate(async () => {
+    const old = window.holdfast.session('old-private-chat');
+    await old.prompt('an older private conversation');
+    old.close();
+  });
+  await leader.evaluate(() => window.holdfast.flush());
+  const follower = await openTab(context, session);
+  expect(await roleOf(leader)).toBe('leader');
+  expect(await roleOf(follower)).toBe('follower');
+  const storedHistories = () => follower.evaluate(async () => {
+    const db = await new Promise((resolve, reject) => {
+      const open = indexedDB.open('/holdfast');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const keys = await new Promise((resolve) => {
+      const request = db.transaction('FILE_DATA').objectStore('FILE_DATA').getAllKeys();
+      request.onsuccess = () => resolve(request.result);
+    });
+    db.close();
+    return keys.map(String).filter((key) => key.includes('/s_'));
+  });
+  expect((await storedHistories()).some((key) => key.includes('old-private-chat'))).toBe(true);
+  const warned = leader.evaluate(() => new Promise((resolve) => window.holdfast.on('warning', (w) => resolve(w.message))));
+
+  await follower.evaluate(async () => {
+    const { Holdfast } = await import('/sdk/holdfast.js');
+    await Holdfast.clearAll();
+  });
+  expect(await warned).toContain('clearAll');
+  expect(await leader.evaluate(() => window.holdfast.connected)).toBe(false);
+  expect(await storedHistories()).toEqual([]);
+  await leader.waitForTimeout(1500);  // the leader's flush delay, several times over
+  expect(await storedHistories()).toEqual([]);
+  await context.close();
+});

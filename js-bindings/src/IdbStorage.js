@@ -302,6 +302,23 @@ export class IdbStorage {
   /** Where the changed paths come from: the core's takeChangedFiles. */
   attach(takeChangedFiles) { this.#source = takeChangedFiles; }
 
+  /**
+   * Another tab cleared IndexedDB: nothing of this tab's is written any more (close() then
+   * flushes nothing), whatever it still had to copy is forgotten.
+   */
+  discard() {
+    this.#writer = false;
+    this.#whole = false;
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#changed.clear();
+  }
+
+  /** Drops this client's files from memory (after discard(), once its core is gone). */
+  forget() {
+    try { removeTree(this.#module.FS, this.#root); } catch { /* nothing there */ }
+  }
+
   /** The core is going away: what it changed last stays for the final flush. */
   detach() {
     this.#collect();

@@ -8,6 +8,9 @@ export class TabLock {
   #name;
   #held = false;
   #release = null;
+  #closed = false;
+  /** Withdraws a queued request when the client closes. */
+  #queued = new AbortController();
   /** @type {(() => void) | null} */
   onAcquired = null;
   /** @type {(() => void) | null} called when a held lock is stolen or released */
@@ -33,14 +36,24 @@ export class TabLock {
 
   /** Queues for the lock; onAcquired fires when it is ours. */
   request() {
-    if (this.#held) return;
-    navigator.locks.request(this.#name, () => this.#take()).catch(() => this.#lost());
+    if (this.#held || this.#closed) return;
+    navigator.locks.request(this.#name, { signal: this.#queued.signal }, () => this.#take()).catch(() => this.#lost());
   }
 
   /** Takes the lock from a holder that stopped answering (frozen tabs keep theirs). */
   steal() {
-    if (this.#held) return;
+    if (this.#held || this.#closed) return;
     navigator.locks.request(this.#name, { steal: true }, () => this.#take()).catch(() => this.#lost());
+  }
+
+  /**
+   * The client closed: the lock goes, and a request still queued is withdrawn. Left queued, it
+   * would be granted later and held by a client that no longer leads, and no tab could lead.
+   */
+  close() {
+    this.#closed = true;
+    this.#queued.abort();
+    this.release();
   }
 
   /** Gives the lock up (e.g. entering the back/forward cache); onLost is not called. */
@@ -51,6 +64,7 @@ export class TabLock {
   }
 
   #take() {
+    if (this.#closed) return undefined;  // granted as it closed: given straight back
     const hold = this.#hold();
     this.onAcquired?.();
     return hold;

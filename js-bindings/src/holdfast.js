@@ -54,6 +54,10 @@ const DEFAULT_HEARTBEAT = { intervalMs: 15000, timeoutMs: 10000 };
 const STORAGE_KINDS = new Set(['memory', 'indexeddb']);
 /** Live clients, so Holdfast.clearAll() can close them before wiping their storage. */
 const liveClients = new Set();
+/** Leader locks are named this plus the storage scope (one per relay). */
+const LEADER_LOCK = 'holdfast-leader:';
+/** Where Holdfast.clearAll() tells the other tabs of the origin to drop their copies. */
+const CLEAR_ALL_CHANNEL = 'holdfast-clear-all';
 
 /** A connection to a Holdfast relay that follows any number of sessions. */
 export class Holdfast extends Emitter {
@@ -136,7 +140,7 @@ export class Holdfast extends Emitter {
       warnings.push({ message: 'Web Locks or BroadcastChannel unavailable: this tab runs isolated' });
     }
     // A tab that leads from the start adopts the stored outbox (resent under its own producers).
-    const lock = shared ? new TabLock(`holdfast-leader:${scope}`) : null;
+    const lock = shared ? new TabLock(`${LEADER_LOCK}${scope}`) : null;
     const leaderAtStart = lock ? await lock.tryAcquire() : true;
 
     const wanted = options.storage ?? (inBrowser && typeof indexedDB !== 'undefined' ? 'indexeddb' : 'memory');
@@ -162,7 +166,44 @@ export class Holdfast extends Emitter {
    */
   static async clearAll(options = {}) {
     await Promise.all([...liveClients].map((client) => client.#shutdown()));
-    await IdbStorage.clearAll(await loadCore(options));
+    const module = await loadCore(options);
+    const locks = globalThis.navigator?.locks;
+    if (typeof BroadcastChannel !== 'function' || !locks) return IdbStorage.clearAll(module);
+    // The other tabs close their clients without writing (a leader would write every history
+    // back from its memory)...
+    const channel = new BroadcastChannel(CLEAR_ALL_CHANNEL);
+    channel.postMessage('clear');
+    channel.close();
+    // ...and IndexedDB is cleared while this tab holds every leader lock, so no tab writes then. A
+    // tab that does not let go within 3 s (frozen) has its lock taken, as a new leader would.
+    const { held = [] } = await locks.query();
+    const names = [...new Set(held.map((lock) => lock.name).filter((name) => name?.startsWith(LEADER_LOCK)))];
+    const holdAll = (rest) => {
+      if (rest.length === 0) return IdbStorage.clearAll(module);
+      const work = () => holdAll(rest.slice(1));
+      return locks.request(rest[0], { signal: AbortSignal.timeout(3000) }, work).catch((error) => (
+        error?.name === 'TimeoutError' || error?.name === 'AbortError' ? locks.request(rest[0], { steal: true }, work) : Promise.reject(error)));
+    };
+    await holdAll(names);
+  }
+
+  /** Tabs with IndexedDB storage hear another tab's clearAll (one channel per page). */
+  static #clearAllChannel = null;
+  static #hearClearAll() {
+    if (Holdfast.#clearAllChannel || typeof BroadcastChannel !== 'function') return;
+    Holdfast.#clearAllChannel = new BroadcastChannel(CLEAR_ALL_CHANNEL);
+    Holdfast.#clearAllChannel.onmessage = () => {
+      for (const client of [...liveClients]) client.#discard();
+    };
+  }
+
+  /** Another tab cleared every local history: close without writing this tab's copy back. */
+  #discard() {
+    if (this.#closed) return;
+    this.emit('warning', { message: 'closed: Holdfast.clearAll() in another tab deleted the local histories' });
+    this.#storage?.discard();
+    this.#shutdown().catch(() => {});
+    this.#storage?.forget();  // the core is gone (shutdown deletes it first): its files go too
   }
 
   /** @internal Use Holdfast.connect(). */
@@ -207,6 +248,7 @@ export class Holdfast extends Emitter {
       setTimeout(() => this.emit('warning', warning), 0);
     }
     liveClients.add(this);
+    if (storage) Holdfast.#hearClearAll();
     for (const [name, listener] of this.#pageListeners) addPageListener(name, listener);
     // The core compares times seen at ticks, so late ticks (throttled tabs) are harmless.
     const tickMs = Math.max(50, Math.min(500, Math.min(heartbeat.intervalMs, heartbeat.timeoutMs, leaderTimeoutMs) / 4));
@@ -344,7 +386,7 @@ export class Holdfast extends Emitter {
     let timer = null;
     await Promise.race([flushed.catch(() => {}), new Promise((resolve) => { timer = setTimeout(resolve, 2000); })]);
     clearTimeout(timer);
-    this.#lock?.release();  // the next tab in the queue takes over
+    this.#lock?.close();  // the next tab in the queue takes over
     await flushed;
   }
 
