@@ -154,13 +154,16 @@ test('clearAll in one tab deletes every history for good: the leading tab closes
     return keys.map(String).filter((key) => key.includes('/s_'));
   });
   expect((await storedHistories()).some((key) => key.includes('old-private-chat'))).toBe(true);
-  const warned = leader.evaluate(() => new Promise((resolve) => window.holdfast.on('warning', (w) => resolve(w.message))));
+  await leader.evaluate(() => {
+    window.warnings = [];
+    window.holdfast.on('warning', (w) => window.warnings.push(w.message));
+  });
 
   await follower.evaluate(async () => {
     const { Holdfast } = await import('/sdk/holdfast.js');
     await Holdfast.clearAll();
   });
-  expect(await warned).toContain('clearAll');
+  await expect.poll(() => leader.evaluate(() => window.warnings.join(' | '))).toContain('clearAll');
   expect(await leader.evaluate(() => window.holdfast.connected)).toBe(false);
   expect(await storedHistories()).toEqual([]);
   await leader.waitForTimeout(1500);  // the leader's flush delay, several times over
