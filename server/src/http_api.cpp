@@ -130,6 +130,7 @@ std::optional<http_reply> http_api::handle(std::string_view method, std::string_
         return http_reply{200, "application/json", "{\"status\":\"ok\"}", {}};
     }
     if (path == "/metrics" && get) return metrics();
+    if (path == "/healthz" || path == "/metrics") return error_reply(405, errc::protocol_violation, "use GET");
 
     constexpr std::string_view prefix = "/v1/sessions/";
     constexpr std::string_view suffix = "/events";

@@ -98,6 +98,8 @@ TEST_F(http_api_test, health_metrics_preflight_and_fallthrough) {
                              "holdfast_http_requests_total{code=\"200\"} 1\n"}) {
         EXPECT_NE(metrics.body.find(name), std::string::npos) << name;
     }
+    EXPECT_EQ(call("POST", "/healthz").status, 405u);
+    EXPECT_EQ(call("DELETE", "/metrics").status, 405u);
     auto preflight = call("OPTIONS", "/v1/sessions/s/events");
     EXPECT_EQ(preflight.status, 204u);
     EXPECT_FALSE(api_.handle("GET", "/app.js", "").has_value());
