@@ -399,3 +399,36 @@ test('a prompt sent with the relay down and the page reloaded at once is resent 
   fx.agent.kill('SIGCONT');
   await context.close();
 });
+
+test('an IndexedDB that refuses the writes reaches the app as a HoldfastError store_failure', async ({}, testInfo) => {
+  // A database another script of the origin made with the same name and version, but whose store
+  // lacks the index IDBFS reads: the history opens (nothing stored) and every copy then fails.
+  const session = uniqueSession('hist-badstore', testInfo);
+  const context = await launch(path.join(fx.dataDir, 'profile-badstore'));
+  const page = context.pages()[0] ?? await context.newPage();
+  await page.goto(`${site.url}/sdk/loadCore.js`);  // the origin only (a text document)
+  await page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('/holdfast', 21);  // IDBFS's DB_VERSION: no upgrade of its own
+    open.onupgradeneeded = () => open.result.createObjectStore('FILE_DATA', { keyPath: 'key' });
+    open.onsuccess = () => { open.result.close(); resolve(); };
+    open.onerror = () => reject(open.error);
+  }));
+  const errors = await page.evaluate(async ({ relay, session }) => {
+    const { Holdfast, HoldfastError } = await import('/sdk/holdfast.js');
+    const hf = await Holdfast.connect({ url: relay });
+    const seen = [];
+    hf.on('error', (error) => seen.push({ holdfast: error instanceof HoldfastError, name: error.name, message: error.message }));
+    await hf.session(session).prompt('kept on the relay, not here');
+    // The copy made within flushDelayMs (300 ms) fails; its error goes to 'error'. (hf.flush()
+    // would reject with it instead.)
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    hf.close();
+    return seen;
+  }, { relay: `ws://127.0.0.1:${port}/v1/ws`, session });
+  expect(errors.length).toBeGreaterThan(0);
+  for (const error of errors) {
+    expect(error).toMatchObject({ holdfast: true, name: 'store_failure' });
+    expect(error.message).toContain('local history not saved');
+  }
+  await context.close();
+});

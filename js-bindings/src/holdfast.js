@@ -241,7 +241,9 @@ export class Holdfast extends Emitter {
     if (storage) {
       storage.attach(() => this.#core.takeChangedFiles());
       storage.onFull = () => { const freed = this.#core.onStorageFull(); this.#drain(); return freed; };
-      storage.onError = (error) => this.emit('error', error);
+      // IndexedDB's own errors (a DOMException) reach the app as the documented HoldfastError.
+      storage.onError = (error) => this.emit('error', error instanceof HoldfastError ? error
+        : HoldfastError.named(this.#codes, 'store_failure', `local history not saved: ${error?.name ?? 'Error'}: ${error?.message ?? error}`));
     }
     for (const warning of warnings) {
       // Emitted on a later task so a listener added right after `await connect()` hears it.
