@@ -410,11 +410,6 @@ export class Holdfast extends Emitter {
     }
     // A function or a symbol has no JSON text (stringify gives undefined): refused like the rest.
     if (json === undefined) return Promise.reject(HoldfastError.named(this.#codes, 'invalid_payload', `a ${typeof payload} is not JSON`));
-    // The relay writes agent.* events itself and refuses them from clients: refused here, before
-    // the core spends a producer sequence on it (a refused one leaves a gap later publishes fail on).
-    if (method === 'publish' && String(a).startsWith('agent.')) {
-      return Promise.reject(HoldfastError.named(this.#codes, 'forbidden', `'${a}' events are written by the relay`));
-    }
     const outcome = this.#core[method](sessionId, String(a), String(b), json);
     if (outcome.code !== undefined) return Promise.reject(HoldfastError.from(outcome));
     const promise = new Promise((resolve, reject) => this.#pending.set(outcome.request, { resolve, reject }));

@@ -428,7 +428,7 @@ std::optional<error> relay_core::validate(const append_input& input) const {
     }
     if (!input.payload.bytes.empty()) {
         proto::decode_limits limits;
-        limits.max_depth -= payload_envelope_depth;
+        limits.max_depth = proto::max_payload_depth;
         limits.max_frame_bytes = limits.max_string_bytes = config_.max_frame_bytes;
         if (auto failure = proto::detail::prescan_msgpack(input.payload.bytes, limits)) {
             return make_error(failure->code, "payload: " + failure->detail);

@@ -542,8 +542,14 @@ TEST(client_core, invalid_calls_fail_fast_with_codes) {
     EXPECT_EQ(c.publish("$sessions", "k", "", "{}").err().code, errc::forbidden);
     EXPECT_EQ(c.publish("s", "", "", "{}").err().code, errc::missing_field);
     EXPECT_EQ(c.publish("s", "k", "", "{oops").err().code, errc::invalid_payload);
+    // What the relay refuses for its content is refused before a producer sequence is used.
+    EXPECT_EQ(c.publish("s", "agent.attached", "", "{}").err().code, errc::forbidden);
+    EXPECT_EQ(c.publish("s", "k", "", std::string(29, '[') + "1" + std::string(29, ']')).err().code, errc::limit_exceeded);
+    EXPECT_EQ(c.publish("s", "k", "", '"' + std::string(1u << 20, 'x') + '"').err().code, errc::limit_exceeded);
+    EXPECT_EQ(c.publish("s", "k", "", '"' + std::string((1u << 20) - 100, 'x') + '"').err().code, errc::frame_too_large);
+    EXPECT_TRUE(c.publish("s", "k", "", std::string(28, '[') + "1" + std::string(28, ']')));
     EXPECT_EQ(c.open_session("").err().code, errc::invalid_session_id);
-    EXPECT_EQ(c.pending_publishes(), 0u);
+    EXPECT_EQ(c.pending_publishes(), 1u) << "only the last, acceptable one is queued";
 }
 
 TEST(client_core, a_new_epoch_resets_the_conversation) {

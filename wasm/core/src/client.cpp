@@ -98,9 +98,9 @@ result<std::string> validate_write(std::string_view session_id, const char* verb
     if (is_reserved_session_id(session_id)) return make_error(errc::forbidden, "reserved session " + std::string(session_id));
     if (verb.empty()) return make_error(errc::missing_field, verb_field);
     if (payload_json.empty()) return std::string{};
-    // Subscribers read an event four containers deep: 28 levels are left for its payload (the
-    // relay refuses more, and a refused publish would leave a gap in this producer's sequence).
-    return json::to_msgpack(payload_json, {28});
+    // The relay refuses a deeper payload, and a refused publish would leave a gap in this
+    // producer's sequence.
+    return json::to_msgpack(payload_json, {proto::max_payload_depth});
 }
 
 } // namespace
@@ -217,6 +217,9 @@ result<std::uint64_t> client_core::write(bool control, std::string_view session_
                                          std::string_view target, std::string_view payload_json) {
     auto payload = validate_write(session_id, control ? "action" : "kind", verb, payload_json);
     if (!payload) return payload.err();
+    // The relay writes agent.* events itself and refuses them from clients; like the refusals
+    // below, refused before a producer sequence is used (the message names the kind).
+    if (!control && verb.starts_with("agent.")) return make_error(errc::forbidden, std::string(verb));
     // The relay refuses an event whose events frame (its strings, the agent and ~160 bytes around
     // them) passes its limit: refused here, before the sequence is used, since a refused sequence
     // fails every later publish of the session (a gap) and a frame over the limit fails the link.

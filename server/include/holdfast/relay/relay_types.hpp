@@ -115,10 +115,6 @@ inline std::size_t encoded_size_bound(std::size_t producer_id, std::size_t kind,
 /// What an events frame adds around its events (its keys, session and serial), as replay batches
 /// and held fan-out count it.
 inline std::size_t events_frame_overhead(std::size_t session) { return 64 + session; }
-/// Containers a subscriber's decoder counts around a payload before the payload's own: a bundle,
-/// the events frame, its events array and the event. Clients read messages up to 32 deep
-/// (decode_limits), so a payload may nest 28 deep.
-inline constexpr std::size_t payload_envelope_depth = 4;
 
 struct append_reply {
     std::uint64_t serial = 0;

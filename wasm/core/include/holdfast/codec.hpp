@@ -2,6 +2,7 @@
 // description, with strict validation. Layer: portable core. Decoding never throws: msgpack-c's
 // exceptions are caught inside and become errc values carrying the offending field's name.
 #pragma once
+#include "holdfast/decode_limits.hpp"
 #include "holdfast/frames.hpp"
 #include "holdfast/result.hpp"
 
@@ -10,15 +11,6 @@
 #include <string_view>
 
 namespace holdfast::proto {
-
-/// Bounds applied before and while decoding, so hostile input is rejected before allocating.
-struct decode_limits {
-    std::size_t max_frame_bytes = 1u << 20;   // 1 MiB
-    std::size_t max_depth = 32;
-    std::size_t max_array_items = 10'000;
-    std::size_t max_map_entries = 1'000;
-    std::size_t max_string_bytes = 1u << 20;
-};
 
 /// Encodes a frame as a msgpack map: "type" first, then the described members.
 template <class Frame>

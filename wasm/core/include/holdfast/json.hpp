@@ -1,6 +1,7 @@
 // JSON <-> msgpack for event payloads. Layer: portable core. Payloads travel as msgpack; the JS API
 // and the relay's HTTP API speak JSON. One converter on both sides keeps them in agreement.
 #pragma once
+#include "holdfast/decode_limits.hpp"
 #include "holdfast/result.hpp"
 
 #include <charconv>
@@ -15,10 +16,10 @@ namespace holdfast::json {
 struct parse_limits {
     std::size_t max_depth = 32;
     std::size_t max_bytes = 1u << 20;
-    /// The decoders' limits per container (proto::decode_limits): what they would refuse is
-    /// refused here, before it is sent anywhere.
-    std::size_t max_array_items = 10'000;
-    std::size_t max_map_entries = 1'000;
+    /// The decoders' limits per container: what they would refuse is refused here, before it is
+    /// sent anywhere.
+    std::size_t max_array_items = proto::decode_limits{}.max_array_items;
+    std::size_t max_map_entries = proto::decode_limits{}.max_map_entries;
 };
 
 /// Parses strict JSON (RFC 8259) into one msgpack value. Integers that fit stay integers;
